@@ -1,0 +1,56 @@
+// Package atomicfile writes files so that a reader, or a process started
+// after a crash, sees either the old content or the new one, never a mix.
+package atomicfile
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// WriteFile writes data to a temporary file beside path, fsyncs it, renames
+// it over path and fsyncs the directory, so the change survives a crash or
+// kill -9 at any point. The temporary file is removed on failure.
+func WriteFile(path string, data []byte, perm os.FileMode) (err error) {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("atomic write %q: %w", path, err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err = f.Chmod(perm); err != nil {
+		return fmt.Errorf("atomic write %q: %w", path, err)
+	}
+	if _, err = f.Write(data); err != nil {
+		return fmt.Errorf("atomic write %q: %w", path, err)
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("atomic write %q: %w", path, err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("atomic write %q: %w", path, err)
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("atomic write %q: %w", path, err)
+	}
+	return SyncDir(dir)
+}
+
+// SyncDir fsyncs a directory so that entries created, renamed or removed in
+// it are durable.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("sync dir %q: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync dir %q: %w", dir, err)
+	}
+	return nil
+}

@@ -1,0 +1,96 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/gdn-dev/gdn/pkg/errkind"
+	"github.com/spf13/cobra"
+)
+
+func TestEveryKindHasAnExitCode(t *testing.T) {
+	for _, k := range errkind.All {
+		code, ok := exitCodes[k]
+		if !ok {
+			t.Errorf("kind %s has no exit code", k)
+		}
+		if got := ExitCode(fmt.Errorf("wrapped: %w", k)); got != code {
+			t.Errorf("ExitCode(wrapped %s) = %d, want %d", k, got, code)
+		}
+	}
+	if ExitCode(nil) != 0 || ExitCode(errors.New("x")) != ExitInternal {
+		t.Error("nil must be 0 and an unknown error internal")
+	}
+	if ExitCode(&ExitStatusError{Status: 42}) != 42 {
+		t.Error("ExitStatusError must pass its status through")
+	}
+}
+
+func TestWriteErrorJSON(t *testing.T) {
+	var buf bytes.Buffer
+	WriteError(&buf, "gdn-x", fmt.Errorf("handle %q: %w", "c1", errkind.ContainerNotFound))
+	var body errorBody
+	if err := json.Unmarshal(buf.Bytes(), &body); err != nil {
+		t.Fatalf("not JSON: %q", buf.String())
+	}
+	if body.Error.Type != "ContainerNotFound" || !strings.Contains(body.Error.Message, `"c1"`) {
+		t.Errorf("got %+v", body)
+	}
+	buf.Reset()
+	WriteError(&buf, "gdn-x", errors.New("boom"))
+	if !strings.Contains(buf.String(), `"type":"Internal"`) {
+		t.Errorf("an error without a kind must be Internal: %s", buf.String())
+	}
+}
+
+func newCmd(stdin string) *cobra.Command {
+	c := &cobra.Command{Use: "t", RunE: func(*cobra.Command, []string) error { return nil }}
+	addGlobalFlags(c)
+	c.SetIn(strings.NewReader(stdin))
+	return c
+}
+
+func TestDecodeStdin(t *testing.T) {
+	var v struct{ Handle string }
+	ok, err := DecodeStdin(newCmd(`{"handle":"c1"}`), &v)
+	if !ok || err != nil || v.Handle != "c1" {
+		t.Fatalf("got %v %v %+v", ok, err, v)
+	}
+	ok, err = DecodeStdin(newCmd(""), &v)
+	if ok || err != nil {
+		t.Fatalf("empty stdin: got %v %v", ok, err)
+	}
+	_, err = DecodeStdin(newCmd("{not json"), &v)
+	if errkind.Of(err) != errkind.InvalidSpec {
+		t.Fatalf("malformed JSON: got %v, want InvalidSpec", err)
+	}
+}
+
+func TestPrintJSONWhenNotATerminal(t *testing.T) {
+	c := newCmd("")
+	var out bytes.Buffer
+	c.SetOut(&out)
+	if err := Print(c, map[string]int{"pid": 7}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "{\"pid\":7}\n" {
+		t.Errorf("got %q", out.String())
+	}
+}
+
+func TestHandleArgs(t *testing.T) {
+	c := newCmd("")
+	if err := HandleArgs(1, 1)(c, []string{"../x"}); errkind.Of(err) != errkind.InvalidHandle {
+		t.Errorf("got %v, want InvalidHandle", err)
+	}
+	if err := HandleArgs(1, 1)(c, nil); errkind.Of(err) != errkind.Usage {
+		t.Errorf("got %v, want Usage", err)
+	}
+	if err := HandleArgs(1, 1)(c, []string{"ok"}); err != nil {
+		t.Errorf("got %v", err)
+	}
+}

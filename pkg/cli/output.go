@@ -1,0 +1,101 @@
+package cli
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/gdn-dev/gdn/pkg/errkind"
+	"github.com/mattn/go-isatty"
+	"github.com/spf13/cobra"
+)
+
+// Global flag names, shared by every tool.
+const (
+	flagOutput  = "output"
+	flagLogFile = "log-file"
+	flagLogLvl  = "log-level"
+)
+
+func addGlobalFlags(root *cobra.Command) {
+	pf := root.PersistentFlags()
+	if pf.Lookup(flagOutput) == nil {
+		pf.StringP(flagOutput, "o", "auto", "output format: auto (text on a terminal, JSON otherwise), json or text")
+		pf.String(flagLogFile, "", "write structured JSON logs here instead of stderr")
+		pf.String(flagLogLvl, "info", "log level: debug, info, warn or error")
+	}
+}
+
+// JSONOutput reports whether cmd's results go out as JSON: --output json,
+// or --output auto with stdout not a terminal.
+func JSONOutput(cmd *cobra.Command) bool {
+	mode, _ := cmd.Flags().GetString(flagOutput)
+	switch mode {
+	case "json":
+		return true
+	case "text":
+		return false
+	}
+	f, ok := cmd.OutOrStdout().(*os.File)
+	return !ok || !isatty.IsTerminal(f.Fd())
+}
+
+// Print writes v as one JSON line, or calls human to write a readable form
+// when the output is for a person. human may be nil: JSON is then indented.
+func Print(cmd *cobra.Command, v any, human func(w io.Writer) error) error {
+	w := cmd.OutOrStdout()
+	if JSONOutput(cmd) {
+		return json.NewEncoder(w).Encode(v)
+	}
+	if human == nil {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	return human(w)
+}
+
+// DecodeStdin decodes one JSON value from cmd's stdin into v. It returns
+// false, and leaves v alone, when stdin is a terminal or empty, so that a
+// command can fall back to its flags. Malformed JSON is errkind.InvalidSpec.
+// Callers read stdin only when flags do not already give the input, so a
+// command never blocks on an inherited stdin it does not need.
+func DecodeStdin(cmd *cobra.Command, v any) (bool, error) {
+	in := cmd.InOrStdin()
+	if f, ok := in.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+		return false, nil
+	}
+	br := bufio.NewReader(in)
+	if _, err := br.Peek(1); errors.Is(err, io.EOF) {
+		return false, nil
+	}
+	dec := json.NewDecoder(br)
+	if err := dec.Decode(v); err != nil {
+		return false, fmt.Errorf("decode JSON on stdin: %v: %w", err, errkind.InvalidSpec)
+	}
+	return true, nil
+}
+
+// Logger returns the structured logger of cmd's tool: JSON lines on stderr
+// or --log-file, at --log-level, with the given attributes (usually the
+// handle) on every line. The caller closes nothing: a log file stays open
+// until the process exits.
+func Logger(cmd *cobra.Command, attrs ...any) *slog.Logger {
+	var w io.Writer = os.Stderr
+	if path, _ := cmd.Flags().GetString(flagLogFile); path != "" {
+		if f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err == nil {
+			w = f
+		}
+	}
+	var lvl slog.Level
+	name, _ := cmd.Flags().GetString(flagLogLvl)
+	if err := lvl.UnmarshalText([]byte(name)); err != nil {
+		lvl = slog.LevelInfo
+	}
+	h := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lvl})
+	return slog.New(h).With("tool", cmd.Root().Name()).With(attrs...)
+}

@@ -1,0 +1,44 @@
+// Package flock serialises read-modify-write cycles on shared state files
+// between processes, with flock(2) on a lock file.
+package flock
+
+import (
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// Lock is a held exclusive lock. The kernel drops it if the holder dies, so
+// a killed tool never leaves a stale lock behind.
+type Lock struct{ f *os.File }
+
+// Acquire blocks until it holds an exclusive lock on path, creating the
+// file if needed.
+func Acquire(path string) (*Lock, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock %q: %w", path, err)
+	}
+	for {
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %q: %w", path, err)
+	}
+	return &Lock{f: f}, nil
+}
+
+// Release drops the lock. It is safe to call on a nil Lock.
+func (l *Lock) Release() error {
+	if l == nil || l.f == nil {
+		return nil
+	}
+	err := l.f.Close()
+	l.f = nil
+	return err
+}
