@@ -26,7 +26,7 @@ func addGlobalFlags(root *cobra.Command) {
 	if pf.Lookup(flagOutput) == nil {
 		pf.StringP(flagOutput, "o", "auto", "output format: auto (text on a terminal, JSON otherwise), json or text")
 		pf.String(flagLogFile, "", "write structured JSON logs here instead of stderr")
-		pf.String(flagLogLvl, "info", "log level: debug, info, warn or error")
+		pf.String(flagLogLvl, "warn", "log level: debug, info, warn or error")
 	}
 }
 

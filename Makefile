@@ -1,0 +1,60 @@
+# gdn: build, test, benchmark, install. Run as root for test/bench/run.
+SHELL   := /bin/bash
+export PATH := /usr/local/go/bin:$(PATH)
+GO      ?= go
+# seccomp: libcontainer's seccomp filter support (cgo, libseccomp).
+TAGS    := seccomp
+PREFIX  ?= /usr/local
+BIN     := bin
+TOOLS   := gdn-run gdn-depot
+ROOTFS  ?= /var/lib/gdn/rootfs
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: all build test test-go test-bats bench install lint run rootfs clean
+
+all: build
+
+build: $(addprefix $(BIN)/,$(TOOLS)) $(BIN)/gdn-init
+
+$(BIN)/gdn-%: FORCE
+	$(GO) build -tags '$(TAGS)' -o $@ ./cmd/gdn-$*
+
+# The sleeping init: static C, so it needs nothing inside a rootfs.
+$(BIN)/gdn-init: cmd/gdn-init/init.c
+	@mkdir -p $(BIN)
+	$(CC) -static -Os -s -o $@ $<
+
+FORCE:
+
+rootfs: $(ROOTFS)/bin/sh
+$(ROOTFS)/bin/sh:
+	scripts/mk-rootfs $(ROOTFS)
+
+# Go tests (unit and, as root, kernel tests), then the bats suite.
+test: build test-go test-bats
+
+test-go:
+	$(GO) test -tags '$(TAGS)' -count=1 -p 1 ./...
+
+test-bats: build
+	GDN_BIN=$(CURDIR)/$(BIN) bats bats/
+
+bench: build
+	bench/run
+
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(addprefix $(BIN)/,$(TOOLS)) $(BIN)/gdn-init $(DESTDIR)$(PREFIX)/bin/
+
+lint:
+	@test -z "$$(gofmt -l cmd pkg bench)" || { gofmt -l cmd pkg bench; echo "gofmt: files above need formatting"; exit 1; }
+	$(GO) vet -tags '$(TAGS)' ./...
+	$(GO) run $(STATICCHECK) -tags '$(TAGS)' ./...
+
+# Until gdn-server exists: create a container on the default rootfs, run a
+# shell command in it, and tear it down, showing every stage.
+run: build rootfs
+	scripts/demo $(ROOTFS)
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/gdn-dev/gdn/pkg/cli"
+	"github.com/gdn-dev/gdn/pkg/errkind"
+	"github.com/spf13/cobra"
+)
+
+// createInput is what gdn-depot create prints, and what create reads.
+type createInput struct {
+	Handle string `json:"handle"`
+	Bundle string `json:"bundle"`
+}
+
+type createOutput struct {
+	Handle string `json:"handle"`
+	Bundle string `json:"bundle"`
+	Pid    int    `json:"pid"`
+}
+
+func createCmd() *cobra.Command {
+	var in createInput
+	cmd := &cobra.Command{
+		Use:   "create [HANDLE]",
+		Short: "Create a container from a bundle and start its sleeping init",
+		Example: `  gdn-depot create c1 --rootfs /var/lib/gdn/rootfs | gdn-run create
+  gdn-run create c1 --bundle /var/run/gdn/depot/c1`,
+		Args: cli.HandleArgs(0, 1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			flagBundle := in.Bundle
+			if len(args) == 0 || flagBundle == "" {
+				if _, err := cli.DecodeStdin(cmd, &in); err != nil {
+					return err
+				}
+			}
+			if len(args) == 1 {
+				in.Handle = args[0]
+			}
+			if flagBundle != "" {
+				in.Bundle = flagBundle
+			}
+			if in.Handle == "" || in.Bundle == "" {
+				return fmt.Errorf("need a handle and a bundle, as arguments or {\"handle\",\"bundle\"} on stdin: %w", errkind.Usage)
+			}
+			rt, err := newRuntime(cmd, in.Handle)
+			if err != nil {
+				return err
+			}
+			pid, err := rt.Create(cmd.Context(), in.Handle, in.Bundle)
+			if err != nil {
+				return err
+			}
+			out := createOutput{Handle: in.Handle, Bundle: in.Bundle, Pid: pid}
+			return cli.Print(cmd, out, func(w io.Writer) error {
+				_, err := fmt.Fprintf(w, "created %s (init pid %d, bundle %s)\n", out.Handle, out.Pid, out.Bundle)
+				return err
+			})
+		},
+	}
+	cmd.Flags().StringVar(&in.Bundle, "bundle", "", "bundle directory (default: from stdin)")
+	return cmd
+}

@@ -1,0 +1,42 @@
+// Command gdn-run is gdn's container runtime: it creates, inspects, stops
+// and deletes containers from OCI bundles, with runc's libcontainer built in.
+package main
+
+import (
+	"os"
+
+	"github.com/gdn-dev/gdn/pkg/cli"
+	"github.com/gdn-dev/gdn/pkg/runtime"
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	// Before anything else: this binary is also the container bootstrap.
+	runtime.HandleInit()
+
+	root := &cobra.Command{
+		Use:   "gdn-run",
+		Short: "Run gdn containers from OCI bundles (libcontainer inside)",
+		Long: "gdn-run creates a container from a bundle written by gdn-depot, starts its sleeping init,\n" +
+			"and manages it. State lives in --runtime-root (default /run/runc), readable by runc.",
+	}
+	root.PersistentFlags().String("runtime-root", envOr("GDN_RUNTIME_ROOT", runtime.DefaultRoot), "runtime state root (env GDN_RUNTIME_ROOT)")
+	root.AddCommand(createCmd(), stateCmd(), listCmd(), psCmd(), killCmd(), stopCmd(),
+		deleteCmd(), eventsCmd(), statsCmd(), execCmd())
+	os.Exit(cli.Execute(root))
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// newRuntime opens the runtime named by the command's flags, logging with
+// the handle attached.
+func newRuntime(cmd *cobra.Command, handle string) (*runtime.Runtime, error) {
+	rootDir, _ := cmd.Flags().GetString("runtime-root")
+	log := cli.Logger(cmd, "handle", handle)
+	return runtime.New(runtime.Config{Root: rootDir, Logger: log})
+}

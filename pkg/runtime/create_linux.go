@@ -1,0 +1,114 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/gdn-dev/gdn/pkg/errkind"
+	"github.com/gdn-dev/gdn/pkg/handle"
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/specconv"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// Create creates container h from the bundle directory and starts the
+// bundle's process (the sleeping init), returning the init's host pid once
+// it runs. Errors: errkind.InvalidHandle, errkind.InvalidSpec (no or bad
+// config.json, missing rootfs), errkind.HandleInUse. A failed Create
+// removes everything it made.
+//
+// Create changes the working directory of the process to the bundle, as
+// libcontainer records the bundle path from it (runc does the same).
+func (r *Runtime) Create(ctx context.Context, h, bundle string) (pid int, err error) {
+	if err := handle.Validate(h); err != nil {
+		return 0, err
+	}
+	spec, bundle, err := readBundle(bundle)
+	if err != nil {
+		return 0, err
+	}
+	if err := os.Chdir(bundle); err != nil {
+		return 0, fmt.Errorf("bundle %q: %w", bundle, err)
+	}
+	cfg, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{
+		CgroupName:   h,
+		NoNewKeyring: true,
+		Spec:         spec,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("bundle %q: %w: %w", bundle, err, errkind.InvalidSpec)
+	}
+	c, err := libcontainer.Create(r.root, h, cfg)
+	if errors.Is(err, libcontainer.ErrExist) {
+		return 0, fmt.Errorf("container %q: %w", h, errkind.HandleInUse)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("create container %q: %w", h, err)
+	}
+	defer func() {
+		if err != nil {
+			if derr := c.Destroy(); derr != nil {
+				r.log.Warn("destroy after failed create", "error", derr)
+			}
+		}
+	}()
+	proc, err := newProcess(spec.Process)
+	if err != nil {
+		return 0, fmt.Errorf("bundle %q: %w: %w", bundle, err, errkind.InvalidSpec)
+	}
+	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer devnull.Close()
+	// The init outlives us: give it no stdio of ours to hold open.
+	proc.Stdin, proc.Stdout, proc.Stderr = devnull, devnull, devnull
+	proc.Init = true
+	if err := c.Run(proc); err != nil {
+		return 0, fmt.Errorf("start container %q: %w", h, classifyStartError(err))
+	}
+	pid, err = proc.Pid()
+	if err != nil {
+		return 0, fmt.Errorf("init pid of %q: %w", h, err)
+	}
+	r.log.Info("created", "pid", pid, "bundle", bundle)
+	return pid, nil
+}
+
+// readBundle reads and checks bundle/config.json. The returned bundle path
+// is absolute and clean.
+func readBundle(bundle string) (*specs.Spec, string, error) {
+	if bundle == "" {
+		return nil, "", fmt.Errorf("no bundle given: %w", errkind.InvalidSpec)
+	}
+	abs, err := filepath.Abs(bundle)
+	if err != nil {
+		return nil, "", fmt.Errorf("bundle %q: %w: %w", bundle, err, errkind.InvalidSpec)
+	}
+	data, err := os.ReadFile(filepath.Join(abs, "config.json"))
+	if err != nil {
+		return nil, "", fmt.Errorf("bundle %q: %w: %w", abs, err, errkind.InvalidSpec)
+	}
+	var spec specs.Spec
+	if err := json.Unmarshal(data, &spec); err != nil {
+		return nil, "", fmt.Errorf("bundle %q: config.json: %w: %w", abs, err, errkind.InvalidSpec)
+	}
+	if spec.Process == nil || len(spec.Process.Args) == 0 {
+		return nil, "", fmt.Errorf("bundle %q: config.json has no process: %w", abs, errkind.InvalidSpec)
+	}
+	if spec.Root == nil || spec.Root.Path == "" {
+		return nil, "", fmt.Errorf("bundle %q: config.json has no root.path: %w", abs, errkind.InvalidSpec)
+	}
+	rootfs := spec.Root.Path
+	if !filepath.IsAbs(rootfs) {
+		rootfs = filepath.Join(abs, rootfs)
+	}
+	if st, err := os.Stat(rootfs); err != nil || !st.IsDir() {
+		return nil, "", fmt.Errorf("bundle %q: rootfs %q is not a directory: %w", abs, rootfs, errkind.InvalidSpec)
+	}
+	return &spec, abs, nil
+}

@@ -1,0 +1,115 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gdn-dev/gdn/pkg/atomicfile"
+	"github.com/opencontainers/runc/libcontainer"
+	"golang.org/x/sys/unix"
+)
+
+// StopGrace is how long Stop lets processes handle SIGTERM before it sends
+// SIGKILL (Garden's documented "SIGTERM, wait up to 10 s, then SIGKILL").
+const StopGrace = 10 * time.Second
+
+// killGrace bounds the wait for SIGKILLed processes to go.
+const killGrace = 10 * time.Second
+
+// Stop ends every process of container h except its init: SIGTERM and up
+// to StopGrace for them to exit, then SIGKILL (only SIGKILL if kill is
+// set). The init stays, so the container can still run processes; it is
+// then marked stopped (State.Stopped). Like Guardian, processes that
+// survive even SIGKILL (D state) are logged, not an error. Errors:
+// errkind.ContainerNotFound.
+func (r *Runtime) Stop(ctx context.Context, h string, kill bool) error {
+	c, err := r.load(h)
+	if err != nil {
+		return err
+	}
+	st, err := c.State()
+	if err != nil {
+		return fmt.Errorf("state of %q: %w", h, err)
+	}
+	if !kill {
+		if err := signalAllButInit(ctx, c, st.InitProcessPid, unix.SIGTERM, StopGrace); err != nil {
+			return fmt.Errorf("stop %q: %w", h, err)
+		}
+	}
+	if err := signalAllButInit(ctx, c, st.InitProcessPid, unix.SIGKILL, killGrace); err != nil {
+		return fmt.Errorf("stop %q: %w", h, err)
+	}
+	marker := filepath.Join(r.root, h, stoppedMarker)
+	if err := atomicfile.WriteFile(marker, nil, 0o600); err != nil {
+		return fmt.Errorf("mark %q stopped: %w", h, err)
+	}
+	r.log.Info("stopped", "kill", kill)
+	return nil
+}
+
+// signalAllButInit sends sig to every process in c's cgroup but init and
+// waits up to grace for them to exit. Processes forked meanwhile are
+// signalled too: the cgroup is listed again after each wave.
+func signalAllButInit(ctx context.Context, c *libcontainer.Container, initPid int, sig unix.Signal, grace time.Duration) error {
+	deadline := time.Now().Add(grace)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		pids, err := c.Processes()
+		if err != nil {
+			return err
+		}
+		var fds []pidfd
+		for _, pid := range pids {
+			if pid == initPid || pid == os.Getpid() {
+				continue
+			}
+			fd, ok, err := openPidfd(pid)
+			if err != nil || !ok {
+				continue
+			}
+			_ = fd.signal(sig)
+			fds = append(fds, fd)
+		}
+		if len(fds) == 0 {
+			return nil
+		}
+		_, err = waitExit(fds, time.Until(deadline))
+		for _, fd := range fds {
+			fd.close()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Kill sends sig to container h's init, or with all to every process in
+// its cgroup. The sleeping init ignores every signal but SIGKILL (it has no
+// handlers, and is pid 1 of its namespace). Errors:
+// errkind.ContainerNotFound, errkind.ContainerNotRunning.
+func (r *Runtime) Kill(h string, sig unix.Signal, all bool) error {
+	c, err := r.load(h)
+	if err != nil {
+		return err
+	}
+	if all {
+		pids, err := c.Processes()
+		if err != nil {
+			return fmt.Errorf("processes of %q: %w", h, err)
+		}
+		for _, pid := range pids {
+			if fd, ok, err := openPidfd(pid); err == nil && ok {
+				_ = fd.signal(sig)
+				fd.close()
+			}
+		}
+		return nil
+	}
+	if err := c.Signal(sig); err != nil {
+		return fmt.Errorf("signal %q: %w", h, notRunning(err))
+	}
+	return nil
+}
