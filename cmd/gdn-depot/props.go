@@ -1,0 +1,96 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+
+	"github.com/gdn-dev/gdn/pkg/cli"
+	"github.com/gdn-dev/gdn/pkg/depot"
+	"github.com/gdn-dev/gdn/pkg/errkind"
+	"github.com/spf13/cobra"
+)
+
+// What the props actions print.
+type (
+	propsList struct {
+		Handle     string            `json:"handle"`
+		Properties map[string]string `json:"properties"`
+	}
+	propsValue struct {
+		Handle string `json:"handle"`
+		Key    string `json:"key"`
+		Value  string `json:"value"`
+	}
+	propsRemoved struct {
+		Handle string `json:"handle"`
+		Key    string `json:"key"`
+	}
+)
+
+// propsArgs is how many arguments each action takes after HANDLE ACTION.
+var propsArgs = map[string]int{"list": 0, "get": 1, "set": 2, "rm": 1}
+
+func newPropsCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "props HANDLE list|get KEY|set KEY VALUE|rm KEY",
+		Short: "List, get, set or remove a container's properties",
+		Long: "props reads and changes $depot/HANDLE/properties.json. Every change is durable\n" +
+			"when the command returns; concurrent changes are serialised. rm of a missing key succeeds.",
+		Example: "  gdn-depot props c1 set app web\n  gdn-depot props c1 get app\n" +
+			"  gdn-depot props c1 list\n  gdn-depot props c1 rm app",
+		Args: cli.HandleArgs(2, 4),
+		ValidArgsFunction: func(cmd *cobra.Command, args []string, s string) ([]string, cobra.ShellCompDirective) {
+			if len(args) == 1 {
+				return slices.Sorted(maps.Keys(propsArgs)), cobra.ShellCompDirectiveNoFileComp
+			}
+			return completeHandles(cmd, args, s)
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			h, action, rest := args[0], args[1], args[2:]
+			if n, ok := propsArgs[action]; !ok || n != len(rest) {
+				return fmt.Errorf("props: want list, get KEY, set KEY VALUE or rm KEY, got %q: %w", args[1:], errkind.Usage)
+			}
+			dep, err := openDepot(cmd)
+			if err != nil {
+				return err
+			}
+			res, err := runProps(dep, h, action, rest)
+			if err != nil {
+				return err
+			}
+			return cli.Print(cmd, res, func(w io.Writer) error { return propsHuman(w, res) })
+		},
+	}
+}
+
+func runProps(dep *depot.Depot, h, action string, rest []string) (any, error) {
+	switch action {
+	case "list":
+		props, err := dep.Properties(h)
+		return propsList{Handle: h, Properties: props}, err
+	case "get":
+		v, err := dep.GetProperty(h, rest[0])
+		return propsValue{Handle: h, Key: rest[0], Value: v}, err
+	case "set":
+		return propsValue{Handle: h, Key: rest[0], Value: rest[1]}, dep.SetProperty(h, rest[0], rest[1])
+	default: // "rm"
+		return propsRemoved{Handle: h, Key: rest[0]}, dep.RemoveProperty(h, rest[0])
+	}
+}
+
+func propsHuman(w io.Writer, res any) error {
+	var err error
+	switch r := res.(type) {
+	case propsList:
+		for _, k := range slices.Sorted(maps.Keys(r.Properties)) {
+			_, err = fmt.Fprintf(w, "%s=%s\n", k, r.Properties[k])
+		}
+	case propsValue:
+		_, err = fmt.Fprintln(w, r.Value)
+	case propsRemoved:
+		_, err = fmt.Fprintf(w, "%s: removed %s\n", r.Handle, r.Key)
+	}
+	return err
+}

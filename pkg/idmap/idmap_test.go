@@ -1,0 +1,63 @@
+package idmap
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestParseAndMaximus(t *testing.T) {
+	cases := []struct {
+		name    string
+		text    string
+		want    uint32
+		wantErr bool
+	}{
+		{name: "initial user namespace", text: "         0          0 4294967295\n", want: 4294967294},
+		{name: "rootless single id", text: "0 1000 1\n", want: 0},
+		{name: "several lines take the highest", text: "0 1000 1\n1 100000 65536\n\n", want: 65536},
+		{name: "unsorted lines", text: "100 200 10\n0 0 5\n", want: 109},
+		{name: "empty", text: "", wantErr: true},
+		{name: "two fields", text: "0 0\n", wantErr: true},
+		{name: "not a number", text: "0 x 1\n", wantErr: true},
+		{name: "zero size", text: "0 0 0\n", wantErr: true},
+		{name: "overflow", text: "4294967295 0 2\n", wantErr: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ms, err := Parse(tc.text)
+			var got uint32
+			if err == nil {
+				got, err = Maximus(ms)
+			}
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tc.wantErr)
+			}
+			if got != tc.want {
+				t.Errorf("maximus = %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestMappings(t *testing.T) {
+	cases := []struct {
+		maximus uint32
+		want    []Mapping
+	}{
+		{4294967294, []Mapping{{0, 4294967294, 1}, {1, 1, 4294967293}}},
+		{65536, []Mapping{{0, 65536, 1}, {1, 1, 65535}}},
+		{1, []Mapping{{0, 1, 1}}},
+		{0, []Mapping{{0, 0, 1}}},
+	}
+	for _, tc := range cases {
+		if got := Mappings(tc.maximus); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("Mappings(%d) = %v, want %v", tc.maximus, got, tc.want)
+		}
+	}
+}
+
+func TestReadMaximusOfThisProcess(t *testing.T) {
+	if _, err := ReadMaximus(UIDMapPath); err != nil {
+		t.Fatal(err)
+	}
+}
