@@ -17,24 +17,27 @@ setup_work() {
 	INIT="$WORK/gdn-init"
 	export GDN_DEPOT=$WORK/depot GDN_RUNTIME_ROOT=$WORK/runtime
 	mkdir -p "$GDN_DEPOT"
-	HANDLES=()
 }
 
-# teardown_work deletes every handle a test registered, then the work dir.
+# teardown_work deletes every container of the test's private runtime root
+# and depot, checks that none of them left anything behind, and removes the
+# work dir.
 teardown_work() {
-	for h in "${HANDLES[@]}"; do
+	local handles h leaks=0
+	handles=$( (ls "$GDN_RUNTIME_ROOT" 2>/dev/null; ls "$GDN_DEPOT" 2>/dev/null) | grep -v '^\.' | sort -u)
+	for h in $handles; do
 		gdn-run delete "$h" >/dev/null 2>&1 || true
 		gdn-depot destroy "$h" >/dev/null 2>&1 || true
 	done
+	for h in $handles; do
+		assert_no_leaks "$h" || leaks=1
+	done
 	rm -rf "$WORK"
+	return $leaks
 }
 
-# handle NAME: a handle unique to this run, remembered for teardown.
-handle() {
-	local h="bats-$1-$$"
-	HANDLES+=("$h")
-	echo "$h"
-}
+# handle NAME: a handle unique to this test run.
+handle() { echo "bats-$1-$$"; }
 
 # mkc HANDLE [gdn-depot flags...]: the pipeline, on the test rootfs.
 mkc() {
@@ -53,7 +56,6 @@ assert_no_leaks() {
 	[ ! -e "$GDN_RUNTIME_ROOT/$h" ] || { echo "leaked runtime state $GDN_RUNTIME_ROOT/$h"; return 1; }
 	[ ! -e "$GDN_DEPOT/$h" ] || { echo "leaked depot dir $GDN_DEPOT/$h"; return 1; }
 	! grep -q -- "$h" /proc/self/mountinfo || { echo "leaked mount: $(grep -- "$h" /proc/self/mountinfo)"; return 1; }
-	! pgrep -f "garden-init" -u 4294967294 >/dev/null 2>&1 || [ -n "${OTHER_INITS_OK:-}" ] || true
 }
 
 # error_type: the "type" of the error JSON a tool printed on stderr.

@@ -1,0 +1,294 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gdn-dev/gdn/pkg/bundle"
+	"github.com/gdn-dev/gdn/pkg/errkind"
+	"github.com/gdn-dev/gdn/pkg/testutil"
+	"github.com/opencontainers/cgroups"
+	"github.com/opencontainers/cgroups/manager"
+)
+
+// TestMain lets the test binary serve as the container bootstrap, as
+// gdn-run does: libcontainer re-executes /proc/self/exe with "init".
+func TestMain(m *testing.M) {
+	HandleInit()
+	os.Exit(m.Run())
+}
+
+// fixture is a runtime root plus what bundles need, in a directory the
+// unprivileged container root can traverse.
+type fixture struct {
+	rt     *Runtime
+	dir    string
+	rootfs string
+	init   string
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	testutil.RequireRoot(t)
+	dir := testutil.WorkDir(t)
+	rt, err := New(Config{Root: filepath.Join(dir, "runtime")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{rt: rt, dir: dir, rootfs: testutil.Rootfs(t, dir), init: testutil.InitBinary(t, dir)}
+}
+
+// bundle writes a bundle for h with the default rules and returns its path;
+// the container is deleted when the test ends.
+func (f *fixture) bundle(t *testing.T, h string, d bundle.Desired, initPath string) string {
+	t.Helper()
+	cfg, err := bundle.HostConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.InitPath = initPath
+	d.Handle, d.Rootfs, d.Created = h, f.rootfs, time.Now()
+	spec, err := bundle.Generate(d, bundle.DefaultRules(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(f.dir, "bundles", h)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := json.Marshal(spec)
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.rt.Delete(context.Background(), h) })
+	return dir
+}
+
+// assertGone checks that nothing of h is left: no state, no cgroup.
+func (f *fixture) assertGone(t *testing.T, h string) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(f.rt.root, h)); !os.IsNotExist(err) {
+		t.Errorf("state directory of %s left behind", h)
+	}
+	m, err := manager.New(&cgroups.Cgroup{Path: filepath.Join(DefaultCgroupParent, h), Resources: &cgroups.Resources{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Exists() {
+		t.Errorf("cgroup of %s left behind: %v", h, m.GetPaths())
+	}
+}
+
+func TestCreateStateDelete(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	h := "rt-create"
+	b := f.bundle(t, h, bundle.Desired{Limits: bundle.Limits{MemoryBytes: 64 << 20, PidsMax: 30}}, f.init)
+
+	pid, err := f.rt.Create(ctx, h, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := f.rt.State(h)
+	if err != nil || st.Status != "running" || st.Pid != pid || st.Bundle != b || st.Stopped {
+		t.Fatalf("state %+v, %v", st, err)
+	}
+	if _, err := f.rt.Create(ctx, h, b); errkind.Of(err) != errkind.HandleInUse {
+		t.Errorf("second create: %v, want HandleInUse", err)
+	}
+	pids, err := f.rt.Processes(h)
+	if err != nil || len(pids) != 1 || pids[0] != pid {
+		t.Errorf("processes %v, %v; want [%d]", pids, err, pid)
+	}
+	s, err := f.rt.Stats(h)
+	if err != nil || s.Memory.LimitBytes != 64<<20 || s.Pids.Limit != 30 || s.Pids.Current != 1 {
+		t.Errorf("stats %+v, %v", s, err)
+	}
+
+	existed, err := f.rt.Delete(ctx, h)
+	if err != nil || !existed {
+		t.Fatalf("delete: %v, %v", existed, err)
+	}
+	if err := exec.Command("kill", "-0", strconv.Itoa(pid)).Run(); err == nil {
+		if state, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat"); !bytes.Contains(state, []byte(") Z ")) {
+			t.Errorf("init %d still alive after delete", pid)
+		}
+	}
+	f.assertGone(t, h)
+	if existed, err := f.rt.Delete(ctx, h); err != nil || existed {
+		t.Errorf("second delete: %v, %v; want nothing to do", existed, err)
+	}
+	if _, err := f.rt.State(h); errkind.Of(err) != errkind.ContainerNotFound {
+		t.Errorf("state after delete: %v, want ContainerNotFound", err)
+	}
+}
+
+func TestFailedCreateLeavesNothing(t *testing.T) {
+	f := newFixture(t)
+	h := "rt-badinit"
+	bad := filepath.Join(f.dir, "not-executable")
+	if err := os.WriteFile(bad, []byte("#"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b := f.bundle(t, h, bundle.Desired{Limits: bundle.Limits{MemoryBytes: 64 << 20}}, bad)
+	if _, err := f.rt.Create(context.Background(), h, b); err == nil {
+		t.Fatal("create with a non-executable init succeeded")
+	}
+	f.assertGone(t, h)
+
+	if _, err := f.rt.Create(context.Background(), "rt-nobundle", filepath.Join(f.dir, "nope")); errkind.Of(err) != errkind.InvalidSpec {
+		t.Errorf("missing bundle: %v, want InvalidSpec", err)
+	}
+	f.assertGone(t, "rt-nobundle")
+}
+
+// A gdn-run killed during create can leave a state directory without
+// state.json and a populated cgroup; Delete must remove both.
+func TestDeleteRemovesWhatAKilledCreateLeft(t *testing.T) {
+	f := newFixture(t)
+	h := "rt-orphan"
+	if err := os.MkdirAll(filepath.Join(f.rt.root, h), 0o711); err != nil {
+		t.Fatal(err)
+	}
+	m, err := manager.New(&cgroups.Cgroup{Path: filepath.Join(DefaultCgroupParent, h), Resources: &cgroups.Resources{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sleeper := exec.Command("sleep", "1000")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer sleeper.Process.Kill()
+	if err := m.Apply(sleeper.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	existed, err := f.rt.Delete(context.Background(), h)
+	if err != nil || !existed {
+		t.Fatalf("delete orphan: %v, %v", existed, err)
+	}
+	if err := sleeper.Wait(); err == nil {
+		t.Error("the process in the orphan cgroup was not killed")
+	}
+	f.assertGone(t, h)
+}
+
+func TestStopKeepsInitAndMarksStopped(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	h := "rt-stop"
+	pid, err := f.rt.Create(ctx, h, f.bundle(t, h, bundle.Desired{}, f.init))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	// Two background sleepers, one ignoring TERM: Stop must end both.
+	// (Their stdio is /dev/null so that Exec's output copy can end.)
+	script := "sleep 1000 >/dev/null 2>&1 & (trap '' TERM; sleep 1000) >/dev/null 2>&1 & echo started"
+	if status, err := f.rt.Exec(ctx, h, ExecSpec{Args: []string{"sh", "-c", script}}, nil, &out, &out); err != nil || status != 0 {
+		t.Fatalf("exec: %d, %v: %s", status, err, out.String())
+	}
+	if pids, _ := f.rt.Processes(h); len(pids) < 3 {
+		t.Fatalf("want init and sleepers, got %v", pids)
+	}
+	if err := f.rt.Stop(ctx, h, false); err != nil {
+		t.Fatal(err)
+	}
+	pids, _ := f.rt.Processes(h)
+	if len(pids) != 1 || pids[0] != pid {
+		t.Errorf("after stop: %v, want only init %d", pids, pid)
+	}
+	if st, _ := f.rt.State(h); !st.Stopped || st.Status != "running" {
+		t.Errorf("after stop: %+v, want stopped with init running", st)
+	}
+}
+
+func TestExecUserLookupAndExitStatus(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	h := "rt-exec"
+	if _, err := f.rt.Create(ctx, h, f.bundle(t, h, bundle.Desired{Env: []string{"FROM_CONTAINER=1"}}, f.init)); err != nil {
+		t.Fatal(err)
+	}
+	run := func(spec ExecSpec) (int, string, error) {
+		var out bytes.Buffer
+		status, err := f.rt.Exec(ctx, h, spec, nil, &out, &out)
+		return status, strings.TrimSpace(out.String()), err
+	}
+	status, out, err := run(ExecSpec{Args: []string{"sh", "-c", "id -u; id -g; pwd; echo $USER $FROM_CONTAINER $PATH"}, User: "vcap"})
+	if err != nil || status != 0 {
+		t.Fatalf("exec as vcap: %d %v %s", status, err, out)
+	}
+	want := "1000\n1000\n/home/vcap\nvcap 1 " + userPath
+	if out != want {
+		t.Errorf("exec as vcap printed %q, want %q", out, want)
+	}
+	if status, _, _ := run(ExecSpec{Args: []string{"sh", "-c", "kill -9 $$"}}); status != 137 {
+		t.Errorf("a SIGKILLed process reports %d, want 137", status)
+	}
+	if _, _, err := run(ExecSpec{Args: []string{"/no/such/binary"}}); errkind.Of(err) != errkind.ExecutableNotFound {
+		t.Errorf("missing binary: %v, want ExecutableNotFound", err)
+	}
+	if _, _, err := run(ExecSpec{Args: []string{"true"}, User: "nosuchuser"}); errkind.Of(err) != errkind.InvalidSpec {
+		t.Errorf("unknown user: %v, want InvalidSpec", err)
+	}
+}
+
+// A container's /etc/passwd that is a symlink to a host path must not make
+// the user lookup read the host file.
+func TestUserLookupStaysInsideTheContainer(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	h := "rt-symlink"
+	hostFile := filepath.Join(f.dir, "host-passwd")
+	if err := os.WriteFile(hostFile, []byte("evil:x:4242:4242::/:/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	passwd := filepath.Join(f.rootfs, "etc", "passwd")
+	os.Remove(passwd)
+	if err := os.Symlink(hostFile, passwd); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.rt.Create(ctx, h, f.bundle(t, h, bundle.Desired{}, f.init)); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	status, err := f.rt.Exec(ctx, h, ExecSpec{Args: []string{"id", "-u"}, User: "evil"}, nil, &out, &out)
+	if err == nil {
+		t.Fatalf("user from a host file resolved: status %d, output %q", status, out.String())
+	}
+}
+
+func TestExecInStoppedContainer(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	h := "rt-dead"
+	if _, err := f.rt.Create(ctx, h, f.bundle(t, h, bundle.Desired{}, f.init)); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.rt.Kill(h, 9, false); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if st, _ := f.rt.State(h); st.Status == "stopped" {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	_, err := f.rt.Exec(ctx, h, ExecSpec{Args: []string{"true"}}, nil, nil, nil)
+	if errkind.Of(err) != errkind.ContainerNotRunning {
+		t.Errorf("exec in a dead container: %v, want ContainerNotRunning", err)
+	}
+	if existed, err := f.rt.Delete(ctx, h); err != nil || !existed {
+		t.Errorf("delete of a dead container: %v %v", existed, err)
+	}
+	f.assertGone(t, h)
+}
