@@ -49,11 +49,11 @@ func createCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			pid, err := rt.Create(cmd.Context(), in.Handle, in.Bundle)
+			st, err := rt.Create(cmd.Context(), in.Handle, in.Bundle)
 			if err != nil {
 				return err
 			}
-			out := createOutput{Handle: in.Handle, Bundle: in.Bundle, Pid: pid}
+			out := createOutput{Handle: st.Handle, Bundle: st.Bundle, Pid: st.Pid}
 			return cli.Print(cmd, out, func(w io.Writer) error {
 				_, err := fmt.Fprintf(w, "created %s (init pid %d, bundle %s)\n", out.Handle, out.Pid, out.Bundle)
 				return err

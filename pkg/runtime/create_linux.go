@@ -16,23 +16,24 @@ import (
 )
 
 // Create creates container h from the bundle directory and starts the
-// bundle's process (the sleeping init), returning the init's host pid once
-// it runs. Errors: errkind.InvalidHandle, errkind.InvalidSpec (no or bad
+// bundle's process (the sleeping init), returning the container's state
+// once the init runs (its host pid, the bundle path with symlinks
+// resolved). Errors: errkind.InvalidHandle, errkind.InvalidSpec (no or bad
 // config.json, missing rootfs), errkind.HandleInUse. A failed Create
 // removes everything it made.
 //
 // Create changes the working directory of the process to the bundle, as
 // libcontainer records the bundle path from it (runc does the same).
-func (r *Runtime) Create(ctx context.Context, h, bundle string) (pid int, err error) {
+func (r *Runtime) Create(ctx context.Context, h, bundle string) (_ State, err error) {
 	if err := handle.Validate(h); err != nil {
-		return 0, err
+		return State{}, err
 	}
 	spec, bundle, err := readBundle(bundle)
 	if err != nil {
-		return 0, err
+		return State{}, err
 	}
 	if err := os.Chdir(bundle); err != nil {
-		return 0, fmt.Errorf("bundle %q: %w", bundle, err)
+		return State{}, fmt.Errorf("bundle %q: %w", bundle, err)
 	}
 	cfg, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{
 		CgroupName:   h,
@@ -40,14 +41,14 @@ func (r *Runtime) Create(ctx context.Context, h, bundle string) (pid int, err er
 		Spec:         spec,
 	})
 	if err != nil {
-		return 0, fmt.Errorf("bundle %q: %w: %w", bundle, err, errkind.InvalidSpec)
+		return State{}, fmt.Errorf("bundle %q: %w: %w", bundle, err, errkind.InvalidSpec)
 	}
 	c, err := libcontainer.Create(r.root, h, cfg)
 	if errors.Is(err, libcontainer.ErrExist) {
-		return 0, fmt.Errorf("container %q: %w", h, errkind.HandleInUse)
+		return State{}, fmt.Errorf("container %q: %w", h, errkind.HandleInUse)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("create container %q: %w", h, err)
+		return State{}, fmt.Errorf("create container %q: %w", h, err)
 	}
 	defer func() {
 		if err != nil {
@@ -58,25 +59,25 @@ func (r *Runtime) Create(ctx context.Context, h, bundle string) (pid int, err er
 	}()
 	proc, err := newProcess(spec.Process)
 	if err != nil {
-		return 0, fmt.Errorf("bundle %q: %w: %w", bundle, err, errkind.InvalidSpec)
+		return State{}, fmt.Errorf("bundle %q: %w: %w", bundle, err, errkind.InvalidSpec)
 	}
 	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
-		return 0, err
+		return State{}, err
 	}
 	defer devnull.Close()
 	// The init outlives us: give it no stdio of ours to hold open.
 	proc.Stdin, proc.Stdout, proc.Stderr = devnull, devnull, devnull
 	proc.Init = true
 	if err := c.Run(proc); err != nil {
-		return 0, fmt.Errorf("start container %q: %w", h, classifyStartError(err))
+		return State{}, fmt.Errorf("start container %q: %w", h, classifyStartError(err))
 	}
-	pid, err = proc.Pid()
+	st, err := r.stateOf(c)
 	if err != nil {
-		return 0, fmt.Errorf("init pid of %q: %w", h, err)
+		return State{}, err
 	}
-	r.log.Info("created", "pid", pid, "bundle", bundle)
-	return pid, nil
+	r.log.Info("created", "pid", st.Pid, "bundle", bundle)
+	return st, nil
 }
 
 // readBundle reads and checks bundle/config.json. The returned bundle path
@@ -88,6 +89,12 @@ func readBundle(bundle string) (*specs.Spec, string, error) {
 	abs, err := filepath.Abs(bundle)
 	if err != nil {
 		return nil, "", fmt.Errorf("bundle %q: %w: %w", bundle, err, errkind.InvalidSpec)
+	}
+	// libcontainer records the bundle from the kernel's view of the
+	// working directory, with symlinks resolved (/var/run is /run); use
+	// that form everywhere so that outputs agree.
+	if resolved, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = resolved
 	}
 	data, err := os.ReadFile(filepath.Join(abs, "config.json"))
 	if err != nil {

@@ -93,10 +93,11 @@ func TestCreateStateDelete(t *testing.T) {
 	h := "rt-create"
 	b := f.bundle(t, h, bundle.Desired{Limits: bundle.Limits{MemoryBytes: 64 << 20, PidsMax: 30}}, f.init)
 
-	pid, err := f.rt.Create(ctx, h, b)
+	created, err := f.rt.Create(ctx, h, b)
 	if err != nil {
 		t.Fatal(err)
 	}
+	pid := created.Pid
 	st, err := f.rt.State(h)
 	if err != nil || st.Status != "running" || st.Pid != pid || st.Bundle != b || st.Stopped {
 		t.Fatalf("state %+v, %v", st, err)
@@ -184,10 +185,11 @@ func TestStopKeepsInitAndMarksStopped(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	h := "rt-stop"
-	pid, err := f.rt.Create(ctx, h, f.bundle(t, h, bundle.Desired{}, f.init))
+	created, err := f.rt.Create(ctx, h, f.bundle(t, h, bundle.Desired{}, f.init))
 	if err != nil {
 		t.Fatal(err)
 	}
+	pid := created.Pid
 	var out bytes.Buffer
 	// Two background sleepers, one ignoring TERM: Stop must end both.
 	// (Their stdio is /dev/null so that Exec's output copy can end.)
