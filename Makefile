@@ -6,7 +6,7 @@ GO      ?= go
 TAGS    := seccomp
 PREFIX  ?= /usr/local
 BIN     := bin
-TOOLS   := gdn-run gdn-depot
+TOOLS   := gdn-run gdn-depot dadoo
 ROOTFS  ?= /var/lib/gdn/rootfs
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
@@ -16,8 +16,8 @@ all: build
 
 build: $(addprefix $(BIN)/,$(TOOLS)) $(BIN)/gdn-init
 
-$(BIN)/gdn-%: FORCE
-	$(GO) build -tags '$(TAGS)' -o $@ ./cmd/gdn-$*
+$(BIN)/%: FORCE
+	$(GO) build -tags '$(TAGS)' -o $@ ./cmd/$*
 
 # The sleeping init: static C, so it needs nothing inside a rootfs.
 $(BIN)/gdn-init: cmd/gdn-init/init.c

@@ -34,4 +34,5 @@ require (
 	github.com/vishvananda/netlink v1.3.1 // indirect
 	github.com/vishvananda/netns v0.0.5 // indirect
 	golang.org/x/net v0.55.0 // indirect
+	golang.org/x/term v0.48.0 // indirect
 )

@@ -33,7 +33,7 @@ in_v2() {
 	pid=$(jq -r .pid <<<"$output")
 	grep -qx "0::/garden/$h" /proc/"$pid"/cgroup
 
-	run in_v2 gdn-run exec "$h" -- /bin/sh -c 'grep "^0::" /proc/self/cgroup'
+	run in_v2 gdn-run exec "$h" --attach -- /bin/sh -c 'grep "^0::" /proc/self/cgroup'
 	[ "$output" = "0::/garden/$h" ]
 	run in_v2 gdn-run stats "$h"
 	[ "$(jq .cpu.usage_ns <<<"$output")" -gt 0 ]

@@ -29,12 +29,12 @@ teardown() { teardown_work; }
 	# the init is ours, mounted from the host, and sleeps
 	[ "$(tr '\0' ' ' </proc/$pid/cmdline)" = "/tmp/garden-init " ]
 
-	run gdn-run exec "$h" -- /bin/sh -c 'echo hello; hostname'
+	run gdn-run exec "$h" --attach -- /bin/sh -c 'echo hello; hostname'
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = hello ]
 	[ "${lines[1]}" = "$h" ]
 
-	run gdn-run exec "$h" -- /bin/sh -c 'exit 7'
+	run gdn-run exec "$h" --attach -- /bin/sh -c 'exit 7'
 	[ "$status" -eq 7 ]
 }
 
@@ -67,7 +67,7 @@ teardown() { teardown_work; }
 	events_pid=$!
 	sleep 0.3
 
-	run gdn-run exec "$h" -- /bin/dd if=/dev/zero of=/dev/null bs=200M count=1
+	run gdn-run exec "$h" --attach -- /bin/dd if=/dev/zero of=/dev/null bs=200M count=1
 	[ "$status" -eq 137 ]
 
 	gdn-run delete "$h"
@@ -80,7 +80,7 @@ teardown() { teardown_work; }
 	h=$(handle pids)
 	mkc "$h" --pids-limit 20
 	[ "$(cat /sys/fs/cgroup/pids/garden/$h/pids.max)" = 20 ]
-	run gdn-run exec "$h" -- /bin/sh -c 'i=0; while [ $i -lt 100 ]; do sleep 30 & i=$((i+1)); done; wait'
+	run gdn-run exec "$h" --attach -- /bin/sh -c 'i=0; while [ $i -lt 100 ]; do sleep 30 >/dev/null 2>&1 & i=$((i+1)); done; wait'
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"fork"* || "$output" == *"resource"* || "$output" == *"Resource"* ]]
 	[ "$(cat /sys/fs/cgroup/pids/garden/$h/pids.current)" -le 20 ]
@@ -102,7 +102,7 @@ teardown() { teardown_work; }
 	h=$(handle stop)
 	mkc "$h"
 	pid=$(init_pid "$h")
-	gdn-run exec "$h" -- /bin/sh -c 'sleep 1000 & sleep 1000 &'
+	gdn-run exec "$h" --attach -- /bin/sh -c 'sleep 1000 >/dev/null 2>&1 & sleep 1000 >/dev/null 2>&1 &'
 	[ "$(gdn-run ps "$h" | jq '.pids | length')" -eq 3 ]
 
 	run gdn-run stop "$h"
@@ -111,14 +111,14 @@ teardown() { teardown_work; }
 	run gdn-run state "$h"
 	[ "$(jq -r .stopped <<<"$output")" = true ]
 	[ "$(jq -r .status <<<"$output")" = running ]
-	run gdn-run exec "$h" -- /bin/echo still-here
+	run gdn-run exec "$h" --attach -- /bin/echo still-here
 	[ "$output" = still-here ]
 }
 
 @test "stop --kill ends a process that ignores TERM" {
 	h=$(handle stopkill)
 	mkc "$h"
-	gdn-run exec "$h" -- /bin/sh -c "trap '' TERM; sleep 1000 &"
+	gdn-run exec "$h" --attach -- /bin/sh -c "trap '' TERM; sleep 1000 >/dev/null 2>&1 &"
 	[ "$(gdn-run ps "$h" | jq '.pids | length')" -eq 2 ]
 	run gdn-run stop --kill "$h"
 	[ "$status" -eq 0 ]
@@ -130,29 +130,29 @@ teardown() { teardown_work; }
 	mkc "$h"
 	pid=$(init_pid "$h")
 	[ "$(awk '/^Uid:/{print $2}' /proc/$pid/status)" = 4294967294 ]
-	run gdn-run exec "$h" -- id -u
+	run gdn-run exec "$h" --attach -- id -u
 	[ "$output" = 0 ]
-	run gdn-run exec "$h" -- /bin/cat /proc/self/uid_map
+	run gdn-run exec "$h" --attach -- /bin/cat /proc/self/uid_map
 	[ "$(echo ${lines[0]})" = "0 4294967294 1" ]
 	# no host process is visible: only the init, sh, ls and grep; pid 1 is our init
-	run gdn-run exec "$h" -- /bin/sh -c 'ls /proc | grep -c "^[0-9]"'
+	run gdn-run exec "$h" --attach -- /bin/sh -c 'ls /proc | grep -c "^[0-9]"'
 	[ "$output" -le 4 ]
-	run gdn-run exec "$h" -- /bin/cat /proc/1/cmdline
+	run gdn-run exec "$h" --attach -- /bin/cat /proc/1/cmdline
 	[ "$output" = "$(printf '/tmp/garden-init\0')" ] || [ "$output" = /tmp/garden-init ]
-	run gdn-run exec "$h" -- /bin/mount -t tmpfs none /mnt
+	run gdn-run exec "$h" --attach -- /bin/mount -t tmpfs none /mnt
 	[ "$status" -ne 0 ]
 	# masked paths read as empty (this kernel has no /proc/kcore; where a
 	# path exists on the host, the container must see nothing of it)
 	for p in /proc/kcore /proc/timer_list /proc/keys /proc/sched_debug; do
 		[ -e "$p" ] || continue
-		run gdn-run exec "$h" -- /bin/sh -c "wc -c < $p"
+		run gdn-run exec "$h" --attach -- /bin/sh -c "wc -c < $p"
 		[ "$output" = 0 ]
 	done
 	[ "$(wc -c </proc/timer_list)" -gt 0 ]
-	run gdn-run exec "$h" -- /bin/sh -c 'ls -A /sys/firmware | wc -l'
+	run gdn-run exec "$h" --attach -- /bin/sh -c 'ls -A /sys/firmware | wc -l'
 	[ "$output" = 0 ]
 	# the unprivileged capability set: no CAP_SYS_ADMIN (bit 21)
-	capeff=$(gdn-run exec "$h" -- /bin/sh -c 'grep CapEff /proc/self/status' | awk '{print $2}')
+	capeff=$(gdn-run exec "$h" --attach -- /bin/sh -c 'grep CapEff /proc/self/status' | awk '{print $2}')
 	[ $(( 0x$capeff & (1 << 21) )) -eq 0 ]
 	[ "$capeff" = 00000000a80425fb ]
 }
@@ -162,12 +162,12 @@ teardown() { teardown_work; }
 	mkc "$h" --privileged
 	pid=$(init_pid "$h")
 	[ "$(awk '/^Uid:/{print $2}' /proc/$pid/status)" = 0 ]
-	run gdn-run exec "$h" -- /bin/cat /proc/self/uid_map
+	run gdn-run exec "$h" --attach -- /bin/cat /proc/self/uid_map
 	[ "$(echo ${lines[0]})" = "0 0 4294967295" ]
-	capeff=$(gdn-run exec "$h" -- /bin/sh -c 'grep CapEff /proc/self/status' | awk '{print $2}')
+	capeff=$(gdn-run exec "$h" --attach -- /bin/sh -c 'grep CapEff /proc/self/status' | awk '{print $2}')
 	[ $(( 0x$capeff & (1 << 21) )) -ne 0 ]
 	[ "$capeff" = "$(awk '/^CapBnd/{print $2}' /proc/self/status)" ]
-	run gdn-run exec "$h" -- /bin/sh -c 'mkdir -p /mnt && mount -t tmpfs none /mnt && grep -c " /mnt " /proc/mounts'
+	run gdn-run exec "$h" --attach -- /bin/sh -c 'mkdir -p /mnt && mount -t tmpfs none /mnt && grep -c " /mnt " /proc/mounts'
 	[ "$status" -eq 0 ]
 	[ "$output" = 1 ]
 }

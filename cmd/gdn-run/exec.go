@@ -1,38 +1,142 @@
 package main
 
 import (
+	"fmt"
+	"io"
 	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 
+	"github.com/gdn-dev/gdn/pkg/attach"
 	"github.com/gdn-dev/gdn/pkg/cli"
+	"github.com/gdn-dev/gdn/pkg/dadoo"
+	"github.com/gdn-dev/gdn/pkg/errkind"
+	"github.com/gdn-dev/gdn/pkg/garden"
 	"github.com/gdn-dev/gdn/pkg/runtime"
 	"github.com/spf13/cobra"
 )
 
+type execOutput struct {
+	Handle    string `json:"handle"`
+	ProcessID string `json:"process_id"`
+	Pid       int    `json:"pid"`
+	Dir       string `json:"dir"`
+}
+
+type execFlags struct {
+	id, user, dir string
+	env, rlimits  []string
+	tty, attach   bool
+	rows, columns uint16
+	dadooBin      string
+}
+
 func execCmd() *cobra.Command {
-	var spec runtime.ExecSpec
+	var f execFlags
 	cmd := &cobra.Command{
-		Use:     "exec HANDLE [flags] -- PATH [ARGS...]",
-		Short:   "Run a process in a container, attached to this terminal's stdio, and exit with its status",
-		Example: "  gdn-run exec c1 -- /bin/echo hello\n  gdn-run exec c1 --user nobody --dir /tmp -- /bin/sh -c 'id; pwd'",
-		Args:    cli.HandleArgs(2, 1<<16),
+		Use:   "exec HANDLE [flags] [-- PATH ARGS...]",
+		Short: "Run a process in a container under its own dadoo; --attach to stream it and exit with its status",
+		Long: "Without PATH, a Garden ProcessSpec JSON is read from stdin. Detached (the default), the\n" +
+			"process's stdin is at EOF and exec prints {handle,process_id,pid,dir}; attach later with\n" +
+			"`gdn-run attach`. With --attach, this command's stdio is the process's.",
+		Example: "  gdn-run exec c1 --attach -- /bin/echo hello\n" +
+			"  gdn-run exec c1 --id web --user vcap --dir /home/vcap -- /bin/sh -c 'sleep 2; echo done'\n" +
+			"  echo '{\"path\":\"/bin/ls\",\"args\":[\"-l\"]}' | gdn-run exec c1 --attach",
+		Args: cli.HandleArgs(1, 1<<16),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			spec.Args = args[1:]
+			f.dadooBin, _ = cmd.Flags().GetString("dadoo-bin")
+			spec, err := f.spec(cmd, args[1:])
+			if err != nil {
+				return err
+			}
 			rt, err := newRuntime(cmd, args[0])
 			if err != nil {
 				return err
 			}
-			status, err := rt.Exec(cmd.Context(), args[0], spec, os.Stdin, os.Stdout, os.Stderr)
+			started, err := dadoo.Exec(cmd.Context(), rt, dadoo.ExecConfig{
+				DadooPath: f.dadooPath(), Handle: args[0], ID: f.id, Spec: spec,
+			})
 			if err != nil {
 				return err
 			}
-			if status != 0 {
-				return &cli.ExitStatusError{Status: status}
+			if !f.attach {
+				started.Stdin.Close()
+				out := execOutput{args[0], filepath.Base(string(started.Dir)), started.Pid, string(started.Dir)}
+				return cli.Print(cmd, out, func(w io.Writer) error {
+					_, err := fmt.Fprintf(w, "started process %s (pid %d) in %s\n", out.ProcessID, out.Pid, out.Handle)
+					return err
+				})
 			}
-			return nil
+			status, err := attach.Run(cmd.Context(), started.Dir, attach.Options{
+				Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, TTY: spec.TTY != nil,
+				Attached: func() { started.Stdin.Close() },
+			})
+			return exitWith(status, err)
 		},
 	}
-	cmd.Flags().StringVarP(&spec.User, "user", "u", "", "user name or uid[:gid] in the container (default root)")
-	cmd.Flags().StringVarP(&spec.Dir, "dir", "d", "", "working directory (default: the user's home)")
-	cmd.Flags().StringArrayVarP(&spec.Env, "env", "e", nil, "environment variable K=V (repeatable)")
+	fl := cmd.Flags()
+	fl.StringVar(&f.id, "id", "", "process id (default: a random UUID)")
+	fl.BoolVarP(&f.attach, "attach", "a", false, "stream stdio and exit with the process's status")
+	fl.BoolVarP(&f.tty, "tty", "t", false, "run the process on a terminal")
+	fl.Uint16Var(&f.rows, "rows", 0, "terminal rows (default 24)")
+	fl.Uint16Var(&f.columns, "columns", 0, "terminal columns (default 80)")
+	fl.StringVarP(&f.user, "user", "u", "", "user name or uid[:gid] in the container (default root)")
+	fl.StringVarP(&f.dir, "dir", "d", "", "working directory, created if missing (default: the user's home)")
+	fl.StringArrayVarP(&f.env, "env", "e", nil, "environment variable K=V (repeatable)")
+	fl.StringArrayVar(&f.rlimits, "rlimit", nil, "rlimit NAME=N, soft = hard (repeatable), e.g. nofile=1024")
 	return cmd
+}
+
+// spec builds the process from flags, or from a Garden ProcessSpec on
+// stdin when no command is given.
+func (f *execFlags) spec(cmd *cobra.Command, argv []string) (runtime.ExecSpec, error) {
+	if len(argv) == 0 {
+		var ps garden.ProcessSpec
+		ok, err := cli.DecodeStdin(cmd, &ps)
+		if err != nil {
+			return runtime.ExecSpec{}, err
+		}
+		if !ok {
+			return runtime.ExecSpec{}, fmt.Errorf("no command: give -- PATH ARGS or a ProcessSpec on stdin: %w", errkind.Usage)
+		}
+		if f.id == "" {
+			f.id = ps.ID
+		}
+		return ps.ExecSpec()
+	}
+	spec := runtime.ExecSpec{Args: argv, Env: f.env, User: f.user, Dir: f.dir}
+	if f.tty {
+		spec.TTY = &runtime.WindowSize{Columns: f.columns, Rows: f.rows}
+	}
+	for _, rl := range f.rlimits {
+		name, value, ok := strings.Cut(rl, "=")
+		n, err := strconv.ParseUint(value, 10, 64)
+		if !ok || err != nil {
+			return runtime.ExecSpec{}, fmt.Errorf("--rlimit %q: want NAME=N: %w", rl, errkind.Usage)
+		}
+		if spec.Rlimits == nil {
+			spec.Rlimits = map[string]uint64{}
+		}
+		spec.Rlimits[name] = n
+	}
+	return spec, nil
+}
+
+func (f *execFlags) dadooPath() string {
+	if f.dadooBin != "" {
+		return f.dadooBin
+	}
+	return besideSelf("dadoo")
+}
+
+// exitWith relays a process's exit status as this command's.
+func exitWith(status int, err error) error {
+	if err != nil {
+		return err
+	}
+	if status != 0 {
+		return &cli.ExitStatusError{Status: status}
+	}
+	return nil
 }

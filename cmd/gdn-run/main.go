@@ -4,8 +4,10 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 
 	"github.com/gdn-dev/gdn/pkg/cli"
+	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/runtime"
 	"github.com/spf13/cobra"
 )
@@ -20,10 +22,23 @@ func main() {
 		Long: "gdn-run creates a container from a bundle written by gdn-depot, starts its sleeping init,\n" +
 			"and manages it. State lives in --runtime-root (default /run/runc), readable by runc.",
 	}
+	root.PersistentFlags().String("dadoo-bin", "", "dadoo binary (default: next to gdn-run)")
 	root.PersistentFlags().String("runtime-root", envOr("GDN_RUNTIME_ROOT", runtime.DefaultRoot), "runtime state root (env GDN_RUNTIME_ROOT)")
 	root.AddCommand(createCmd(), stateCmd(), listCmd(), psCmd(), killCmd(), stopCmd(),
-		deleteCmd(), eventsCmd(), statsCmd(), execCmd())
+		deleteCmd(), eventsCmd(), statsCmd(), execCmd(), attachCmd(), waitCmd(), signalCmd())
 	os.Exit(cli.Execute(root))
+}
+
+// errUsage marks command-line mistakes found after flag parsing.
+var errUsage = errkind.Usage
+
+// besideSelf is the path of a sibling binary installed next to gdn-run.
+func besideSelf(name string) string {
+	self, err := os.Executable()
+	if err != nil {
+		return name
+	}
+	return filepath.Join(filepath.Dir(self), name)
 }
 
 func envOr(key, def string) string {

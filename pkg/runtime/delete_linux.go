@@ -22,8 +22,9 @@ import (
 const initExitTimeout = 30 * time.Second
 
 // Delete kills container h's init (which takes every process of its pid
-// namespace with it), waits for it to exit, and removes the container's
-// cgroup and state. It is idempotent: existed is false, and err nil, when
+// namespace with it), waits for it to exit, ends the processes' dadoos and
+// removes their process directories, and removes the container's cgroup
+// and state. It is idempotent: existed is false, and err nil, when
 // there was nothing to delete. State left by a create that was killed
 // midway (a state directory without state.json, a cgroup without state) is
 // removed too.
@@ -42,6 +43,13 @@ func (r *Runtime) Delete(ctx context.Context, h string) (existed bool, err error
 		return r.removeOrphan(h)
 	}
 	if err := r.killInit(c); err != nil {
+		return true, err
+	}
+	st, err := c.State()
+	if err != nil {
+		return true, fmt.Errorf("state of %q: %w", h, err)
+	}
+	if err := r.removeProcesses(bundleOf(st.Config.Labels)); err != nil {
 		return true, err
 	}
 	if err := c.Destroy(); err != nil {

@@ -1,22 +1,16 @@
 package runtime
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/gdn-dev/gdn/pkg/errkind"
-	"github.com/moby/sys/user"
 	"github.com/opencontainers/runc/libcontainer"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 )
 
 // ExecSpec is a process to run in a running container.
@@ -28,8 +22,20 @@ type ExecSpec struct {
 	// User is a name from the container's /etc/passwd, or uid[:gid];
 	// empty means root.
 	User string `json:"user,omitempty"`
-	// Dir is the working directory; the user's home if empty.
+	// Dir is the working directory; the user's home if empty. It is
+	// created, owned by the user, if missing.
 	Dir string `json:"dir,omitempty"`
+	// Rlimits sets soft = hard = value for each named limit ("nofile",
+	// "RLIMIT_NOFILE" and "NOFILE" all name the same one).
+	Rlimits map[string]uint64 `json:"rlimits,omitempty"`
+	// TTY runs the process on a terminal of this size (0 means 80x24).
+	TTY *WindowSize `json:"tty,omitempty"`
+}
+
+// WindowSize is a terminal's size.
+type WindowSize struct {
+	Columns uint16 `json:"columns"`
+	Rows    uint16 `json:"rows"`
 }
 
 // Default PATHs, as Guardian gives them when the process sets none.
@@ -38,67 +44,58 @@ const (
 	userPath = "/usr/local/bin:/usr/bin:/bin"
 )
 
-// Exec runs spec in container h with the given stdio, waits for it and
-// returns its exit status (128+n when killed by signal n). SIGINT, SIGTERM,
-// SIGHUP and SIGQUIT sent to the caller are forwarded to the process.
-// Errors: errkind.ContainerNotFound, errkind.ContainerNotRunning,
-// errkind.ExecutableNotFound, errkind.InvalidSpec.
-func (r *Runtime) Exec(ctx context.Context, h string, spec ExecSpec, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
-	if len(spec.Args) == 0 {
-		return 0, fmt.Errorf("exec in %q: no command: %w", h, errkind.InvalidSpec)
+// Default terminal size, as Guardian's.
+const (
+	defaultColumns = 80
+	defaultRows    = 24
+)
+
+// Prepared is a process ready to start in a container: the full OCI
+// process, and the host ids its files (FIFOs) must belong to so that it can
+// open them.
+type Prepared struct {
+	Process *specs.Process `json:"process"`
+	HostUID int            `json:"host_uid"`
+	HostGID int            `json:"host_gid"`
+	// Bundle is the container's bundle directory, where process
+	// directories live.
+	Bundle string `json:"bundle"`
+}
+
+// PrepareProcess turns spec into the process to run in container h: the
+// bundle's process (capabilities, rlimits, no_new_privileges, env) with
+// the user looked up in the container's /etc/passwd, Guardian's env rules,
+// and the working directory created if missing. Errors:
+// errkind.ContainerNotFound, errkind.ContainerNotRunning,
+// errkind.InvalidSpec (no command, unknown user, bad directory or rlimit).
+func (r *Runtime) PrepareProcess(h string, spec ExecSpec) (*Prepared, error) {
+	if len(spec.Args) == 0 || spec.Args[0] == "" {
+		return nil, fmt.Errorf("exec in %q: no command: %w", h, errkind.InvalidSpec)
 	}
 	c, err := r.load(h)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	if status, err := c.Status(); err != nil || status == libcontainer.Stopped {
-		return 0, fmt.Errorf("exec in %q: %w", h, notRunning(libcontainer.ErrNotRunning))
-	}
-	proc, err := r.execProcess(c, spec)
-	if err != nil {
-		return 0, err
-	}
-	proc.Stdin, proc.Stdout, proc.Stderr = stdin, stdout, stderr
-	if err := c.Run(proc); err != nil {
-		return 0, fmt.Errorf("exec in %q: %w", h, classifyStartError(notRunning(err)))
-	}
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT)
-	defer signal.Stop(sigs)
-	go func() {
-		for s := range sigs {
-			_ = proc.Signal(s)
-		}
-	}()
-	ps, err := proc.Wait()
-	if ps == nil {
-		return 0, fmt.Errorf("wait in %q: %w", h, err)
-	}
-	return exitStatus(ps), nil
-}
-
-// exitStatus is the shell's convention: the status, or 128+signal.
-func exitStatus(ps *os.ProcessState) int {
-	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return 128 + int(ws.Signal())
-	}
-	return ps.ExitCode()
-}
-
-// execProcess builds the libcontainer process for spec from the bundle's
-// process (capabilities, rlimits, no_new_privileges, env).
-func (r *Runtime) execProcess(c *libcontainer.Container, spec ExecSpec) (*libcontainer.Process, error) {
 	st, err := c.State()
 	if err != nil {
-		return nil, fmt.Errorf("state of %q: %w", c.ID(), err)
+		return nil, fmt.Errorf("state of %q: %w", h, err)
 	}
-	base, err := bundleProcess(bundleOf(st.Config.Labels))
+	if status, err := c.Status(); err != nil || status == libcontainer.Stopped {
+		return nil, fmt.Errorf("exec in %q: %w", h, notRunning(libcontainer.ErrNotRunning))
+	}
+	bundle := bundleOf(st.Config.Labels)
+	base, err := bundleProcess(bundle)
 	if err != nil {
 		return nil, err
 	}
-	u, err := lookupUser(st.InitProcessPid, spec.User)
+	root, err := os.OpenRoot("/proc/" + strconv.Itoa(st.InitProcessPid) + "/root")
 	if err != nil {
-		return nil, fmt.Errorf("exec in %q: %w", c.ID(), err)
+		return nil, fmt.Errorf("root of %q: %w", h, err)
+	}
+	defer root.Close()
+	u, err := lookupUser(root, spec.User)
+	if err != nil {
+		return nil, fmt.Errorf("exec in %q: %w", h, err)
 	}
 	p := *base
 	p.Args = spec.Args
@@ -107,14 +104,97 @@ func (r *Runtime) execProcess(c *libcontainer.Container, spec ExecSpec) (*libcon
 	for _, g := range u.Sgids {
 		p.User.AdditionalGids = append(p.User.AdditionalGids, uint32(g))
 	}
+	if p.Rlimits, err = withRlimits(base.Rlimits, spec.Rlimits); err != nil {
+		return nil, fmt.Errorf("exec in %q: %w", h, err)
+	}
+	p.Terminal, p.ConsoleSize = false, nil
+	if spec.TTY != nil {
+		p.Terminal = true
+		p.ConsoleSize = &specs.Box{Width: uint(orDefault(spec.TTY.Columns, defaultColumns)), Height: uint(orDefault(spec.TTY.Rows, defaultRows))}
+	}
+	hostUID, err := st.Config.HostUID(u.Uid)
+	if err != nil {
+		return nil, fmt.Errorf("exec in %q: uid %d: %w: %w", h, u.Uid, err, errkind.InvalidSpec)
+	}
+	hostGID, err := st.Config.HostGID(u.Gid)
+	if err != nil {
+		return nil, fmt.Errorf("exec in %q: gid %d: %w: %w", h, u.Gid, err, errkind.InvalidSpec)
+	}
 	p.Cwd = spec.Dir
 	if p.Cwd == "" {
 		p.Cwd = u.Home
 	}
-	if !filepath.IsAbs(p.Cwd) {
-		return nil, fmt.Errorf("exec in %q: working directory %q is not absolute: %w", c.ID(), p.Cwd, errkind.InvalidSpec)
+	if err := makeWorkDir(root, p.Cwd, hostUID, hostGID); err != nil {
+		return nil, fmt.Errorf("exec in %q: %w", h, err)
 	}
-	return newProcess(&p)
+	return &Prepared{Process: &p, HostUID: hostUID, HostGID: hostGID, Bundle: bundle}, nil
+}
+
+func orDefault(v, def uint16) uint16 {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// makeWorkDir creates dir inside the container's root if missing, each new
+// directory owned by the process's host uid/gid (Guardian's behaviour).
+// os.Root confines every step to the container: a symlink cannot lead the
+// creation or the chown onto the host.
+func makeWorkDir(root *os.Root, dir string, uid, gid int) error {
+	if !filepath.IsAbs(dir) {
+		return fmt.Errorf("working directory %q is not absolute: %w", dir, errkind.InvalidSpec)
+	}
+	rel := strings.TrimPrefix(filepath.Clean(dir), "/")
+	if rel == "" {
+		return nil
+	}
+	path := ""
+	for _, part := range strings.Split(rel, "/") {
+		path = filepath.Join(path, part)
+		st, err := root.Stat(path)
+		if err == nil {
+			if !st.IsDir() {
+				return fmt.Errorf("working directory %q: %q is not a directory: %w", dir, "/"+path, errkind.InvalidSpec)
+			}
+			continue
+		}
+		if !os.IsNotExist(err) {
+			return fmt.Errorf("working directory %q: %w: %w", dir, err, errkind.InvalidSpec)
+		}
+		if err := root.Mkdir(path, 0o755); err != nil && !os.IsExist(err) {
+			return fmt.Errorf("create working directory %q: %w", dir, err)
+		}
+		if err := root.Lchown(path, uid, gid); err != nil {
+			return fmt.Errorf("chown working directory %q: %w", dir, err)
+		}
+	}
+	return nil
+}
+
+// withRlimits overrides base's rlimits with the named ones (soft = hard).
+func withRlimits(base []specs.POSIXRlimit, set map[string]uint64) ([]specs.POSIXRlimit, error) {
+	out := append([]specs.POSIXRlimit(nil), base...)
+	for name, v := range set {
+		typ := strings.ToUpper(name)
+		if !strings.HasPrefix(typ, "RLIMIT_") {
+			typ = "RLIMIT_" + typ
+		}
+		if _, ok := rlimitTypes[typ]; !ok {
+			return nil, fmt.Errorf("unknown rlimit %q: %w", name, errkind.InvalidSpec)
+		}
+		replaced := false
+		for i := range out {
+			if out[i].Type == typ {
+				out[i] = specs.POSIXRlimit{Type: typ, Soft: v, Hard: v}
+				replaced = true
+			}
+		}
+		if !replaced {
+			out = append(out, specs.POSIXRlimit{Type: typ, Soft: v, Hard: v})
+		}
+	}
+	return out, nil
 }
 
 // bundleProcess reads the process section of a bundle's config.json.
@@ -156,38 +236,4 @@ func processEnv(bundleEnv, env []string, userName string, uid int) []string {
 		out = append(out, "USER="+userName)
 	}
 	return out
-}
-
-// lookupUser resolves a user name or uid[:gid] against the container's
-// /etc/passwd and /etc/group. The files are opened through os.Root on the
-// init's root directory, so a symlink in the container cannot make us read
-// a host file.
-func lookupUser(initPid int, spec string) (*user.ExecUser, error) {
-	defaults := &user.ExecUser{Uid: 0, Gid: 0, Home: "/"}
-	root, err := os.OpenRoot("/proc/" + strconv.Itoa(initPid) + "/root")
-	if err != nil {
-		return nil, fmt.Errorf("container root: %w", err)
-	}
-	defer root.Close()
-	open := func(name string) io.Reader {
-		f, err := root.Open(name)
-		if err != nil {
-			return nil
-		}
-		return f
-	}
-	passwd, group := open("etc/passwd"), open("etc/group")
-	for _, rd := range []io.Reader{passwd, group} {
-		if f, ok := rd.(*os.File); ok {
-			defer f.Close()
-		}
-	}
-	if spec == "" {
-		spec = "0:0"
-	}
-	u, err := user.GetExecUser(spec, defaults, passwd, group)
-	if err != nil {
-		return nil, fmt.Errorf("user %q: %w: %w", spec, err, errkind.InvalidSpec)
-	}
-	return u, nil
 }

@@ -186,3 +186,6 @@ func (r *Runtime) Processes(h string) ([]int, error) {
 	}
 	return pids, nil
 }
+
+// Root returns the runtime's state root.
+func (r *Runtime) Root() string { return r.root }

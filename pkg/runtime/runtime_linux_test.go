@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/gdn-dev/gdn/pkg/testutil"
 	"github.com/opencontainers/cgroups"
 	"github.com/opencontainers/cgroups/manager"
+	"golang.org/x/sys/unix"
 )
 
 // TestMain lets the test binary serve as the container bootstrap, as
@@ -190,12 +192,11 @@ func TestStopKeepsInitAndMarksStopped(t *testing.T) {
 		t.Fatal(err)
 	}
 	pid := created.Pid
-	var out bytes.Buffer
 	// Two background sleepers, one ignoring TERM: Stop must end both.
-	// (Their stdio is /dev/null so that Exec's output copy can end.)
+	// (Their stdio is /dev/null so that the output copy can end.)
 	script := "sleep 1000 >/dev/null 2>&1 & (trap '' TERM; sleep 1000) >/dev/null 2>&1 & echo started"
-	if status, err := f.rt.Exec(ctx, h, ExecSpec{Args: []string{"sh", "-c", script}}, nil, &out, &out); err != nil || status != 0 {
-		t.Fatalf("exec: %d, %v: %s", status, err, out.String())
+	if status, out, err := f.exec(t, h, ExecSpec{Args: []string{"sh", "-c", script}}); err != nil || status != 0 {
+		t.Fatalf("exec: %d, %v: %s", status, err, out)
 	}
 	if pids, _ := f.rt.Processes(h); len(pids) < 3 {
 		t.Fatalf("want init and sleepers, got %v", pids)
@@ -219,11 +220,7 @@ func TestExecUserLookupAndExitStatus(t *testing.T) {
 	if _, err := f.rt.Create(ctx, h, f.bundle(t, h, bundle.Desired{Env: []string{"FROM_CONTAINER=1"}}, f.init)); err != nil {
 		t.Fatal(err)
 	}
-	run := func(spec ExecSpec) (int, string, error) {
-		var out bytes.Buffer
-		status, err := f.rt.Exec(ctx, h, spec, nil, &out, &out)
-		return status, strings.TrimSpace(out.String()), err
-	}
+	run := func(spec ExecSpec) (int, string, error) { return f.exec(t, h, spec) }
 	status, out, err := run(ExecSpec{Args: []string{"sh", "-c", "id -u; id -g; pwd; echo $USER $FROM_CONTAINER $PATH"}, User: "vcap"})
 	if err != nil || status != 0 {
 		t.Fatalf("exec as vcap: %d %v %s", status, err, out)
@@ -261,10 +258,9 @@ func TestUserLookupStaysInsideTheContainer(t *testing.T) {
 	if _, err := f.rt.Create(ctx, h, f.bundle(t, h, bundle.Desired{}, f.init)); err != nil {
 		t.Fatal(err)
 	}
-	var out bytes.Buffer
-	status, err := f.rt.Exec(ctx, h, ExecSpec{Args: []string{"id", "-u"}, User: "evil"}, nil, &out, &out)
+	status, out, err := f.exec(t, h, ExecSpec{Args: []string{"id", "-u"}, User: "evil"})
 	if err == nil {
-		t.Fatalf("user from a host file resolved: status %d, output %q", status, out.String())
+		t.Fatalf("user from a host file resolved: status %d, output %q", status, out)
 	}
 }
 
@@ -285,7 +281,7 @@ func TestExecInStoppedContainer(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	_, err := f.rt.Exec(ctx, h, ExecSpec{Args: []string{"true"}}, nil, nil, nil)
+	_, _, err := f.exec(t, h, ExecSpec{Args: []string{"true"}})
 	if errkind.Of(err) != errkind.ContainerNotRunning {
 		t.Errorf("exec in a dead container: %v, want ContainerNotRunning", err)
 	}
@@ -293,4 +289,37 @@ func TestExecInStoppedContainer(t *testing.T) {
 		t.Errorf("delete of a dead container: %v %v", existed, err)
 	}
 	f.assertGone(t, h)
+}
+
+// exec runs spec in h as dadoo would, with this test as the process's
+// parent, and returns its exit status and combined output.
+func (f *fixture) exec(t *testing.T, h string, spec ExecSpec) (int, string, error) {
+	t.Helper()
+	p, err := f.rt.PrepareProcess(h, spec)
+	if err != nil {
+		return 0, "", err
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	devnull, _ := os.Open(os.DevNull)
+	defer devnull.Close()
+	pid, err := f.rt.StartProcess(h, p, ProcessIO{Stdin: devnull, Stdout: w, Stderr: w})
+	w.Close()
+	if err != nil {
+		r.Close()
+		return 0, "", err
+	}
+	out, _ := io.ReadAll(r)
+	r.Close()
+	var ws unix.WaitStatus
+	if _, err := unix.Wait4(pid, &ws, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	status := ws.ExitStatus()
+	if ws.Signaled() {
+		status = 128 + int(ws.Signal())
+	}
+	return status, strings.TrimSpace(string(out)), nil
 }

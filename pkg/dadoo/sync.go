@@ -1,0 +1,52 @@
+package dadoo
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/gdn-dev/gdn/pkg/errkind"
+)
+
+// syncFD is the fd of the sync pipe in dadoo (the first ExtraFiles entry).
+const syncFD = 3
+
+// syncMsg is the one line dadoo writes on the sync pipe.
+type syncMsg struct {
+	Pid   int        `json:"pid,omitempty"`
+	Error *syncError `json:"error,omitempty"`
+}
+
+type syncError struct {
+	Type    string `json:"type"`
+	Message string `json:"message"`
+}
+
+func writeSync(w io.Writer, pid int, err error) error {
+	msg := syncMsg{Pid: pid}
+	if err != nil {
+		msg.Error = &syncError{Type: string(errkind.Of(err)), Message: err.Error()}
+	}
+	return json.NewEncoder(w).Encode(msg)
+}
+
+// readSync reads dadoo's answer. EOF without a message means dadoo died.
+func readSync(r io.Reader) (int, error) {
+	var msg syncMsg
+	if err := json.NewDecoder(r).Decode(&msg); err != nil {
+		return 0, fmt.Errorf("dadoo exited before the process started: %w", err)
+	}
+	if msg.Error != nil {
+		if kind := errkind.Kind(msg.Error.Type); kind != "" {
+			// The message already ends with the kind's name.
+			text := strings.TrimSuffix(msg.Error.Message, ": "+string(kind))
+			return 0, fmt.Errorf("%s: %w", text, kind)
+		}
+		return 0, fmt.Errorf("%s", msg.Error.Message)
+	}
+	if msg.Pid <= 0 {
+		return 0, fmt.Errorf("dadoo reported no pid")
+	}
+	return msg.Pid, nil
+}
