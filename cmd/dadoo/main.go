@@ -13,9 +13,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// syncFD is where Launch passes the sync pipe.
-const syncFD = 3
-
 func main() {
 	// dadoo starts processes through libcontainer, which re-executes it.
 	runtime.HandleInit()
@@ -34,7 +31,7 @@ func main() {
 			}
 			status, err := dadoo.Monitor(dadoo.MonitorConfig{
 				Runtime: rt, Handle: args[0], Dir: procdir.Dir(args[1]),
-				Spec: os.Stdin, Sync: os.NewFile(syncFD, "sync"), Log: log,
+				Spec: os.Stdin, Sync: os.NewFile(dadoo.SyncFD, "sync"), Log: log,
 			})
 			if err != nil {
 				return err

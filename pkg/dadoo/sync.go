@@ -9,8 +9,8 @@ import (
 	"github.com/gdn-dev/gdn/pkg/errkind"
 )
 
-// syncFD is the fd of the sync pipe in dadoo (the first ExtraFiles entry).
-const syncFD = 3
+// SyncFD is the fd of the sync pipe in dadoo (the first ExtraFiles entry).
+const SyncFD = 3
 
 // syncMsg is the one line dadoo writes on the sync pipe.
 type syncMsg struct {

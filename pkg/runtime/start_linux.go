@@ -3,7 +3,6 @@ package runtime
 import (
 	"fmt"
 	"os"
-
 )
 
 // ProcessIO is what a started process is connected to: three files for a
