@@ -1,43 +1,55 @@
 // Command dadoo is the monitor of one process in a gdn container: gdn-run
 // exec starts one per process, and it outlives every other tool. It is not
-// meant to be run by hand; see pkg/dadoo for its protocol.
+// meant to be run by hand; see pkg/dadoo for its protocol. It uses the
+// standard flag package, not cobra, to stay small: many run at once.
+//
+// Usage: dadoo -starter GDN_RUN -runtime-root ROOT exec HANDLE PROCESS_DIR
 package main
 
 import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
 	"os"
 
-	"github.com/gdn-dev/gdn/pkg/cli"
 	"github.com/gdn-dev/gdn/pkg/dadoo"
+	"github.com/gdn-dev/gdn/pkg/handle"
 	"github.com/gdn-dev/gdn/pkg/procdir"
-	"github.com/gdn-dev/gdn/pkg/runtime"
-	"github.com/spf13/cobra"
+)
+
+// Exit statuses of dadoo itself, when the process did not run.
+const (
+	exitUsage = 2
+	exitSetup = 3
 )
 
 func main() {
-	// dadoo starts processes through libcontainer, which re-executes it.
-	runtime.HandleInit()
-
-	root := &cobra.Command{Use: "dadoo", Short: "Monitor one process of a gdn container (started by gdn-run exec)"}
-	rootDir := root.PersistentFlags().String("runtime-root", runtime.DefaultRoot, "runtime state root")
-	root.AddCommand(&cobra.Command{
-		Use:   "exec HANDLE PROCESS_DIR",
-		Short: "Start the process read from stdin in HANDLE, report on fd 3, and monitor it to its end",
-		Args:  cli.HandleArgs(2, 2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			log := cli.Logger(cmd, "handle", args[0], "process_dir", args[1])
-			rt, err := runtime.New(runtime.Config{Root: *rootDir, Logger: log})
-			if err != nil {
-				return err
-			}
-			status, err := dadoo.Monitor(dadoo.MonitorConfig{
-				Runtime: rt, Handle: args[0], Dir: procdir.Dir(args[1]),
-				Spec: os.Stdin, Sync: os.NewFile(dadoo.SyncFD, "sync"), Log: log,
-			})
-			if err != nil {
-				return err
-			}
-			return &cli.ExitStatusError{Status: status}
-		},
+	starter := flag.String("starter", "gdn-run", "binary whose start-process command starts the process")
+	root := flag.String("runtime-root", "/run/runc", "runtime state root")
+	flag.Parse()
+	args := flag.Args()
+	if len(args) != 3 || args[0] != "exec" || handle.Validate(args[1]) != nil {
+		fmt.Fprintln(os.Stderr, "usage: dadoo -starter GDN_RUN -runtime-root ROOT exec HANDLE PROCESS_DIR")
+		os.Exit(exitUsage)
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("tool", "dadoo", "handle", args[1], "process_dir", args[2])
+	spec, err := io.ReadAll(os.Stdin)
+	sync := os.NewFile(dadoo.SyncFD, "sync")
+	if err != nil {
+		_ = dadoo.WriteSync(sync, 0, err)
+		os.Exit(exitSetup)
+	}
+	status, err := dadoo.Monitor(dadoo.MonitorConfig{
+		Starter: dadoo.StarterArgv(*starter, *root, args[1]),
+		Dir:     procdir.Dir(args[2]),
+		Spec:    spec,
+		Sync:    sync,
+		Log:     log,
 	})
-	os.Exit(cli.Execute(root))
+	if err != nil {
+		log.Error("monitor", "error", err)
+		os.Exit(exitSetup)
+	}
+	os.Exit(status)
 }

@@ -4,15 +4,14 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/gdn-dev/gdn/pkg/attach"
 	"github.com/gdn-dev/gdn/pkg/cli"
-	"github.com/gdn-dev/gdn/pkg/dadoo"
 	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/garden"
+	"github.com/gdn-dev/gdn/pkg/process"
 	"github.com/gdn-dev/gdn/pkg/runtime"
 	"github.com/spf13/cobra"
 )
@@ -54,15 +53,13 @@ func execCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			started, err := dadoo.Exec(cmd.Context(), rt, dadoo.ExecConfig{
-				DadooPath: f.dadooPath(), Handle: args[0], ID: f.id, Spec: spec,
-			})
+			started, err := process.Exec(cmd.Context(), rt, f.processConfig(cmd), args[0], f.id, spec)
 			if err != nil {
 				return err
 			}
 			if !f.attach {
 				started.Stdin.Close()
-				out := execOutput{args[0], filepath.Base(string(started.Dir)), started.Pid, string(started.Dir)}
+				out := execOutput{args[0], started.ID, started.Pid, string(started.Dir)}
 				return cli.Print(cmd, out, func(w io.Writer) error {
 					_, err := fmt.Fprintf(w, "started process %s (pid %d) in %s\n", out.ProcessID, out.Pid, out.Handle)
 					return err
@@ -123,11 +120,18 @@ func (f *execFlags) spec(cmd *cobra.Command, argv []string) (runtime.ExecSpec, e
 	return spec, nil
 }
 
-func (f *execFlags) dadooPath() string {
-	if f.dadooBin != "" {
-		return f.dadooBin
+// processConfig names the binaries: dadoo beside gdn-run unless
+// --dadoo-bin says otherwise, and this very gdn-run as dadoo's starter.
+func (f *execFlags) processConfig(cmd *cobra.Command) process.Config {
+	root, _ := cmd.Flags().GetString("runtime-root")
+	cfg := process.Config{DadooPath: f.dadooBin, StarterPath: besideSelf("gdn-run"), RuntimeRoot: root}
+	if cfg.DadooPath == "" {
+		cfg.DadooPath = besideSelf("dadoo")
 	}
-	return besideSelf("dadoo")
+	if self, err := os.Executable(); err == nil {
+		cfg.StarterPath = self
+	}
+	return cfg
 }
 
 // exitWith relays a process's exit status as this command's.

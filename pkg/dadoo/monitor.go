@@ -4,51 +4,70 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
-	"time"
 
 	"github.com/gdn-dev/gdn/pkg/procdir"
-	"github.com/gdn-dev/gdn/pkg/runtime"
 	"golang.org/x/sys/unix"
 )
 
-// lingerPoll is how often a dadoo whose process has exited checks whether
-// its unread output has been read. Only a dadoo holding unread output
-// polls; it is not on any latency path.
-const lingerPoll = 100 * time.Millisecond
-
 // MonitorConfig is what a dadoo process is given.
 type MonitorConfig struct {
-	Runtime *runtime.Runtime
-	Handle  string
+	// Starter is the command that starts the process (argv): gdn-run
+	// start-process. It gets the prepared process on stdin and the
+	// process's stdio, or a console socket, as fds 3, 4 and 5.
+	Starter []string
 	Dir     procdir.Dir
-	// Spec carries the prepared process (JSON, from Launch).
-	Spec io.Reader
+	// Spec is the prepared process, as JSON.
+	Spec []byte
 	// Sync receives the start message; it is closed once sent.
-	Sync io.WriteCloser
+	Sync *os.File
 	Log  *slog.Logger
 }
 
-// Monitor runs one process to its end: start, record, reap, linger. It
-// returns the process's exit status. An error before the process started
-// has been reported on Sync.
+// terminalOf reads the only fields of a prepared process dadoo needs.
+func terminalOf(spec []byte) (tty bool, size *procdir.WindowSize, err error) {
+	var p struct {
+		Process struct {
+			Terminal    bool `json:"terminal"`
+			ConsoleSize *struct {
+				Height uint16 `json:"height"`
+				Width  uint16 `json:"width"`
+			} `json:"consoleSize"`
+		} `json:"process"`
+	}
+	if err := json.Unmarshal(spec, &p); err != nil {
+		return false, nil, fmt.Errorf("read process spec: %w", err)
+	}
+	if cs := p.Process.ConsoleSize; cs != nil {
+		size = &procdir.WindowSize{Columns: cs.Width, Rows: cs.Height}
+	}
+	return p.Process.Terminal, size, nil
+}
+
+// Monitor runs one process to its end: start, report, wait, record, reap,
+// linger. It returns the process's exit status. An error before the
+// process started has been reported on Sync.
 func Monitor(cfg MonitorConfig) (status int, err error) {
 	d := cfg.Dir
 	started := false
 	defer func() {
 		if !started {
-			_ = writeSync(cfg.Sync, 0, err)
+			_ = WriteSync(cfg.Sync, 0, err)
 			cfg.Sync.Close()
 		}
 	}()
 	if err := d.WritePid(procdir.DadooPid, os.Getpid()); err != nil {
 		return 0, err
 	}
-	var prepared runtime.Prepared
-	if err := json.NewDecoder(cfg.Spec).Decode(&prepared); err != nil || prepared.Process == nil {
-		return 0, fmt.Errorf("read process spec: %v", err)
+	tty, size, err := terminalOf(cfg.Spec)
+	if err != nil {
+		return 0, err
+	}
+	// The starter exits once the process runs; as a subreaper dadoo
+	// then inherits the process, as runc's callers do with --detach.
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		return 0, fmt.Errorf("become subreaper: %w", err)
 	}
 	// Held for as long as the process runs: EOF on exit tells waiters
 	// that the exit code is written.
@@ -57,7 +76,7 @@ func Monitor(cfg MonitorConfig) (status int, err error) {
 		return 0, err
 	}
 	var pipes *stdio
-	if prepared.Process.Terminal {
+	if tty {
 		pipes, err = openTTY(d)
 	} else {
 		pipes, err = openPlain(d)
@@ -66,19 +85,20 @@ func Monitor(cfg MonitorConfig) (status int, err error) {
 		return 0, err
 	}
 	defer pipes.close()
-	pid, err := cfg.Runtime.StartProcess(cfg.Handle, &prepared, pipes.pio)
+	pid, err := runStarter(cfg.Starter, cfg.Spec, pipes.childSide)
 	if err != nil {
 		return 0, err
 	}
 	if err := d.WritePid(procdir.Pidfile, pid); err != nil {
+		unix.Kill(pid, unix.SIGKILL)
 		return 0, err
 	}
-	if err := pipes.started(prepared.Process.ConsoleSize); err != nil {
+	if err := pipes.started(size); err != nil {
 		unix.Kill(pid, unix.SIGKILL)
 		return 0, err
 	}
 	started = true
-	_ = writeSync(cfg.Sync, pid, nil)
+	_ = WriteSync(cfg.Sync, pid, nil)
 	cfg.Sync.Close()
 	cfg.Log.Info("started", "pid", pid)
 

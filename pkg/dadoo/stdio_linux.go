@@ -8,18 +8,21 @@ import (
 	"time"
 
 	"github.com/gdn-dev/gdn/pkg/procdir"
-	"github.com/gdn-dev/gdn/pkg/runtime"
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
+// lingerPoll is how often a dadoo whose process has exited checks whether
+// its unread output has been read. Only a dadoo holding unread output
+// polls; it is not on any latency path.
+const lingerPoll = 100 * time.Millisecond
+
 // stdio is a process's connection to its FIFOs while dadoo runs.
 type stdio struct {
-	pio runtime.ProcessIO
 	// outs are dadoo's read-write ends of stdout and stderr: they keep a
 	// reader (no SIGPIPE) and hold unread output after the process ends.
 	outs []*os.File
-	// childSide is closed once the process has its own copies.
+	// childSide is what the starter hands to the process (stdin, stdout,
+	// stderr; or the console socket); closed once the process runs.
 	childSide []*os.File
 
 	// Terminal only.
@@ -50,7 +53,7 @@ func openPlain(d procdir.Dir) (*stdio, error) {
 		s.close()
 		return nil, err
 	}
-	s.pio = runtime.ProcessIO{Stdin: in, Stdout: s.outs[0], Stderr: s.outs[1]}
+	s.childSide = append(s.childSide, s.outs...)
 	return s, nil
 }
 
@@ -90,16 +93,17 @@ func openTTY(d procdir.Dir) (*stdio, error) {
 		s.close()
 		return nil, err
 	}
-	s.pio = runtime.ProcessIO{ConsoleSocket: child}
 	return s, nil
 }
 
 // started runs once the process has started: it drops dadoo's copies of
 // the child's ends, and for a terminal receives the master and starts the
 // pumps.
-func (s *stdio) started(size *specs.Box) error {
+func (s *stdio) started(size *procdir.WindowSize) error {
 	for _, f := range s.childSide {
-		f.Close()
+		if !s.isOut(f) {
+			f.Close()
+		}
 	}
 	s.childSide = nil
 	if s.sock == nil {
@@ -111,7 +115,7 @@ func (s *stdio) started(size *specs.Box) error {
 	}
 	s.master = master
 	if size != nil {
-		setSize(master, procdir.WindowSize{Columns: uint16(size.Width), Rows: uint16(size.Height)})
+		setSize(master, *size)
 	}
 	go func() {
 		defer close(s.copied)
@@ -131,6 +135,17 @@ func (s *stdio) started(size *specs.Box) error {
 		}
 	}()
 	return nil
+}
+
+// isOut reports whether f is one of dadoo's own output ends, which it
+// keeps after the start.
+func (s *stdio) isOut(f *os.File) bool {
+	for _, o := range s.outs {
+		if f == o {
+			return true
+		}
+	}
+	return false
 }
 
 // setSize applies a window size; 0 means Guardian's default 80x24.
@@ -192,7 +207,12 @@ func unread(files []*os.File) int {
 }
 
 func (s *stdio) close() {
-	for _, f := range append(append(s.outs, s.childSide...), s.sock, s.master, s.stdinTTY, s.winsz) {
+	for _, f := range s.childSide {
+		if !s.isOut(f) {
+			f.Close()
+		}
+	}
+	for _, f := range append(s.outs, s.sock, s.master, s.stdinTTY, s.winsz) {
 		if f != nil {
 			f.Close()
 		}

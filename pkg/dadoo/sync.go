@@ -23,7 +23,8 @@ type syncError struct {
 	Message string `json:"message"`
 }
 
-func writeSync(w io.Writer, pid int, err error) error {
+// WriteSync writes the one sync message: the pid, or err.
+func WriteSync(w io.Writer, pid int, err error) error {
 	msg := syncMsg{Pid: pid}
 	if err != nil {
 		msg.Error = &syncError{Type: string(errkind.Of(err)), Message: err.Error()}
@@ -31,8 +32,10 @@ func writeSync(w io.Writer, pid int, err error) error {
 	return json.NewEncoder(w).Encode(msg)
 }
 
-// readSync reads dadoo's answer. EOF without a message means dadoo died.
-func readSync(r io.Reader) (int, error) {
+// ReadSync reads dadoo's sync message: the process's pid, or the error
+// that kept it from starting, with its kind. EOF without a message means
+// dadoo died.
+func ReadSync(r io.Reader) (int, error) {
 	var msg syncMsg
 	if err := json.NewDecoder(r).Decode(&msg); err != nil {
 		return 0, fmt.Errorf("dadoo exited before the process started: %w", err)

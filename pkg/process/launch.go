@@ -1,0 +1,133 @@
+package process
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+
+	"github.com/gdn-dev/gdn/pkg/dadoo"
+	"github.com/gdn-dev/gdn/pkg/procdir"
+	"github.com/gdn-dev/gdn/pkg/runtime"
+	"golang.org/x/sys/unix"
+)
+
+// Config says how to run processes: which binaries, which runtime root.
+type Config struct {
+	// DadooPath is the dadoo binary.
+	DadooPath string
+	// StarterPath is the binary dadoo runs to start the process through
+	// libcontainer: gdn-run, whose start-process command does it.
+	StarterPath string
+	// RuntimeRoot is the runtime state root the containers live in.
+	RuntimeRoot string
+}
+
+// Started is a process that runs under its dadoo.
+type Started struct {
+	Dir procdir.Dir
+	ID  string
+	Pid int
+	// Stdin is a writer on the process's stdin FIFO, held so that the
+	// process cannot see EOF before the caller decides: close it at once
+	// for a detached process (its stdin is then at EOF, like </dev/null),
+	// or once a client's stdin is attached.
+	Stdin *os.File
+}
+
+// Exec prepares spec in container h (runtime.PrepareProcess) and runs it
+// under a new dadoo as process id (a random UUID when empty). On failure
+// nothing is left: the process directory is removed. Errors:
+// errkind.HandleInUse (id in use), errkind.InvalidHandle,
+// errkind.ExecutableNotFound, and those of runtime.PrepareProcess.
+func Exec(ctx context.Context, rt *runtime.Runtime, cfg Config, h, id string, spec runtime.ExecSpec) (_ *Started, err error) {
+	prepared, err := rt.PrepareProcess(h, spec)
+	if err != nil {
+		return nil, err
+	}
+	if id == "" {
+		id = newID()
+	}
+	dir, err := procdir.Path(prepared.Bundle, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := dir.Create(prepared.HostUID, prepared.HostGID); err != nil {
+		return nil, err
+	}
+	var stdin *os.File
+	defer func() {
+		if err != nil {
+			if stdin != nil {
+				stdin.Close()
+			}
+			dir.Remove()
+		}
+	}()
+	fd, err := unix.Open(dir.File(procdir.Stdin), unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open stdin of %q: %w", id, err)
+	}
+	stdin = os.NewFile(uintptr(fd), dir.File(procdir.Stdin))
+	pid, err := spawn(cfg, h, dir, prepared)
+	if err != nil {
+		return nil, err
+	}
+	return &Started{Dir: dir, ID: id, Pid: pid, Stdin: stdin}, nil
+}
+
+// spawn starts dadoo detached and waits for its sync message.
+func spawn(cfg Config, h string, dir procdir.Dir, prepared *runtime.Prepared) (int, error) {
+	spec, err := json.Marshal(prepared)
+	if err != nil {
+		return 0, err
+	}
+	log, err := os.OpenFile(dir.File(procdir.DadooLog), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	defer log.Close()
+	syncR, syncW, err := os.Pipe()
+	if err != nil {
+		return 0, err
+	}
+	defer syncR.Close()
+	specR, specW, err := os.Pipe()
+	if err != nil {
+		syncW.Close()
+		return 0, err
+	}
+	defer specR.Close()
+	cmd := exec.Command(cfg.DadooPath, dadoo.Args(cfg.StarterPath, cfg.RuntimeRoot, h, dir)...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = specR, log, log
+	cmd.ExtraFiles = []*os.File{syncW}
+	// Its own session: dadoo must survive the death of whoever started
+	// it, and signals sent to the caller's process group.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	err = cmd.Start()
+	syncW.Close()
+	if err != nil {
+		specW.Close()
+		return 0, fmt.Errorf("start dadoo: %w", err)
+	}
+	// dadoo lives on after us; its exit status is not ours to collect.
+	go cmd.Wait()
+	_, werr := specW.Write(spec)
+	specW.Close()
+	if werr != nil {
+		return 0, fmt.Errorf("send process to dadoo: %w", werr)
+	}
+	return dadoo.ReadSync(syncR)
+}
+
+// newID returns a random version 4 UUID, Guardian's form of process id.
+func newID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
