@@ -118,3 +118,18 @@ func ReadMaximus(path string) (uint32, error) {
 	}
 	return m, nil
 }
+
+// ToContainer maps a host id to the container id that ms give it; ok is
+// false for an id outside every mapping. With no mappings (no user
+// namespace) ids are the same inside and out.
+func ToContainer(ms []Mapping, host uint32) (id uint32, ok bool) {
+	if len(ms) == 0 {
+		return host, true
+	}
+	for _, m := range ms {
+		if host >= m.HostID && host-m.HostID < m.Size {
+			return m.ContainerID + (host - m.HostID), true
+		}
+	}
+	return 0, false
+}

@@ -61,3 +61,18 @@ func TestReadMaximusOfThisProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestToContainer(t *testing.T) {
+	ms := Mappings(4294967294)
+	for host, want := range map[uint32]uint32{4294967294: 0, 1: 1, 1000: 1000} {
+		if got, ok := ToContainer(ms, host); !ok || got != want {
+			t.Errorf("ToContainer(%d) = %d, %v; want %d", host, got, ok, want)
+		}
+	}
+	if _, ok := ToContainer(ms, 0); ok {
+		t.Error("host root must be unmapped in an unprivileged container")
+	}
+	if got, ok := ToContainer(nil, 0); !ok || got != 0 {
+		t.Error("without mappings ids are the same")
+	}
+}

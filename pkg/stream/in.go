@@ -1,0 +1,133 @@
+package stream
+
+import (
+	"archive/tar"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+
+	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	"github.com/gdn-dev/gdn/pkg/errkind"
+)
+
+// In unpacks the tar archive r into dest inside t's root, as t's user.
+// dest is created (owned by the user) if missing. An entry that would land
+// outside dest is errkind.InvalidSpec; a malformed archive too.
+func In(t Target, dest string, r io.Reader) error {
+	return asUser(t, func() error {
+		dir, err := pathrs.MkdirAllHandle(t.Root, dest, 0o755)
+		if err != nil {
+			return fmt.Errorf("stream in: destination %q: %w: %w", dest, err, errkind.InvalidSpec)
+		}
+		defer dir.Close()
+		root, err := rootAt(dir)
+		if err != nil {
+			return fmt.Errorf("stream in: destination %q: %w", dest, err)
+		}
+		defer root.Close()
+		return extract(root, tar.NewReader(r))
+	})
+}
+
+func extract(root *os.Root, tr *tar.Reader) error {
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("stream in: read archive: %w: %w", err, errkind.InvalidSpec)
+		}
+		name, ok := entryName(hdr.Name)
+		if !ok {
+			return fmt.Errorf("stream in: entry %q leaves the destination: %w", hdr.Name, errkind.InvalidSpec)
+		}
+		if name == "." {
+			continue
+		}
+		if err := extractEntry(root, name, hdr, tr); err != nil {
+			return fmt.Errorf("stream in: %q: %w", hdr.Name, err)
+		}
+	}
+}
+
+// entryName cleans an archive path to one relative to the destination;
+// ok is false for a path that climbs out of it.
+func entryName(name string) (string, bool) {
+	clean := path.Clean(strings.TrimLeft(name, "/"))
+	if clean == ".." || strings.HasPrefix(clean, "../") {
+		return "", false
+	}
+	return clean, true
+}
+
+func extractEntry(root *os.Root, name string, hdr *tar.Header, r io.Reader) error {
+	mode := fs.FileMode(hdr.Mode).Perm()
+	if dir := path.Dir(name); dir != "." {
+		if err := root.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	switch hdr.Typeflag {
+	case tar.TypeDir:
+		if err := root.Mkdir(name, mode); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		return root.Chmod(name, mode)
+	case tar.TypeReg:
+		// Replace, never write through, whatever is there: it may be
+		// a symlink pointing elsewhere in the container.
+		if err := removeNonDir(root, name); err != nil {
+			return err
+		}
+		f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(f, r)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+		// The umask cut the mode at creation.
+		if err := root.Chmod(name, mode); err != nil {
+			return err
+		}
+		return root.Chtimes(name, hdr.ModTime, hdr.ModTime)
+	case tar.TypeSymlink:
+		if err := removeNonDir(root, name); err != nil {
+			return err
+		}
+		return root.Symlink(hdr.Linkname, name)
+	case tar.TypeLink:
+		target, ok := entryName(hdr.Linkname)
+		if !ok {
+			return fmt.Errorf("hard link to %q leaves the destination: %w", hdr.Linkname, errkind.InvalidSpec)
+		}
+		if err := removeNonDir(root, name); err != nil {
+			return err
+		}
+		return root.Link(target, name)
+	}
+	return nil // devices, FIFOs and the like: see the package comment
+}
+
+func removeNonDir(root *os.Root, name string) error {
+	st, err := root.Lstat(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if st.IsDir() {
+		return fmt.Errorf("a directory is in the way")
+	}
+	return root.Remove(name)
+}
