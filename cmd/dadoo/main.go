@@ -3,7 +3,7 @@
 // meant to be run by hand; see pkg/dadoo for its protocol. It uses the
 // standard flag package, not cobra, to stay small: many run at once.
 //
-// Usage: dadoo -starter GDN_RUN -runtime-root ROOT exec HANDLE PROCESS_DIR
+// Usage: dadoo -starter GDN_RUN -runtime-root ROOT [-pea ID] exec HANDLE PROCESS_DIR
 package main
 
 import (
@@ -27,6 +27,7 @@ const (
 func main() {
 	starter := flag.String("starter", "gdn-run", "binary whose start-process command starts the process")
 	root := flag.String("runtime-root", "/run/runc", "runtime state root")
+	pea := flag.String("pea", "", "the process is this pea (its process directory is its bundle)")
 	flag.Parse()
 	args := flag.Args()
 	if len(args) != 3 || args[0] != "exec" || handle.Validate(args[1]) != nil {
@@ -41,7 +42,8 @@ func main() {
 		os.Exit(exitSetup)
 	}
 	status, err := dadoo.Monitor(dadoo.MonitorConfig{
-		Starter: dadoo.StarterArgv(*starter, *root, args[1]),
+		Starter: dadoo.StarterArgv(*starter, *root, args[1], procdir.Dir(args[2]), *pea),
+		Cleanup: dadoo.CleanupArgv(*starter, *root, *pea),
 		Dir:     procdir.Dir(args[2]),
 		Spec:    spec,
 		Sync:    sync,

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gdn-dev/gdn/pkg/attach"
+	"github.com/gdn-dev/gdn/pkg/bytesize"
 	"github.com/gdn-dev/gdn/pkg/cli"
 	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/garden"
@@ -29,6 +30,10 @@ type execFlags struct {
 	tty, attach   bool
 	rows, columns uint16
 	dadooBin      string
+	// Pea only.
+	image, memoryLimit string
+	binds              []string
+	cpuShares          uint64
 }
 
 func execCmd() *cobra.Command {
@@ -82,6 +87,10 @@ func execCmd() *cobra.Command {
 	fl.StringVarP(&f.dir, "dir", "d", "", "working directory, created if missing (default: the user's home)")
 	fl.StringArrayVarP(&f.env, "env", "e", nil, "environment variable K=V (repeatable)")
 	fl.StringArrayVar(&f.rlimits, "rlimit", nil, "rlimit NAME=N, soft = hard (repeatable), e.g. nofile=1024")
+	fl.StringVar(&f.image, "image", "", "run as a pea with this rootfs directory (own mount namespace and cgroup)")
+	fl.StringArrayVar(&f.binds, "bind-mount", nil, "pea bind mount SRC:DST[:ro|rw] (repeatable; needs --image)")
+	fl.StringVar(&f.memoryLimit, "memory-limit", "", "pea only: its own memory limit (e.g. 64M), outside the container's cgroup")
+	fl.Uint64Var(&f.cpuShares, "cpu-shares", 0, "pea only: its own cpu shares, outside the container's cgroup")
 	return cmd
 }
 
@@ -105,6 +114,9 @@ func (f *execFlags) spec(cmd *cobra.Command, argv []string) (runtime.ExecSpec, e
 	spec := runtime.ExecSpec{Args: argv, Env: f.env, User: f.user, Dir: f.dir}
 	if f.tty {
 		spec.TTY = &runtime.WindowSize{Columns: f.columns, Rows: f.rows}
+	}
+	if err := f.pea(&spec); err != nil {
+		return runtime.ExecSpec{}, err
 	}
 	for _, rl := range f.rlimits {
 		name, value, ok := strings.Cut(rl, "=")
@@ -142,5 +154,39 @@ func exitWith(status int, err error) error {
 	if status != 0 {
 		return &cli.ExitStatusError{Status: status}
 	}
+	return nil
+}
+
+// pea fills spec.Pea from --image and the pea-only flags.
+func (f *execFlags) pea(spec *runtime.ExecSpec) error {
+	if f.image == "" {
+		if len(f.binds) > 0 || f.memoryLimit != "" || f.cpuShares > 0 {
+			return fmt.Errorf("--bind-mount, --memory-limit and --cpu-shares need --image: %w", errkind.Usage)
+		}
+		return nil
+	}
+	ps := garden.ProcessSpec{Path: "/", Image: garden.ImageRef{URI: f.image}}
+	for _, b := range f.binds {
+		bm, err := garden.ParseBindMount(b)
+		if err != nil {
+			return err
+		}
+		ps.BindMounts = append(ps.BindMounts, bm)
+	}
+	if f.memoryLimit != "" || f.cpuShares > 0 {
+		ps.OverrideContainerLimits = &garden.ProcessLimits{CPU: garden.CPULimits{LimitInShares: f.cpuShares}}
+		if f.memoryLimit != "" {
+			n, err := bytesize.Parse(f.memoryLimit)
+			if err != nil {
+				return err
+			}
+			ps.OverrideContainerLimits.Memory.LimitInBytes = n
+		}
+	}
+	pea, err := ps.PeaSpec()
+	if err != nil {
+		return err
+	}
+	spec.Pea = pea
 	return nil
 }

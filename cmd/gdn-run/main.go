@@ -25,7 +25,7 @@ func main() {
 	root.PersistentFlags().String("dadoo-bin", "", "dadoo binary (default: next to gdn-run)")
 	root.PersistentFlags().String("runtime-root", envOr("GDN_RUNTIME_ROOT", runtime.DefaultRoot), "runtime state root (env GDN_RUNTIME_ROOT)")
 	root.AddCommand(createCmd(), stateCmd(), listCmd(), psCmd(), killCmd(), stopCmd(),
-		deleteCmd(), eventsCmd(), statsCmd(), execCmd(), attachCmd(), waitCmd(), signalCmd(), startProcessCmd(),
+		deleteCmd(), eventsCmd(), statsCmd(), execCmd(), attachCmd(), waitCmd(), signalCmd(), startProcessCmd(), startPeaCmd(),
 		streamInCmd(), streamOutCmd())
 	os.Exit(cli.Execute(root))
 }

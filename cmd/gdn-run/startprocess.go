@@ -24,19 +24,50 @@ func startProcessCmd() *cobra.Command {
 			if ok, err := cli.DecodeStdin(cmd, &p); err != nil || !ok || p.Process == nil {
 				return errkind.InvalidSpec
 			}
-			pio := runtime.ProcessIO{ConsoleSocket: os.NewFile(3, "console")}
-			if !p.Process.Terminal {
-				pio = runtime.ProcessIO{Stdin: os.NewFile(3, "stdin"), Stdout: os.NewFile(4, "stdout"), Stderr: os.NewFile(5, "stderr")}
-			}
 			rt, err := newRuntime(cmd, args[0])
 			if err != nil {
 				return err
 			}
-			pid, err := rt.StartProcess(args[0], &p, pio)
+			pid, err := rt.StartProcess(args[0], &p, inheritedIO(p.Process.Terminal))
 			if err != nil {
 				return err
 			}
 			return cli.Print(cmd, dadoo.StartResult{Pid: pid}, nil)
 		},
 	}
+}
+
+// startPeaCmd is dadoo's starter for a pea: it creates the pea's runtime
+// container from its process directory and starts it. Hidden.
+func startPeaCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:    "start-pea PEA_ID PROCESS_DIR",
+		Short:  "Create and start a pea from its process directory, stdio on fds 3-5 or a console socket on fd 3",
+		Hidden: true,
+		Args:   cli.HandleArgs(2, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var p runtime.Prepared
+			if ok, err := cli.DecodeStdin(cmd, &p); err != nil || !ok || p.Process == nil {
+				return errkind.InvalidSpec
+			}
+			rt, err := newRuntime(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			pid, err := rt.StartPea(args[0], args[1], inheritedIO(p.Process.Terminal))
+			if err != nil {
+				return err
+			}
+			return cli.Print(cmd, dadoo.StartResult{Pid: pid}, nil)
+		},
+	}
+}
+
+// inheritedIO is the stdio dadoo passes its starter: fds 3-5, or a console
+// socket on fd 3 for a terminal.
+func inheritedIO(tty bool) runtime.ProcessIO {
+	if tty {
+		return runtime.ProcessIO{ConsoleSocket: os.NewFile(3, "console")}
+	}
+	return runtime.ProcessIO{Stdin: os.NewFile(3, "stdin"), Stdout: os.NewFile(4, "stdout"), Stderr: os.NewFile(5, "stderr")}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 
 	"github.com/gdn-dev/gdn/pkg/procdir"
 	"golang.org/x/sys/unix"
@@ -17,6 +18,9 @@ type MonitorConfig struct {
 	// start-process. It gets the prepared process on stdin and the
 	// process's stdio, or a console socket, as fds 3, 4 and 5.
 	Starter []string
+	// Cleanup, if set, runs after the process has exited and been
+	// reaped: a pea's runtime container is deleted this way.
+	Cleanup []string
 	Dir     procdir.Dir
 	// Spec is the prepared process, as JSON.
 	Spec []byte
@@ -111,6 +115,11 @@ func Monitor(cfg MonitorConfig) (status int, err error) {
 		cfg.Log.Error("write exit code", "error", err)
 	}
 	reap(pid)
+	if len(cfg.Cleanup) > 0 {
+		if out, err := exec.Command(cfg.Cleanup[0], cfg.Cleanup[1:]...).CombinedOutput(); err != nil {
+			cfg.Log.Error("cleanup", "error", err, "output", string(out))
+		}
+	}
 	exitKeep.Close()
 	cfg.Log.Info("exited", "status", status)
 	pipes.linger(d)

@@ -2,6 +2,7 @@ package garden
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/runtime"
@@ -70,9 +71,9 @@ type WindowSize struct {
 	Rows    uint16 `json:"rows,omitempty"`
 }
 
-// ExecSpec converts s into the runtime's request. Peas (Image.URI set) and
-// bind mounts are not supported yet: errkind.InvalidSpec. A bind mount
-// without an image is Guardian's own error.
+// ExecSpec converts s into the runtime's request; with Image.URI set the
+// process is a pea (see PeaSpec). A bind mount without an image is
+// Guardian's own error.
 func (s ProcessSpec) ExecSpec() (runtime.ExecSpec, error) {
 	if s.Path == "" {
 		return runtime.ExecSpec{}, fmt.Errorf("process spec: no path: %w", errkind.InvalidSpec)
@@ -81,15 +82,19 @@ func (s ProcessSpec) ExecSpec() (runtime.ExecSpec, error) {
 		//lint:ignore ST1005 Guardian's message, which clients may match
 		return runtime.ExecSpec{}, fmt.Errorf("Running a process with bind mounts and no image provided is not allowed: %w", errkind.InvalidSpec)
 	}
-	if s.Image.URI != "" {
-		return runtime.ExecSpec{}, fmt.Errorf("process spec: image %q: processes with their own image are not supported yet: %w", s.Image.URI, errkind.InvalidSpec)
-	}
 	e := runtime.ExecSpec{
 		Args:    append([]string{s.Path}, s.Args...),
 		Env:     s.Env,
 		User:    s.User,
 		Dir:     s.Dir,
 		Rlimits: s.Limits.byName(),
+	}
+	if s.Image.URI != "" {
+		pea, err := s.PeaSpec()
+		if err != nil {
+			return runtime.ExecSpec{}, err
+		}
+		e.Pea = pea
 	}
 	if s.TTY != nil {
 		e.TTY = &runtime.WindowSize{}
@@ -117,4 +122,26 @@ func (l ResourceLimits) byName() map[string]uint64 {
 		return nil
 	}
 	return out
+}
+
+// PeaSpec converts the pea part of s: the image (a rootfs directory, as
+// "/path" or "raw:///path"; image URIs need gdn-rootfs, which does not
+// exist yet: errkind.InvalidSpec), bind mounts, and override limits.
+func (s ProcessSpec) PeaSpec() (*runtime.PeaSpec, error) {
+	path, ok := strings.CutPrefix(s.Image.URI, "raw://")
+	if !ok && !strings.HasPrefix(path, "/") {
+		return nil, fmt.Errorf("process image %q: only rootfs directories (/path or raw:///path) are supported until gdn-rootfs exists: %w", s.Image.URI, errkind.InvalidSpec)
+	}
+	pea := &runtime.PeaSpec{Image: path}
+	for _, bm := range s.BindMounts {
+		pea.BindMounts = append(pea.BindMounts, runtime.BindMount{Source: bm.SrcPath, Destination: bm.DstPath, ReadOnly: bm.Mode == BindMountModeRO})
+	}
+	if l := s.OverrideContainerLimits; l != nil {
+		shares := l.CPU.Weight
+		if shares == 0 {
+			shares = l.CPU.LimitInShares
+		}
+		pea.Limits = &runtime.PeaLimits{MemoryBytes: l.Memory.LimitInBytes, CPUShares: shares}
+	}
+	return pea, nil
 }

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"syscall"
 
+	"github.com/gdn-dev/gdn/pkg/atomicfile"
 	"github.com/gdn-dev/gdn/pkg/dadoo"
 	"github.com/gdn-dev/gdn/pkg/procdir"
 	"github.com/gdn-dev/gdn/pkg/runtime"
@@ -44,12 +45,17 @@ type Started struct {
 // errkind.HandleInUse (id in use), errkind.InvalidHandle,
 // errkind.ExecutableNotFound, and those of runtime.PrepareProcess.
 func Exec(ctx context.Context, rt *runtime.Runtime, cfg Config, h, id string, spec runtime.ExecSpec) (_ *Started, err error) {
-	prepared, err := rt.PrepareProcess(h, spec)
-	if err != nil {
-		return nil, err
-	}
 	if id == "" {
 		id = newID()
+	}
+	var prepared *runtime.Prepared
+	if spec.Pea != nil {
+		prepared, err = rt.PreparePea(h, id, spec)
+	} else {
+		prepared, err = rt.PrepareProcess(h, spec)
+	}
+	if err != nil {
+		return nil, err
 	}
 	dir, err := procdir.Path(prepared.Bundle, id)
 	if err != nil {
@@ -67,6 +73,16 @@ func Exec(ctx context.Context, rt *runtime.Runtime, cfg Config, h, id string, sp
 			dir.Remove()
 		}
 	}()
+	if prepared.Spec != nil {
+		// A pea's process directory is its bundle too (reference §1.4).
+		data, err := json.Marshal(prepared.Spec)
+		if err != nil {
+			return nil, err
+		}
+		if err := atomicfile.WriteFile(dir.File("config.json"), data, 0o600); err != nil {
+			return nil, err
+		}
+	}
 	fd, err := unix.Open(dir.File(procdir.Stdin), unix.O_RDWR|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open stdin of %q: %w", id, err)
@@ -101,7 +117,7 @@ func spawn(cfg Config, h string, dir procdir.Dir, prepared *runtime.Prepared) (i
 		return 0, err
 	}
 	defer specR.Close()
-	cmd := exec.Command(cfg.DadooPath, dadoo.Args(cfg.StarterPath, cfg.RuntimeRoot, h, dir)...)
+	cmd := exec.Command(cfg.DadooPath, dadoo.Args(cfg.StarterPath, cfg.RuntimeRoot, h, dir, prepared.Pea)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = specR, log, log
 	cmd.ExtraFiles = []*os.File{syncW}
 	// Its own session: dadoo must survive the death of whoever started

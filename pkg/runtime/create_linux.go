@@ -24,7 +24,19 @@ import (
 //
 // Create changes the working directory of the process to the bundle, as
 // libcontainer records the bundle path from it (runc does the same).
-func (r *Runtime) Create(ctx context.Context, h, bundle string) (_ State, err error) {
+func (r *Runtime) Create(_ context.Context, h, bundle string) (State, error) {
+	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return State{}, err
+	}
+	defer devnull.Close()
+	// The init outlives us: give it no stdio of ours to hold open.
+	return r.createAndRun(h, bundle, ProcessIO{Stdin: devnull, Stdout: devnull, Stderr: devnull})
+}
+
+// createAndRun creates container h from bundle and starts its process
+// with pio, removing everything again if that fails.
+func (r *Runtime) createAndRun(h, bundle string, pio ProcessIO) (_ State, err error) {
 	if err := handle.Validate(h); err != nil {
 		return State{}, err
 	}
@@ -61,13 +73,7 @@ func (r *Runtime) Create(ctx context.Context, h, bundle string) (_ State, err er
 	if err != nil {
 		return State{}, fmt.Errorf("bundle %q: %w: %w", bundle, err, errkind.InvalidSpec)
 	}
-	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
-	if err != nil {
-		return State{}, err
-	}
-	defer devnull.Close()
-	// The init outlives us: give it no stdio of ours to hold open.
-	proc.Stdin, proc.Stdout, proc.Stderr = devnull, devnull, devnull
+	pio.apply(proc)
 	proc.Init = true
 	if err := c.Run(proc); err != nil {
 		return State{}, fmt.Errorf("start container %q: %w", h, classifyStartError(err))

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/handle"
+	"github.com/gdn-dev/gdn/pkg/procdir"
 	"github.com/opencontainers/cgroups"
 	"github.com/opencontainers/cgroups/manager"
 	"github.com/opencontainers/runc/libcontainer"
@@ -49,7 +50,11 @@ func (r *Runtime) Delete(ctx context.Context, h string) (existed bool, err error
 	if err != nil {
 		return true, fmt.Errorf("state of %q: %w", h, err)
 	}
-	if err := r.removeProcesses(bundleOf(st.Config.Labels)); err != nil {
+	bundle := bundleOf(st.Config.Labels)
+	if err := r.deletePeas(ctx, bundle); err != nil {
+		return true, err
+	}
+	if err := r.removeProcesses(bundle); err != nil {
 		return true, err
 	}
 	if err := c.Destroy(); err != nil {
@@ -89,6 +94,32 @@ func (r *Runtime) killInit(c *libcontainer.Container) error {
 	}
 	if !exited {
 		return fmt.Errorf("init of %q did not exit %v after SIGKILL", c.ID(), initExitTimeout)
+	}
+	return nil
+}
+
+// deletePeas deletes the runtime containers of the container's peas:
+// process directories holding a config.json. Their cgroups are nested in
+// the container's, which cannot go before them.
+func (r *Runtime) deletePeas(ctx context.Context, bundle string) error {
+	if bundle == "" {
+		return nil
+	}
+	ids, err := procdir.List(bundle)
+	if err != nil {
+		return fmt.Errorf("processes of %q: %w", bundle, err)
+	}
+	for _, id := range ids {
+		d, err := procdir.Path(bundle, id)
+		if err != nil {
+			continue
+		}
+		if _, err := os.Stat(d.File("config.json")); err != nil {
+			continue
+		}
+		if _, err := r.Delete(ctx, id); err != nil {
+			return fmt.Errorf("delete pea %q: %w", id, err)
+		}
 	}
 	return nil
 }

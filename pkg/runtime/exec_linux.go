@@ -10,6 +10,7 @@ import (
 
 	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/configs"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -30,6 +31,8 @@ type ExecSpec struct {
 	Rlimits map[string]uint64 `json:"rlimits,omitempty"`
 	// TTY runs the process on a terminal of this size (0 means 80x24).
 	TTY *WindowSize `json:"tty,omitempty"`
+	// Pea, when set, runs the process as a pea (see PreparePea).
+	Pea *PeaSpec `json:"pea,omitempty"`
 }
 
 // WindowSize is a terminal's size.
@@ -60,6 +63,10 @@ type Prepared struct {
 	// Bundle is the container's bundle directory, where process
 	// directories live.
 	Bundle string `json:"bundle"`
+	// Pea is the pea's id, and Spec its whole runtime spec (its
+	// config.json), for a pea; both empty otherwise.
+	Pea  string      `json:"pea,omitempty"`
+	Spec *specs.Spec `json:"spec,omitempty"`
 }
 
 // PrepareProcess turns spec into the process to run in container h: the
@@ -71,6 +78,9 @@ type Prepared struct {
 func (r *Runtime) PrepareProcess(h string, spec ExecSpec) (*Prepared, error) {
 	if len(spec.Args) == 0 || spec.Args[0] == "" {
 		return nil, fmt.Errorf("exec in %q: no command: %w", h, errkind.InvalidSpec)
+	}
+	if spec.Pea != nil {
+		return nil, fmt.Errorf("exec in %q: a pea needs PreparePea: %w", h, errkind.InvalidSpec)
 	}
 	c, err := r.load(h)
 	if err != nil {
@@ -93,9 +103,26 @@ func (r *Runtime) PrepareProcess(h string, spec ExecSpec) (*Prepared, error) {
 		return nil, fmt.Errorf("root of %q: %w", h, err)
 	}
 	defer root.Close()
-	u, err := lookupUser(root, spec.User)
+	p, err := buildProcess(base, root, spec, st.Config)
 	if err != nil {
 		return nil, fmt.Errorf("exec in %q: %w", h, err)
+	}
+	if err := makeWorkDir(root, p.Process.Cwd, p.HostUID, p.HostGID); err != nil {
+		return nil, fmt.Errorf("exec in %q: %w", h, err)
+	}
+	p.Bundle = bundle
+	return p, nil
+}
+
+// buildProcess makes the process of spec from the bundle's base process,
+// with the user looked up in root (the file system the process will see).
+func buildProcess(base *specs.Process, root *os.Root, spec ExecSpec, cfg configs.Config) (*Prepared, error) {
+	if len(spec.Args) == 0 || spec.Args[0] == "" {
+		return nil, fmt.Errorf("no command: %w", errkind.InvalidSpec)
+	}
+	u, err := lookupUser(root, spec.User)
+	if err != nil {
+		return nil, err
 	}
 	p := *base
 	p.Args = spec.Args
@@ -105,29 +132,29 @@ func (r *Runtime) PrepareProcess(h string, spec ExecSpec) (*Prepared, error) {
 		p.User.AdditionalGids = append(p.User.AdditionalGids, uint32(g))
 	}
 	if p.Rlimits, err = withRlimits(base.Rlimits, spec.Rlimits); err != nil {
-		return nil, fmt.Errorf("exec in %q: %w", h, err)
+		return nil, err
 	}
 	p.Terminal, p.ConsoleSize = false, nil
 	if spec.TTY != nil {
 		p.Terminal = true
 		p.ConsoleSize = &specs.Box{Width: uint(orDefault(spec.TTY.Columns, defaultColumns)), Height: uint(orDefault(spec.TTY.Rows, defaultRows))}
 	}
-	hostUID, err := st.Config.HostUID(u.Uid)
+	hostUID, err := cfg.HostUID(u.Uid)
 	if err != nil {
-		return nil, fmt.Errorf("exec in %q: uid %d: %w: %w", h, u.Uid, err, errkind.InvalidSpec)
+		return nil, fmt.Errorf("uid %d: %w: %w", u.Uid, err, errkind.InvalidSpec)
 	}
-	hostGID, err := st.Config.HostGID(u.Gid)
+	hostGID, err := cfg.HostGID(u.Gid)
 	if err != nil {
-		return nil, fmt.Errorf("exec in %q: gid %d: %w: %w", h, u.Gid, err, errkind.InvalidSpec)
+		return nil, fmt.Errorf("gid %d: %w: %w", u.Gid, err, errkind.InvalidSpec)
 	}
 	p.Cwd = spec.Dir
 	if p.Cwd == "" {
 		p.Cwd = u.Home
 	}
-	if err := makeWorkDir(root, p.Cwd, hostUID, hostGID); err != nil {
-		return nil, fmt.Errorf("exec in %q: %w", h, err)
+	if !filepath.IsAbs(p.Cwd) {
+		return nil, fmt.Errorf("working directory %q is not absolute: %w", p.Cwd, errkind.InvalidSpec)
 	}
-	return &Prepared{Process: &p, HostUID: hostUID, HostGID: hostGID, Bundle: bundle}, nil
+	return &Prepared{Process: &p, HostUID: hostUID, HostGID: hostGID}, nil
 }
 
 func orDefault(v, def uint16) uint16 {

@@ -3,6 +3,8 @@ package runtime
 import (
 	"fmt"
 	"os"
+
+	"github.com/opencontainers/runc/libcontainer"
 )
 
 // ProcessIO is what a started process is connected to: three files for a
@@ -27,11 +29,7 @@ func (r *Runtime) StartProcess(h string, p *Prepared, pio ProcessIO) (int, error
 	if err != nil {
 		return 0, fmt.Errorf("exec in %q: %w", h, err)
 	}
-	if pio.ConsoleSocket != nil {
-		proc.ConsoleSocket = pio.ConsoleSocket
-	} else {
-		proc.Stdin, proc.Stdout, proc.Stderr = pio.Stdin, pio.Stdout, pio.Stderr
-	}
+	pio.apply(proc)
 	if err := c.Run(proc); err != nil {
 		return 0, fmt.Errorf("exec in %q: %w", h, classifyStartError(notRunning(err)))
 	}
@@ -40,4 +38,25 @@ func (r *Runtime) StartProcess(h string, p *Prepared, pio ProcessIO) (int, error
 		return 0, fmt.Errorf("exec in %q: %w", h, err)
 	}
 	return pid, nil
+}
+
+// apply connects proc to pio.
+func (pio ProcessIO) apply(proc *libcontainer.Process) {
+	if pio.ConsoleSocket != nil {
+		proc.ConsoleSocket = pio.ConsoleSocket
+		return
+	}
+	proc.Stdin, proc.Stdout, proc.Stderr = pio.Stdin, pio.Stdout, pio.Stderr
+}
+
+// StartPea creates pea id from its bundle (a process directory holding
+// the config.json that PreparePea made) and starts its process with pio,
+// returning its host pid. Like StartProcess, the caller becomes the
+// process's parent. A failed start removes the pea's runtime state.
+func (r *Runtime) StartPea(id, bundle string, pio ProcessIO) (int, error) {
+	st, err := r.createAndRun(id, bundle, pio)
+	if err != nil {
+		return 0, err
+	}
+	return st.Pid, nil
 }
