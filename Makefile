@@ -41,6 +41,7 @@ test-bats: build
 
 bench: build
 	bench/run
+	bench/processes
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin

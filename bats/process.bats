@@ -139,3 +139,11 @@ teardown() { teardown_work; }
 	gdn-depot destroy "$h"
 	assert_no_leaks "$h"
 }
+
+@test "winsz resizes a running process's terminal" {
+	dir=$(gdn-run exec "$h" --id w --tty -- /bin/sh -c 'sleep 1; stty size' | jq -r .dir)
+	echo '{"columns":100,"rows":40}' >"$dir/winsz"
+	run gdn-run attach "$h" w
+	[ "$status" -eq 0 ]
+	[[ "$output" == "40 100"* ]]
+}
