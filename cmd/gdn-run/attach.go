@@ -7,6 +7,7 @@ import (
 
 	"github.com/gdn-dev/gdn/pkg/attach"
 	"github.com/gdn-dev/gdn/pkg/cli"
+	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/procdir"
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
@@ -69,7 +70,7 @@ func signalCmd() *cobra.Command {
 				return err
 			}
 			if sig != unix.SIGTERM && sig != unix.SIGKILL {
-				return fmt.Errorf("signal %q: Garden processes take only term or kill: %w", args[2], errUsage)
+				return fmt.Errorf("signal %q: Garden processes take only term or kill: %w", args[2], errkind.Usage)
 			}
 			d, err := processDir(cmd, args[0], args[1])
 			if err != nil {

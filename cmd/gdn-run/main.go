@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 
 	"github.com/gdn-dev/gdn/pkg/cli"
-	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/runtime"
 	"github.com/spf13/cobra"
 )
@@ -29,9 +28,6 @@ func main() {
 		streamInCmd(), streamOutCmd())
 	os.Exit(cli.Execute(root))
 }
-
-// errUsage marks command-line mistakes found after flag parsing.
-var errUsage = errkind.Usage
 
 // besideSelf is the path of a sibling binary installed next to gdn-run.
 func besideSelf(name string) string {
