@@ -6,7 +6,7 @@ GO      ?= go
 TAGS    := seccomp
 PREFIX  ?= /usr/local
 BIN     := bin
-TOOLS   := gdn-run gdn-depot dadoo
+TOOLS   := gdn-run gdn-depot gdn-rootfs dadoo
 ROOTFS  ?= /var/lib/gdn/rootfs
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 

@@ -28,9 +28,9 @@ const (
 // namespace to ids starting at HostID outside it. In a parsed
 // /proc/self/uid_map, ContainerID is the id in this process's namespace.
 type Mapping struct {
-	ContainerID uint32
-	HostID      uint32
-	Size        uint32
+	ContainerID uint32 `json:"container_id"`
+	HostID      uint32 `json:"host_id"`
+	Size        uint32 `json:"size"`
 }
 
 // Parse reads the lines of a uid_map or gid_map file ("inside outside

@@ -1,0 +1,255 @@
+package rootfs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/gdn-dev/gdn/pkg/atomicfile"
+	"github.com/gdn-dev/gdn/pkg/errkind"
+	"github.com/gdn-dev/gdn/pkg/handle"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// CreateRequest asks for a container's root file system.
+type CreateRequest struct {
+	Handle string
+	Source Source
+	// DiskLimit is the quota in bytes; 0 means none.
+	DiskLimit uint64
+	// ExcludeImage counts only what the container writes against
+	// DiskLimit; otherwise the image's size counts too.
+	ExcludeImage bool
+}
+
+// Spec is the partial OCI runtime spec of the image plugin contract:
+// the rootfs path, the image's environment and its mounts.
+type Spec struct {
+	Root    Root          `json:"root"`
+	Process Process       `json:"process"`
+	Mounts  []specs.Mount `json:"mounts"`
+}
+
+// Root is the rootfs part of Spec.
+type Root struct {
+	Path string `json:"path"`
+}
+
+// Process is the process part of Spec.
+type Process struct {
+	Env []string `json:"env"`
+}
+
+// volumeMeta is volume.json: what Stats and Delete need to know.
+type volumeMeta struct {
+	Source    Source `json:"source"`
+	ImageSize uint64 `json:"image_size"`
+	DiskLimit uint64 `json:"disk_limit"`
+	Exclude   bool   `json:"exclude_image_from_quota"`
+}
+
+// Create makes handle's root file system from req.Source and returns the
+// spec to give gdn-depot. Errors: errkind.InvalidHandle,
+// errkind.HandleInUse, errkind.InvalidSpec (missing image, a disk limit
+// below the image's size), errkind.ImageNotFound. A failed Create leaves
+// nothing: Delete's work is done on the way out.
+func (s *Store) Create(ctx context.Context, req CreateRequest) (_ *Spec, err error) {
+	if err := handle.Validate(req.Handle); err != nil {
+		return nil, err
+	}
+	if req.Source.Kind != Dir {
+		return nil, fmt.Errorf("image %q: %s images are not supported yet: %w", req.Source.Path+req.Source.Ref, req.Source.Kind, errkind.InvalidSpec)
+	}
+	if st, err := os.Stat(req.Source.Path); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("image %q is not a directory: %w", req.Source.Path, errkind.ImageNotFound)
+	}
+	vol := s.path("volumes", req.Handle)
+	if _, err := os.Lstat(vol); err == nil {
+		return nil, fmt.Errorf("volume %q already exists: %w", req.Handle, errkind.HandleInUse)
+	}
+	if err := createSubvolume(vol); err != nil {
+		if errors.Is(err, unix.EEXIST) {
+			return nil, fmt.Errorf("volume %q already exists: %w", req.Handle, errkind.HandleInUse)
+		}
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			_, _ = s.Delete(req.Handle)
+		}
+	}()
+	meta := volumeMeta{Source: req.Source, DiskLimit: req.DiskLimit, Exclude: req.ExcludeImage}
+	if req.DiskLimit > 0 {
+		if err := s.applyQuota(vol, &meta); err != nil {
+			return nil, err
+		}
+	}
+	lower := req.Source.Path
+	if len(s.meta.UIDMappings) > 0 {
+		lower = filepath.Join(vol, "lower")
+		if err := os.Mkdir(lower, 0o755); err != nil {
+			return nil, err
+		}
+		if err := idmappedBind(req.Source.Path, lower, s.meta.UIDMappings, s.meta.GIDMappings); err != nil {
+			return nil, err
+		}
+	}
+	rootfs, err := s.mountOverlay(vol, lower, req.Source.Path)
+	if err != nil {
+		return nil, err
+	}
+	data, _ := json.Marshal(meta)
+	if err := atomicfile.WriteFile(filepath.Join(vol, "volume.json"), data, 0o600); err != nil {
+		return nil, err
+	}
+	return &Spec{Root: Root{Path: rootfs}, Process: Process{Env: []string{}}, Mounts: []specs.Mount{}}, nil
+}
+
+// applyQuota limits the volume's subvolume: the whole limit when the
+// image is excluded, else what the image leaves of it.
+func (s *Store) applyQuota(vol string, meta *volumeMeta) error {
+	limit := meta.DiskLimit
+	if !meta.Exclude {
+		size, err := s.imageSize(meta.Source.Path)
+		if err != nil {
+			return err
+		}
+		meta.ImageSize = size
+		if size >= limit {
+			return fmt.Errorf("disk limit %d bytes is smaller than the image (%d bytes): %w", limit, size, errkind.InvalidSpec)
+		}
+		limit -= size
+	}
+	return limitSubvolume(vol, limit)
+}
+
+// mountOverlay mounts the container's overlay: lower read-only, upper and
+// work in the volume. The upper layer's root takes the lower root's mode
+// and belongs to the container's root, so that "/" is the container's.
+func (s *Store) mountOverlay(vol, lower, image string) (string, error) {
+	st, err := os.Stat(image)
+	if err != nil {
+		return "", err
+	}
+	upper, work, rootfs := filepath.Join(vol, "upper"), filepath.Join(vol, "work"), filepath.Join(vol, "rootfs")
+	for _, d := range []string{upper, work, rootfs} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			return "", err
+		}
+	}
+	rootUID, rootGID := s.hostRoot()
+	if err := os.Chown(upper, rootUID, rootGID); err != nil {
+		return "", err
+	}
+	if err := os.Chmod(upper, st.Mode().Perm()); err != nil {
+		return "", err
+	}
+	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work)
+	if err := unix.Mount("overlay", rootfs, "overlay", 0, opts); err != nil {
+		return "", fmt.Errorf("mount overlay for %q: %w", filepath.Base(vol), err)
+	}
+	return rootfs, nil
+}
+
+// hostRoot is the host uid and gid of the container's root in this store.
+func (s *Store) hostRoot() (int, int) {
+	uid, gid := 0, 0
+	for _, m := range s.meta.UIDMappings {
+		if m.ContainerID == 0 {
+			uid = int(m.HostID)
+		}
+	}
+	for _, m := range s.meta.GIDMappings {
+		if m.ContainerID == 0 {
+			gid = int(m.HostID)
+		}
+	}
+	return uid, gid
+}
+
+// Delete unmounts and removes handle's volume. It is idempotent: existed
+// is false, and err nil, when there was none.
+func (s *Store) Delete(h string) (existed bool, err error) {
+	if err := handle.Validate(h); err != nil {
+		return false, err
+	}
+	vol := s.path("volumes", h)
+	if _, err := os.Lstat(vol); errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	for _, m := range []string{"rootfs", "lower"} {
+		if err := unmount(filepath.Join(vol, m)); err != nil {
+			return true, fmt.Errorf("delete volume %q: %w", h, err)
+		}
+	}
+	if err := deleteSubvolume(vol); err != nil {
+		return true, fmt.Errorf("delete volume %q: %w", h, err)
+	}
+	return true, nil
+}
+
+// unmount unmounts path if something is mounted there.
+func unmount(path string) error {
+	for {
+		err := unix.Unmount(path, 0)
+		switch {
+		case err == nil:
+			continue // stacked mounts: take them all
+		case errors.Is(err, unix.EINVAL), errors.Is(err, unix.ENOENT):
+			return nil // not a mount point (any more)
+		default:
+			return fmt.Errorf("unmount %q: %w", path, err)
+		}
+	}
+}
+
+// DiskUsage is the stats of the image plugin contract.
+type DiskUsage struct {
+	TotalBytesUsed     uint64 `json:"total_bytes_used"`
+	ExclusiveBytesUsed uint64 `json:"exclusive_bytes_used"`
+}
+
+// Stats returns handle's disk usage: exclusive is what the container
+// wrote, total adds the image. Errors: errkind.ContainerNotFound.
+func (s *Store) Stats(h string) (DiskUsage, error) {
+	if err := handle.Validate(h); err != nil {
+		return DiskUsage{}, err
+	}
+	vol := s.path("volumes", h)
+	data, err := os.ReadFile(filepath.Join(vol, "volume.json"))
+	if err != nil {
+		return DiskUsage{}, fmt.Errorf("volume %q: %w", h, errkind.ContainerNotFound)
+	}
+	var meta volumeMeta
+	if err := json.Unmarshal(data, &meta); err != nil {
+		return DiskUsage{}, fmt.Errorf("volume %q: bad volume.json: %w", h, err)
+	}
+	excl, err := subvolumeUsage(vol)
+	if err != nil {
+		return DiskUsage{}, err
+	}
+	if meta.ImageSize == 0 {
+		meta.ImageSize, _ = s.imageSize(meta.Source.Path)
+	}
+	return DiskUsage{TotalBytesUsed: excl + meta.ImageSize, ExclusiveBytesUsed: excl}, nil
+}
+
+// List returns the handles of the store's volumes.
+func (s *Store) List() ([]string, error) {
+	entries, err := os.ReadDir(s.path("volumes"))
+	if err != nil {
+		return nil, err
+	}
+	hs := []string{}
+	for _, e := range entries {
+		if e.IsDir() && handle.Validate(e.Name()) == nil {
+			hs = append(hs, e.Name())
+		}
+	}
+	return hs, nil
+}
