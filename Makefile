@@ -2,8 +2,9 @@
 SHELL   := /bin/bash
 export PATH := /usr/local/go/bin:$(PATH)
 GO      ?= go
-# seccomp: libcontainer's seccomp filter support (cgo, libseccomp).
-TAGS    := seccomp
+# seccomp: libcontainer's seccomp filter support (cgo, libseccomp);
+# the rest keep go.podman.io/image free of gpgme and graph drivers.
+TAGS    := seccomp containers_image_openpgp exclude_graphdriver_btrfs exclude_graphdriver_devicemapper
 PREFIX  ?= /usr/local
 BIN     := bin
 TOOLS   := gdn-run gdn-depot gdn-rootfs dadoo

@@ -133,3 +133,17 @@ func ToContainer(ms []Mapping, host uint32) (id uint32, ok bool) {
 	}
 	return 0, false
 }
+
+// ToHost maps a container id to its host id; ok is false for an id no
+// mapping covers. With no mappings ids are the same inside and out.
+func ToHost(ms []Mapping, id uint32) (host uint32, ok bool) {
+	if len(ms) == 0 {
+		return id, true
+	}
+	for _, m := range ms {
+		if id >= m.ContainerID && id-m.ContainerID < m.Size {
+			return m.HostID + (id - m.ContainerID), true
+		}
+	}
+	return 0, false
+}

@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/gdn-dev/gdn/pkg/atomicfile"
 	"github.com/gdn-dev/gdn/pkg/errkind"
@@ -25,6 +27,8 @@ type CreateRequest struct {
 	// ExcludeImage counts only what the container writes against
 	// DiskLimit; otherwise the image's size counts too.
 	ExcludeImage bool
+	// Pull are the registry options for registry images.
+	Pull PullOptions
 }
 
 // Spec is the partial OCI runtime spec of the image plugin contract:
@@ -62,11 +66,9 @@ func (s *Store) Create(ctx context.Context, req CreateRequest) (_ *Spec, err err
 	if err := handle.Validate(req.Handle); err != nil {
 		return nil, err
 	}
-	if req.Source.Kind != Dir {
-		return nil, fmt.Errorf("image %q: %s images are not supported yet: %w", req.Source.Path+req.Source.Ref, req.Source.Kind, errkind.InvalidSpec)
-	}
-	if st, err := os.Stat(req.Source.Path); err != nil || !st.IsDir() {
-		return nil, fmt.Errorf("image %q is not a directory: %w", req.Source.Path, errkind.ImageNotFound)
+	img, err := s.resolve(ctx, req.Source, req.Pull)
+	if err != nil {
+		return nil, err
 	}
 	vol := s.path("volumes", req.Handle)
 	if _, err := os.Lstat(vol); err == nil {
@@ -83,23 +85,28 @@ func (s *Store) Create(ctx context.Context, req CreateRequest) (_ *Spec, err err
 			_, _ = s.Delete(req.Handle)
 		}
 	}()
-	meta := volumeMeta{Source: req.Source, DiskLimit: req.DiskLimit, Exclude: req.ExcludeImage}
+	meta := volumeMeta{Source: req.Source, DiskLimit: req.DiskLimit, Exclude: req.ExcludeImage, ImageSize: img.size}
 	if req.DiskLimit > 0 {
-		if err := s.applyQuota(vol, &meta); err != nil {
+		if err := applyQuota(vol, &meta); err != nil {
 			return nil, err
 		}
 	}
-	lower := req.Source.Path
-	if len(s.meta.UIDMappings) > 0 {
-		lower = filepath.Join(vol, "lower")
+	lowers := img.lowers
+	if img.dir != "" && len(s.meta.UIDMappings) > 0 {
+		lower := filepath.Join(vol, "lower")
 		if err := os.Mkdir(lower, 0o755); err != nil {
 			return nil, err
 		}
-		if err := idmappedBind(req.Source.Path, lower, s.meta.UIDMappings, s.meta.GIDMappings); err != nil {
+		if err := idmappedBind(img.dir, lower, s.meta.UIDMappings, s.meta.GIDMappings); err != nil {
 			return nil, err
 		}
+		lowers = []string{lower}
 	}
-	rootfs, err := s.mountOverlay(vol, lower, req.Source.Path)
+	rootfs, err := s.mountOverlay(vol, lowers, img.rootMode)
+	if err != nil {
+		return nil, err
+	}
+	mounts, err := s.volumeMounts(vol, img.volumes)
 	if err != nil {
 		return nil, err
 	}
@@ -107,35 +114,27 @@ func (s *Store) Create(ctx context.Context, req CreateRequest) (_ *Spec, err err
 	if err := atomicfile.WriteFile(filepath.Join(vol, "volume.json"), data, 0o600); err != nil {
 		return nil, err
 	}
-	return &Spec{Root: Root{Path: rootfs}, Process: Process{Env: []string{}}, Mounts: []specs.Mount{}}, nil
+	return &Spec{Root: Root{Path: rootfs}, Process: Process{Env: img.env}, Mounts: mounts}, nil
 }
 
 // applyQuota limits the volume's subvolume: the whole limit when the
 // image is excluded, else what the image leaves of it.
-func (s *Store) applyQuota(vol string, meta *volumeMeta) error {
+func applyQuota(vol string, meta *volumeMeta) error {
 	limit := meta.DiskLimit
 	if !meta.Exclude {
-		size, err := s.imageSize(meta.Source.Path)
-		if err != nil {
-			return err
+		if meta.ImageSize >= limit {
+			return fmt.Errorf("disk limit %d bytes is smaller than the image (%d bytes): %w", limit, meta.ImageSize, errkind.InvalidSpec)
 		}
-		meta.ImageSize = size
-		if size >= limit {
-			return fmt.Errorf("disk limit %d bytes is smaller than the image (%d bytes): %w", limit, size, errkind.InvalidSpec)
-		}
-		limit -= size
+		limit -= meta.ImageSize
 	}
 	return limitSubvolume(vol, limit)
 }
 
-// mountOverlay mounts the container's overlay: lower read-only, upper and
-// work in the volume. The upper layer's root takes the lower root's mode
-// and belongs to the container's root, so that "/" is the container's.
-func (s *Store) mountOverlay(vol, lower, image string) (string, error) {
-	st, err := os.Stat(image)
-	if err != nil {
-		return "", err
-	}
+// mountOverlay mounts the container's overlay: lowers read-only (top
+// first), upper and work in the volume. The upper layer's root takes the
+// image root's mode and belongs to the container's root, so that "/" is
+// the container's.
+func (s *Store) mountOverlay(vol string, lowers []string, rootMode fs.FileMode) (string, error) {
 	upper, work, rootfs := filepath.Join(vol, "upper"), filepath.Join(vol, "work"), filepath.Join(vol, "rootfs")
 	for _, d := range []string{upper, work, rootfs} {
 		if err := os.Mkdir(d, 0o755); err != nil {
@@ -146,14 +145,32 @@ func (s *Store) mountOverlay(vol, lower, image string) (string, error) {
 	if err := os.Chown(upper, rootUID, rootGID); err != nil {
 		return "", err
 	}
-	if err := os.Chmod(upper, st.Mode().Perm()); err != nil {
+	if err := os.Chmod(upper, rootMode.Perm()); err != nil {
 		return "", err
 	}
-	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work)
+	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", strings.Join(lowers, ":"), upper, work)
 	if err := unix.Mount("overlay", rootfs, "overlay", 0, opts); err != nil {
 		return "", fmt.Errorf("mount overlay for %q: %w", filepath.Base(vol), err)
 	}
 	return rootfs, nil
+}
+
+// volumeMounts makes a directory in the volume for each of the image's
+// VOLUMEs and returns the bind mounts that put them in place.
+func (s *Store) volumeMounts(vol string, dests []string) ([]specs.Mount, error) {
+	mounts := []specs.Mount{}
+	uid, gid := s.hostRoot()
+	for i, dest := range dests {
+		src := filepath.Join(vol, "vols", strconv.Itoa(i))
+		if err := os.MkdirAll(src, 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.Chown(src, uid, gid); err != nil {
+			return nil, err
+		}
+		mounts = append(mounts, specs.Mount{Destination: dest, Type: "bind", Source: src, Options: []string{"bind"}})
+	}
+	return mounts, nil
 }
 
 // hostRoot is the host uid and gid of the container's root in this store.
@@ -232,9 +249,6 @@ func (s *Store) Stats(h string) (DiskUsage, error) {
 	excl, err := subvolumeUsage(vol)
 	if err != nil {
 		return DiskUsage{}, err
-	}
-	if meta.ImageSize == 0 {
-		meta.ImageSize, _ = s.imageSize(meta.Source.Path)
 	}
 	return DiskUsage{TotalBytesUsed: excl + meta.ImageSize, ExclusiveBytesUsed: excl}, nil
 }
