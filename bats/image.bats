@@ -109,3 +109,21 @@ teardown() {
 	[ ! -e "/tmp/gdn-pwned-$$" ]
 	[ -z "$(ls "$GDN_STORE/volumes")" ]
 }
+
+@test "pull prefetches; clean keeps layers in use and removes the rest" {
+	run gdn-rootfs pull --insecure-registry "$REG" "docker://$REG/two:latest"
+	[ "$status" -eq 0 ]
+	[ "$(jq '.layers | length' <<<"$output")" -eq 2 ]
+	[ "$(jq .size_bytes <<<"$output")" -gt 0 ]
+	gdn-rootfs create "$IMAGES/rootfs.tar.gz" "$(handle keep)" >/dev/null
+	[ "$(find "$GDN_STORE/layers" -mindepth 1 -maxdepth 1 -type d | wc -l)" -eq 3 ]
+	run gdn-rootfs clean
+	[ "$status" -eq 0 ]
+	[ "$(jq '.removed_layers | length' <<<"$output")" -eq 2 ]
+	[ "$(find "$GDN_STORE/layers" -mindepth 1 -maxdepth 1 -type d | wc -l)" -eq 1 ]
+	find "$GDN_STORE/layers" -mindepth 1 -maxdepth 1 -type d -name 'tar-*' | grep -q .
+	# the layers are fetched again when needed
+	run gdn-rootfs create --insecure-registry "$REG" "docker://$REG/two:latest" "$(handle again)"
+	[ "$status" -eq 0 ]
+	[ -x "$(jq -r .root.path <<<"$output")/bin/sh" ]
+}

@@ -21,7 +21,8 @@ func main() {
 		def = v
 	}
 	root.PersistentFlags().String("store", def, "store directory (env GDN_STORE)")
-	root.AddCommand(initStoreCmd(), createCmd(), deleteCmd(), statsCmd(), capacityCmd(), listCmd())
+	root.AddCommand(initStoreCmd(), createCmd(), deleteCmd(), statsCmd(), capacityCmd(), listCmd(),
+		pullCmd(), cleanCmd())
 	os.Exit(cli.Execute(root))
 }
 

@@ -16,12 +16,16 @@ type Lock struct{ f *os.File }
 // Acquire blocks until it holds an exclusive lock on path, creating the
 // file if needed.
 func Acquire(path string) (*Lock, error) {
+	return acquire(path, unix.LOCK_EX)
+}
+
+func acquire(path string, how int) (*Lock, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("lock %q: %w", path, err)
 	}
 	for {
-		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
+		err = unix.Flock(int(f.Fd()), how)
 		if err != unix.EINTR {
 			break
 		}
@@ -41,4 +45,11 @@ func (l *Lock) Release() error {
 	err := l.f.Close()
 	l.f = nil
 	return err
+}
+
+// AcquireShared blocks until it holds a shared lock on path, creating the
+// file if needed: many holders at once, none while an exclusive lock is
+// held.
+func AcquireShared(path string) (*Lock, error) {
+	return acquire(path, unix.LOCK_SH)
 }

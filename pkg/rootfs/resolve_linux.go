@@ -20,6 +20,7 @@ type resolved struct {
 	// dir is set for a preloaded directory (id-mapped per volume in an
 	// unprivileged store); lowers are the overlay's lower dirs, top first.
 	dir      string
+	layers   []string // layer ids, base first (none for a directory)
 	lowers   []string
 	env      []string
 	volumes  []string
@@ -59,7 +60,7 @@ func (s *Store) fromLayers(layers, env, volumes []string, size uint64) (*resolve
 	if len(layers) == 0 {
 		return nil, fmt.Errorf("image has no layers: %w", errkind.InvalidSpec)
 	}
-	r := &resolved{env: env, volumes: volumes, size: size, rootMode: 0o755}
+	r := &resolved{layers: layers, env: env, volumes: volumes, size: size, rootMode: 0o755}
 	if r.env == nil {
 		r.env = []string{}
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gdn-dev/gdn/pkg/atomicfile"
 	"github.com/gdn-dev/gdn/pkg/errkind"
+	"github.com/gdn-dev/gdn/pkg/flock"
 	"github.com/gdn-dev/gdn/pkg/handle"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -51,10 +52,12 @@ type Process struct {
 
 // volumeMeta is volume.json: what Stats and Delete need to know.
 type volumeMeta struct {
-	Source    Source `json:"source"`
-	ImageSize uint64 `json:"image_size"`
-	DiskLimit uint64 `json:"disk_limit"`
-	Exclude   bool   `json:"exclude_image_from_quota"`
+	Source Source `json:"source"`
+	// Layers are the store layers the volume uses; clean keeps them.
+	Layers    []string `json:"layers,omitempty"`
+	ImageSize uint64   `json:"image_size"`
+	DiskLimit uint64   `json:"disk_limit"`
+	Exclude   bool     `json:"exclude_image_from_quota"`
 }
 
 // Create makes handle's root file system from req.Source and returns the
@@ -66,6 +69,13 @@ func (s *Store) Create(ctx context.Context, req CreateRequest) (_ *Spec, err err
 	if err := handle.Validate(req.Handle); err != nil {
 		return nil, err
 	}
+	// Shared with other creates, exclusive with clean: no layer is
+	// removed between being resolved and being recorded as in use.
+	gc, err := flock.AcquireShared(s.path("meta", "gc.lock"))
+	if err != nil {
+		return nil, err
+	}
+	defer gc.Release()
 	img, err := s.resolve(ctx, req.Source, req.Pull)
 	if err != nil {
 		return nil, err
@@ -85,7 +95,7 @@ func (s *Store) Create(ctx context.Context, req CreateRequest) (_ *Spec, err err
 			_, _ = s.Delete(req.Handle)
 		}
 	}()
-	meta := volumeMeta{Source: req.Source, DiskLimit: req.DiskLimit, Exclude: req.ExcludeImage, ImageSize: img.size}
+	meta := volumeMeta{Source: req.Source, Layers: img.layers, DiskLimit: req.DiskLimit, Exclude: req.ExcludeImage, ImageSize: img.size}
 	if req.DiskLimit > 0 {
 		if err := applyQuota(vol, &meta); err != nil {
 			return nil, err
