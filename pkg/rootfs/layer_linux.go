@@ -80,7 +80,8 @@ func (u *unpacker) entry(name string, hdr *tar.Header, r io.Reader) error {
 	if err := u.clear(name, hdr.Typeflag == tar.TypeDir); err != nil {
 		return err
 	}
-	mode := fs.FileMode(hdr.Mode).Perm() | fs.FileMode(hdr.Mode)&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)
+	// FileInfo turns the tar's Unix mode bits into Go's, setuid included.
+	mode := hdr.FileInfo().Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
 	switch hdr.Typeflag {
 	case tar.TypeDir:
 		if err := u.root.Mkdir(name, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
