@@ -43,6 +43,7 @@ test-bats: build
 bench: build
 	bench/run
 	bench/processes
+	bench/rootfs
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
