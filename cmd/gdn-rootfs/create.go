@@ -25,7 +25,7 @@ func createCmd() *cobra.Command {
 				return err
 			}
 			req.Source, req.Handle = src, args[1]
-			req.Pull = rootfs.PullOptions{Username: username, Password: password, Insecure: insecure}
+			req.Pull = rootfs.PullOptions{Username: username, Password: password, Insecure: insecure, Progress: terminalErr()}
 			s, err := openStore(cmd)
 			if err != nil {
 				return err

@@ -4,7 +4,10 @@
 package main
 
 import (
+	"io"
 	"os"
+
+	"github.com/mattn/go-isatty"
 
 	"github.com/gdn-dev/gdn/pkg/cli"
 	"github.com/gdn-dev/gdn/pkg/rootfs"
@@ -29,4 +32,13 @@ func main() {
 func openStore(cmd *cobra.Command) (*rootfs.Store, error) {
 	dir, _ := cmd.Flags().GetString("store")
 	return rootfs.Open(dir)
+}
+
+// terminalErr is stderr when it is a terminal (for progress bars), else
+// nil: piped, the tool stays quiet.
+func terminalErr() io.Writer {
+	if isatty.IsTerminal(os.Stderr.Fd()) {
+		return os.Stderr
+	}
+	return nil
 }

@@ -22,6 +22,7 @@ func pullCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			opts.Progress = terminalErr()
 			info, err := s.Pull(cmd.Context(), src, opts)
 			if err != nil {
 				return err

@@ -30,6 +30,9 @@ type PullOptions struct {
 	// Insecure lists registries (HOST[:PORT]) reached over plain HTTP or
 	// unverified TLS; no other registry is.
 	Insecure []string
+	// Progress, if set, gets a progress line per fetched layer (for a
+	// terminal).
+	Progress io.Writer
 }
 
 // imageRecord is what the store keeps about a pulled image, under
@@ -115,7 +118,7 @@ func (s *Store) pull(ctx context.Context, src Source, opts PullOptions) (*imageR
 		rec.Volumes = append(rec.Volumes, v)
 	}
 	for i, info := range infos {
-		size, err := s.ensureLayer(ctx, isrc, info, cfg.RootFS.DiffIDs[i])
+		size, err := s.ensureLayer(ctx, isrc, info, cfg.RootFS.DiffIDs[i], opts.Progress)
 		if err != nil {
 			return nil, fmt.Errorf("image %q: layer %s: %w", src.Ref, info.Digest, err)
 		}
@@ -151,7 +154,7 @@ func (s *Store) haveLayers(rec *imageRecord) bool {
 // The blob is checked against its digest and the unpacked stream against
 // its diff id; it is unpacked in a temporary directory renamed into place
 // only when both match, so a half-fetched layer is never used.
-func (s *Store) ensureLayer(ctx context.Context, isrc types.ImageSource, info types.BlobInfo, diffID digest.Digest) (uint64, error) {
+func (s *Store) ensureLayer(ctx context.Context, isrc types.ImageSource, info types.BlobInfo, diffID digest.Digest, out io.Writer) (uint64, error) {
 	dir := s.path("layers", diffID.Encoded())
 	if err := os.MkdirAll(s.path("layers"), 0o755); err != nil {
 		return 0, err
@@ -164,11 +167,14 @@ func (s *Store) ensureLayer(ctx context.Context, isrc types.ImageSource, info ty
 	if _, err := os.Stat(dir); err == nil {
 		return diskUsage(dir)
 	}
-	blob, _, err := isrc.GetBlob(ctx, info, none.NoCache)
+	rc, size, err := isrc.GetBlob(ctx, info, none.NoCache)
 	if err != nil {
 		return 0, fmt.Errorf("fetch: %w", err)
 	}
-	defer blob.Close()
+	defer rc.Close()
+	bar := newProgress(out, info.Digest.String(), size)
+	defer bar.done()
+	blob := bar.reader(rc)
 	blobCheck := info.Digest.Verifier()
 	plain, _, err := compression.AutoDecompress(io.TeeReader(blob, blobCheck))
 	if err != nil {
