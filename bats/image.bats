@@ -127,3 +127,31 @@ teardown() {
 	[ "$status" -eq 0 ]
 	[ -x "$(jq -r .root.path <<<"$output")/bin/sh" ]
 }
+
+@test "parallel creates of one new image unpack each layer once; list shows volumes and images" {
+	for i in 1 2 3 4; do
+		gdn-rootfs create --insecure-registry "$REG" "docker://$REG/two:latest" "$(handle par$i)" >"$WORK/par$i.json" &
+	done
+	wait
+	for i in 1 2 3 4; do [ -x "$(jq -r .root.path "$WORK/par$i.json")/bin/sh" ]; done
+	[ "$(find "$GDN_STORE/layers" -mindepth 1 -maxdepth 1 -type d | wc -l)" -eq 2 ]
+	[ -z "$(find "$GDN_STORE/layers" -maxdepth 1 -name '.tmp-*')" ]
+	run gdn-rootfs list
+	[ "$(jq '.volumes | length' <<<"$output")" -eq 4 ]
+	[ "$(jq '[.images[]] | length' <<<"$output")" -eq 1 ]
+}
+
+@test "what a killed create leaves, delete and clean remove" {
+	h=$(handle killed)
+	gdn-rootfs create --insecure-registry "$REG" "docker://$REG/two:latest" "$h" >/dev/null
+	# as if killed before volume.json, and mid-unpack of a layer
+	rm "$GDN_STORE/volumes/$h/volume.json"
+	mkdir -p "$GDN_STORE/layers/.tmp-0123456789ab-XYZ/etc"
+	run gdn-rootfs delete "$h"
+	[ "$(jq .deleted <<<"$output")" = true ]
+	! grep -q " $GDN_STORE/volumes/" /proc/self/mountinfo
+	run gdn-rootfs clean
+	[ "$status" -eq 0 ]
+	[ -z "$(ls -A "$GDN_STORE/layers" | grep -v '\.lock$' || true)" ]
+	[ ! -e "$GDN_STORE/layers/.tmp-0123456789ab-XYZ" ]
+}

@@ -72,7 +72,7 @@ func capacityCmd() *cobra.Command {
 func listCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:     "list",
-		Short:   "List the store's volumes",
+		Short:   "List the store's volumes and images",
 		Example: "  gdn-rootfs list",
 		Args:    cli.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -84,9 +84,18 @@ func listCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return cli.Print(cmd, map[string]any{"volumes": hs}, func(w io.Writer) error {
+			imgs, err := s.Images()
+			if err != nil {
+				return err
+			}
+			return cli.Print(cmd, map[string]any{"volumes": hs, "images": imgs}, func(w io.Writer) error {
+				fmt.Fprintln(w, "VOLUMES")
 				for _, h := range hs {
-					fmt.Fprintln(w, h)
+					fmt.Fprintln(w, "  "+h)
+				}
+				fmt.Fprintln(w, "IMAGES")
+				for d, img := range imgs {
+					fmt.Fprintf(w, "  %s  %d layers  %d bytes\n", d, len(img.Layers), img.SizeBytes)
 				}
 				return nil
 			})

@@ -136,3 +136,23 @@ type ImageInfo struct {
 	Volumes   []string `json:"volumes"`
 	SizeBytes uint64   `json:"size_bytes"`
 }
+
+// Images returns the images the store holds records of, keyed by manifest
+// digest (registry, OCI and archive images).
+func (s *Store) Images() (map[string]ImageInfo, error) {
+	files, err := filepath.Glob(s.path("meta", "images", "*.json"))
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]ImageInfo{}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".json")
+		if strings.HasPrefix(name, "dir-") {
+			continue
+		}
+		if rec, err := s.readRecord(f); err == nil {
+			out["sha256:"+name] = ImageInfo{Layers: rec.Layers, Env: rec.Env, Volumes: rec.Volumes, SizeBytes: rec.Size}
+		}
+	}
+	return out, nil
+}
