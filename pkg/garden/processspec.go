@@ -128,8 +128,8 @@ func (l ResourceLimits) byName() map[string]uint64 {
 // "/path" or "raw:///path"; image URIs need gdn-rootfs, which does not
 // exist yet: errkind.InvalidSpec), bind mounts, and override limits.
 func (s ProcessSpec) PeaSpec() (*runtime.PeaSpec, error) {
-	path, ok := strings.CutPrefix(s.Image.URI, "raw://")
-	if !ok && !strings.HasPrefix(path, "/") {
+	path, _ := strings.CutPrefix(s.Image.URI, "raw://")
+	if !strings.HasPrefix(path, "/") {
 		return nil, fmt.Errorf("process image %q: only rootfs directories (/path or raw:///path) are supported until gdn-rootfs exists: %w", s.Image.URI, errkind.InvalidSpec)
 	}
 	pea := &runtime.PeaSpec{Image: path}

@@ -3,8 +3,10 @@ package runtime
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -200,8 +202,12 @@ func makeWorkDir(root *os.Root, dir string, uid, gid int) error {
 }
 
 // withRlimits overrides base's rlimits with the named ones (soft = hard).
+// Two names for one limit ("nofile" and "RLIMIT_NOFILE") are
+// errkind.InvalidSpec: which value wins would be a guess. New limits are
+// appended in name order, so the result does not depend on map order.
 func withRlimits(base []specs.POSIXRlimit, set map[string]uint64) ([]specs.POSIXRlimit, error) {
 	out := append([]specs.POSIXRlimit(nil), base...)
+	byType := map[string]uint64{}
 	for name, v := range set {
 		typ := strings.ToUpper(name)
 		if !strings.HasPrefix(typ, "RLIMIT_") {
@@ -210,14 +216,17 @@ func withRlimits(base []specs.POSIXRlimit, set map[string]uint64) ([]specs.POSIX
 		if _, ok := rlimitTypes[typ]; !ok {
 			return nil, fmt.Errorf("unknown rlimit %q: %w", name, errkind.InvalidSpec)
 		}
-		replaced := false
-		for i := range out {
-			if out[i].Type == typ {
-				out[i] = specs.POSIXRlimit{Type: typ, Soft: v, Hard: v}
-				replaced = true
-			}
+		if _, dup := byType[typ]; dup {
+			return nil, fmt.Errorf("rlimit %s is given twice: %w", typ, errkind.InvalidSpec)
 		}
-		if !replaced {
+		byType[typ] = v
+	}
+	for _, typ := range slices.Sorted(maps.Keys(byType)) {
+		v := byType[typ]
+		i := slices.IndexFunc(out, func(r specs.POSIXRlimit) bool { return r.Type == typ })
+		if i >= 0 {
+			out[i] = specs.POSIXRlimit{Type: typ, Soft: v, Hard: v}
+		} else {
 			out = append(out, specs.POSIXRlimit{Type: typ, Soft: v, Hard: v})
 		}
 	}

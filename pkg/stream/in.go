@@ -93,6 +93,11 @@ func extractEntry(root *os.Root, name string, hdr *tar.Header, r io.Reader) erro
 			err = cerr
 		}
 		if err != nil {
+			// Leave no partial file; a cut archive is the client's.
+			_ = root.Remove(name)
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				return fmt.Errorf("archive ends inside the file: %w: %w", err, errkind.InvalidSpec)
+			}
 			return err
 		}
 		// The umask cut the mode at creation.
