@@ -133,7 +133,6 @@ func TestPeaSpec(t *testing.T) {
 		spec     ProcessSpec
 		want     *runtime.PeaSpec
 		wantKind errkind.Kind
-		bug      string
 	}{
 		{name: "rootfs path", spec: ProcessSpec{Image: ImageRef{URI: "/x"}}, want: &runtime.PeaSpec{Image: "/x"}},
 		{name: "raw URI", spec: ProcessSpec{Image: ImageRef{URI: "raw:///x"}}, want: &runtime.PeaSpec{Image: "/x"}},
@@ -174,9 +173,6 @@ func TestPeaSpec(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.bug != "" {
-				t.Skip(tc.bug)
-			}
 			got, err := tc.spec.PeaSpec()
 			if errkind.Of(err) != tc.wantKind {
 				t.Fatalf("PeaSpec = %+v, %v; want kind %q", got, err, tc.wantKind)
