@@ -16,6 +16,7 @@ setup_file() {
 	for img in busybox two; do
 		skopeo copy -q --dest-tls-verify=false oci:"$IMAGES/oci:$img" docker://"$REG/$img:latest"
 	done
+	skopeo copy -q --all --dest-tls-verify=false oci:"$IMAGES/oci:multi" docker://"$REG/multi:latest"
 	skopeo copy -q --dest-tls-verify=false --dest-creds gdn:s3cret oci:"$IMAGES/oci:busybox" docker://"$AREG/private:latest"
 }
 
@@ -154,4 +155,13 @@ teardown() {
 	[ "$status" -eq 0 ]
 	[ -z "$(ls -A "$GDN_STORE/layers" | grep -v '\.lock$' || true)" ]
 	[ ! -e "$GDN_STORE/layers/.tmp-0123456789ab-XYZ" ]
+}
+
+@test "an image index resolves to linux/amd64" {
+	[ "$(skopeo inspect --raw --tls-verify=false "docker://$REG/multi:latest" | jq -r .mediaType)" = application/vnd.oci.image.index.v1+json ]
+	run gdn-rootfs create --insecure-registry "$REG" "docker://$REG/multi:latest" "$(handle multi)"
+	[ "$status" -eq 0 ]
+	root=$(jq -r .root.path <<<"$output")
+	# busybox is the amd64 entry; two (with /etc/second) the arm64 one
+	[ -x "$root/bin/busybox" ] && [ ! -e "$root/etc/second" ]
 }

@@ -126,3 +126,16 @@ teardown_work_store() {
 	run --separate-stderr gdn-rootfs stats nosuch
 	[ "$status" -eq 3 ]
 }
+
+@test "a privileged store has no mappings: the image is used as is, for a privileged container" {
+	export GDN_STORE=$WORK/pstore
+	gdn-rootfs init-store --store-size-bytes 500000000 >/dev/null
+	h=$(handle priv)
+	gdn-rootfs create "$WORK/rootfs" "$h" | gdn-depot create "$h" --privileged --init-bin "$INIT" | gdn-run create >/dev/null
+	run gdn-run exec "$h" --attach -- /bin/sh -c 'stat -c %u /etc/passwd; echo x >/etc/new && echo ok'
+	[ "$output" = "$(printf '0\nok')" ]
+	[ ! -e "$WORK/pstore/volumes/$h/lower" ]
+	gdn-run delete "$h" >/dev/null
+	gdn-rootfs delete "$h" >/dev/null
+	umount "$GDN_STORE"
+}
