@@ -1,0 +1,78 @@
+// Command gdn-net is gdn's networker: it gives containers a subnet, a veth
+// on a bridge and NAT, and removes them again. It speaks Guardian's network
+// plugin contract (--action up|down --handle H) as well as subcommands.
+package main
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+
+	"github.com/gdn-dev/gdn/pkg/cli"
+	"github.com/gdn-dev/gdn/pkg/errkind"
+	"github.com/gdn-dev/gdn/pkg/network"
+	"github.com/gdn-dev/gdn/pkg/network/port"
+	"github.com/gdn-dev/gdn/pkg/network/subnet"
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	var action, h string
+	root := &cobra.Command{
+		Use:   "gdn-net",
+		Short: "Container networking: subnets, bridge, veth, NAT (Guardian network plugin)",
+		Example: "  gdn-run create c1 --bundle /var/run/gdn/depot/c1 | gdn-net up c1\n" +
+			"  echo '{\"Pid\":1234}' | gdn-net --action up --handle c1",
+		Args: cli.ExactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch action {
+			case "up":
+				return runUp(cmd, h)
+			case "down":
+				return runDown(cmd, h)
+			case "":
+				return cmd.Help()
+			}
+			return fmt.Errorf("unrecognized action %q: %w", action, errkind.Usage)
+		},
+	}
+	f := root.PersistentFlags()
+	f.String("state-dir", envOr("GDN_NET_STATE", network.DefaultStateDir), "state directory (env GDN_NET_STATE)")
+	f.String("network-pool", subnet.DefaultPool.String(), "dynamic subnet pool")
+	f.Uint32("port-pool-start", port.DefaultStart, "first host port for net-in")
+	f.Uint32("port-pool-size", port.DefaultSize, "number of host ports for net-in")
+	f.Int("mtu", network.DefaultMTU, "MTU of container interfaces")
+	f.String("external-ip", "", "the host's external IP (reported as garden.network.external-ip)")
+	root.Flags().StringVar(&action, "action", "", "network plugin contract: up or down")
+	root.Flags().StringVar(&h, "handle", "", "network plugin contract: the container handle")
+	root.AddCommand(upCmd(), downCmd(), showCmd())
+	os.Exit(cli.Execute(root))
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// newNetworker builds the networker from the global flags.
+func newNetworker(cmd *cobra.Command) (*network.Networker, error) {
+	f := cmd.Flags()
+	var cfg network.Config
+	cfg.StateDir, _ = f.GetString("state-dir")
+	pool, _ := f.GetString("network-pool")
+	var err error
+	if cfg.Pool, err = netip.ParsePrefix(pool); err != nil {
+		return nil, fmt.Errorf("--network-pool %q: %w", pool, errkind.Usage)
+	}
+	cfg.PortStart, _ = f.GetUint32("port-pool-start")
+	cfg.PortSize, _ = f.GetUint32("port-pool-size")
+	cfg.MTU, _ = f.GetInt("mtu")
+	if ext, _ := f.GetString("external-ip"); ext != "" {
+		if cfg.ExternalIP, err = netip.ParseAddr(ext); err != nil {
+			return nil, fmt.Errorf("--external-ip %q: %w", ext, errkind.Usage)
+		}
+	}
+	return network.New(cfg)
+}

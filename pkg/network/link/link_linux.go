@@ -1,0 +1,174 @@
+// Package link makes and removes a container's network devices (reference
+// guardian-internals §5.4): one bridge per subnet holding the gateway IP,
+// and a veth pair per container whose host end is on the bridge and whose
+// other end is moved into the container's network namespace, addressed,
+// and given a default route via the gateway. All of it through netlink:
+// the container side is configured with a netlink socket opened in the
+// container's namespace, so no thread ever changes namespace.
+package link
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// Config describes one container's devices.
+type Config struct {
+	// Bridge, HostIf and ContainerIf are device names (15 bytes at most).
+	Bridge, HostIf, ContainerIf string
+	// Gateway is the bridge's address, with the subnet's length.
+	Gateway netip.Prefix
+	// ContainerIP is the container's address, with the subnet's length.
+	ContainerIP netip.Prefix
+	MTU         int
+	// Pid is a process in the container's network namespace.
+	Pid int
+}
+
+// Up creates the bridge if it is not there yet, the veth pair, and the
+// container's side. On failure it removes the veth pair it made (and so
+// its container end); a bridge it made stays for Down to judge.
+func Up(cfg Config) (err error) {
+	br, err := ensureBridge(cfg)
+	if err != nil {
+		return err
+	}
+	veth := &netlink.Veth{
+		LinkAttrs: netlink.LinkAttrs{Name: cfg.HostIf, MTU: cfg.MTU, MasterIndex: br.Attrs().Index},
+		PeerName:  cfg.ContainerIf,
+	}
+	if err := netlink.LinkAdd(veth); err != nil {
+		return fmt.Errorf("add veth %s: %w", cfg.HostIf, err)
+	}
+	defer func() {
+		if err != nil {
+			_ = netlink.LinkDel(veth)
+		}
+	}()
+	if err := netlink.LinkSetUp(veth); err != nil {
+		return fmt.Errorf("set %s up: %w", cfg.HostIf, err)
+	}
+	peer, err := netlink.LinkByName(cfg.ContainerIf)
+	if err != nil {
+		return fmt.Errorf("find %s: %w", cfg.ContainerIf, err)
+	}
+	if err := netlink.LinkSetMTU(peer, cfg.MTU); err != nil {
+		return fmt.Errorf("set MTU of %s: %w", cfg.ContainerIf, err)
+	}
+	if err := netlink.LinkSetNsPid(peer, cfg.Pid); err != nil {
+		return fmt.Errorf("move %s into the namespace of pid %d: %w", cfg.ContainerIf, cfg.Pid, err)
+	}
+	return configureContainer(cfg)
+}
+
+// ensureBridge finds or makes the subnet's bridge, with the gateway IP,
+// up.
+func ensureBridge(cfg Config) (netlink.Link, error) {
+	if br, err := netlink.LinkByName(cfg.Bridge); err == nil {
+		return br, nil
+	}
+	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: cfg.Bridge, MTU: cfg.MTU}}
+	if err := netlink.LinkAdd(br); err != nil && !errors.Is(err, unix.EEXIST) {
+		return nil, fmt.Errorf("add bridge %s: %w", cfg.Bridge, err)
+	}
+	link, err := netlink.LinkByName(cfg.Bridge)
+	if err != nil {
+		return nil, err
+	}
+	addr := &netlink.Addr{IPNet: ipnet(cfg.Gateway)}
+	if err := netlink.AddrAdd(link, addr); err != nil && !errors.Is(err, unix.EEXIST) {
+		return nil, fmt.Errorf("address bridge %s: %w", cfg.Bridge, err)
+	}
+	if err := netlink.LinkSetUp(link); err != nil {
+		return nil, fmt.Errorf("set bridge %s up: %w", cfg.Bridge, err)
+	}
+	return link, nil
+}
+
+// configureContainer addresses the container's end, brings it and
+// loopback up, and routes everything via the gateway.
+func configureContainer(cfg Config) error {
+	ns, err := netns.GetFromPid(cfg.Pid)
+	if err != nil {
+		return fmt.Errorf("namespace of pid %d: %w", cfg.Pid, err)
+	}
+	defer ns.Close()
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		return fmt.Errorf("netlink in the namespace of pid %d: %w", cfg.Pid, err)
+	}
+	defer h.Close()
+	link, err := h.LinkByName(cfg.ContainerIf)
+	if err != nil {
+		return err
+	}
+	if err := h.AddrAdd(link, &netlink.Addr{IPNet: ipnet(cfg.ContainerIP)}); err != nil {
+		return fmt.Errorf("address %s: %w", cfg.ContainerIf, err)
+	}
+	if err := h.LinkSetUp(link); err != nil {
+		return err
+	}
+	if lo, err := h.LinkByName("lo"); err == nil {
+		_ = h.LinkSetUp(lo)
+	}
+	gw := net.IP(cfg.Gateway.Addr().AsSlice())
+	if err := h.RouteAdd(&netlink.Route{LinkIndex: link.Attrs().Index, Gw: gw}); err != nil {
+		return fmt.Errorf("default route via %s: %w", gw, err)
+	}
+	return nil
+}
+
+// Down removes the container's veth pair (its other end goes with it, or
+// went with the namespace) and, if deleteBridge, the subnet's bridge.
+// Absent devices are not an error.
+func Down(hostIf, bridge string, deleteBridge bool) error {
+	if l, err := netlink.LinkByName(hostIf); err == nil {
+		if err := netlink.LinkDel(l); err != nil && !isNotFound(err) {
+			return fmt.Errorf("delete %s: %w", hostIf, err)
+		}
+	}
+	if deleteBridge {
+		if l, err := netlink.LinkByName(bridge); err == nil {
+			if err := netlink.LinkDel(l); err != nil && !isNotFound(err) {
+				return fmt.Errorf("delete bridge %s: %w", bridge, err)
+			}
+		}
+	}
+	return nil
+}
+
+// EnableForwarding turns on IPv4 forwarding, which routing containers'
+// traffic needs.
+func EnableForwarding() error {
+	return os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0o644)
+}
+
+// Stats returns the bytes received and sent by the container, counted on
+// the host end of its veth (the container's rx is the host end's tx).
+func Stats(hostIf string) (rx, tx uint64, err error) {
+	l, err := netlink.LinkByName(hostIf)
+	if err != nil {
+		return 0, 0, err
+	}
+	s := l.Attrs().Statistics
+	if s == nil {
+		return 0, 0, nil
+	}
+	return s.TxBytes, s.RxBytes, nil
+}
+
+func ipnet(p netip.Prefix) *net.IPNet {
+	return &net.IPNet{IP: net.IP(p.Addr().AsSlice()), Mask: net.CIDRMask(p.Bits(), 32)}
+}
+
+func isNotFound(err error) bool {
+	var nf netlink.LinkNotFoundError
+	return errors.As(err, &nf) || errors.Is(err, unix.ENODEV)
+}
