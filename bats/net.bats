@@ -117,3 +117,28 @@ no_net_leftovers() {
 	gdn-net "${NET[@]}" down "$h"
 	no_net_leftovers
 }
+
+@test "net-in: a server in the container is reachable from the host; pool ports are distinct and reused last" {
+	standin; a=$PID
+	echo "{\"Pid\":$a}" | gdn-net "${NET[@]}" --port-pool-start 40000 --port-pool-size 3 up ia >/dev/null
+	P=(--port-pool-start 40000 --port-pool-size 3)
+	run gdn-net "${NET[@]}" "${P[@]}" net-in ia --container-port 8080
+	[ "$(jq .host_port <<<"$output")" -eq 40000 ]
+	[ "$(jq .container_port <<<"$output")" -eq 8080 ]
+	[ "$(gdn-net "${NET[@]}" "${P[@]}" net-in ia --host-port 0 --container-port 9000 | jq .host_port)" -eq 40001 ]
+	ext=$(gdn-net "${NET[@]}" show ia >/dev/null; ip -4 -o route get 1.1.1.1 2>/dev/null | sed -n 's/.* src \([0-9.]*\).*/\1/p')
+	(in_ns "$a" busybox nc -l -p 8080 -e echo hello-via-net-in &)
+	sleep 0.3
+	[ "$(busybox nc "$ext" 40000 </dev/null)" = hello-via-net-in ]
+	[ "$(gdn-net "${NET[@]}" show ia | jq -c .mapped_ports)" = '[{"HostPort":40000,"ContainerPort":8080},{"HostPort":40001,"ContainerPort":9000}]' ]
+
+	gdn-net "${NET[@]}" "${P[@]}" down ia
+	! nft list table ip gdn | grep -q 'handle ia'
+	# released ports go to the back: the never-used 40002 comes first
+	standin; b=$PID
+	echo "{\"Pid\":$b}" | gdn-net "${NET[@]}" "${P[@]}" up ib >/dev/null
+	[ "$(gdn-net "${NET[@]}" "${P[@]}" net-in ib | jq .host_port)" -eq 40002 ]
+	[ "$(gdn-net "${NET[@]}" "${P[@]}" net-in ib | jq .host_port)" -eq 40000 ]
+	gdn-net "${NET[@]}" "${P[@]}" down ib
+	no_net_leftovers
+}

@@ -45,7 +45,7 @@ func main() {
 	f.String("external-ip", "", "the host's external IP (reported as garden.network.external-ip)")
 	root.Flags().StringVar(&action, "action", "", "network plugin contract: up or down")
 	root.Flags().StringVar(&h, "handle", "", "network plugin contract: the container handle")
-	root.AddCommand(upCmd(), downCmd(), showCmd())
+	root.AddCommand(upCmd(), downCmd(), showCmd(), netInCmd())
 	os.Exit(cli.Execute(root))
 }
 

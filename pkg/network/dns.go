@@ -55,8 +55,8 @@ func (n *Networker) Properties(st *State) map[string]string {
 		"garden.network.host-ip":      st.Gateway.String(),
 		"garden.network.mapped-ports": mapped,
 	}
-	if n.cfg.ExternalIP.IsValid() {
-		props["garden.network.external-ip"] = n.cfg.ExternalIP.String()
+	if ext, err := n.externalIP(); err == nil {
+		props["garden.network.external-ip"] = ext.String()
 	}
 	return props
 }

@@ -172,6 +172,9 @@ func (n *Networker) Down(_ context.Context, h string) (existed bool, err error) 
 	if err := link.Down(st.HostIf, st.Bridge, last); err != nil {
 		return true, err
 	}
+	if err := nft.DeleteByComment(nft.HandleComment(h)); err != nil {
+		return true, err
+	}
 	if last {
 		if err := nft.DeleteByComment(nft.SubnetComment(st.Subnet)); err != nil {
 			return true, err

@@ -10,8 +10,10 @@ import (
 	"net/netip"
 
 	"github.com/google/nftables"
+	"github.com/google/nftables/binaryutil"
 	"github.com/google/nftables/expr"
 	"github.com/google/nftables/userdata"
+	"golang.org/x/sys/unix"
 )
 
 // TableName is gdn's nftables table (family ip).
@@ -24,6 +26,17 @@ var postrouting = &nftables.Chain{
 	Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource,
 }
 
+var prerouting = &nftables.Chain{
+	Name: "prerouting", Table: table, Type: nftables.ChainTypeNAT,
+	Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityNATDest,
+}
+
+// output catches connections the host itself makes to a mapped port.
+var output = &nftables.Chain{
+	Name: "output", Table: table, Type: nftables.ChainTypeNAT,
+	Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityNATDest,
+}
+
 // Setup creates the table and its chains if missing (idempotent).
 func Setup() error {
 	c, err := nftables.New()
@@ -32,6 +45,8 @@ func Setup() error {
 	}
 	c.AddTable(table)
 	c.AddChain(postrouting)
+	c.AddChain(prerouting)
+	c.AddChain(output)
 	if err := c.Flush(); err != nil {
 		return fmt.Errorf("nftables setup: %w", err)
 	}
@@ -125,4 +140,38 @@ func maskOf(p netip.Prefix) []byte {
 		m[i/8] |= 0x80 >> (i % 8)
 	}
 	return m
+}
+
+// HandleComment is the comment of a container's own rules.
+func HandleComment(h string) string { return "handle " + h }
+
+// AddDNAT forwards TCP connections to ext:hostPort, arriving or made by
+// the host itself, to container:containerPort, in one transaction. The
+// rules carry HandleComment(h).
+func AddDNAT(h string, ext netip.Addr, hostPort uint16, container netip.Addr, containerPort uint16) error {
+	c, err := nftables.New()
+	if err != nil {
+		return err
+	}
+	for _, ch := range []*nftables.Chain{prerouting, output} {
+		c.AddRule(&nftables.Rule{
+			Table: table, Chain: ch,
+			Exprs: []expr.Any{
+				&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4},
+				&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: ext.AsSlice()},
+				&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+				&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.IPPROTO_TCP}},
+				&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
+				&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binaryutil.BigEndian.PutUint16(hostPort)},
+				&expr.Immediate{Register: 1, Data: container.AsSlice()},
+				&expr.Immediate{Register: 2, Data: binaryutil.BigEndian.PutUint16(containerPort)},
+				&expr.NAT{Type: expr.NATTypeDestNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: 1, RegProtoMin: 2},
+			},
+			UserData: userdata.AppendString(nil, userdata.TypeComment, HandleComment(h)),
+		})
+	}
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("net-in %d->%s:%d: %w", hostPort, container, containerPort, err)
+	}
+	return nil
 }
