@@ -30,6 +30,10 @@ func main() {
 				return runUp(cmd, h)
 			case "down":
 				return runDown(cmd, h)
+			case "net-in":
+				return runNetInAction(cmd, h)
+			case "net-out", "bulk-net-out":
+				return runNetOutAction(cmd, h, action == "bulk-net-out")
 			case "":
 				return cmd.Help()
 			}
@@ -42,10 +46,12 @@ func main() {
 	f.Uint32("port-pool-start", port.DefaultStart, "first host port for net-in")
 	f.Uint32("port-pool-size", port.DefaultSize, "number of host ports for net-in")
 	f.Int("mtu", network.DefaultMTU, "MTU of container interfaces")
-	f.String("external-ip", "", "the host's external IP (reported as garden.network.external-ip)")
+	f.String("external-ip", "", "the host's external IP (default: that of the default route's interface)")
+	f.StringArray("deny-network", nil, "CIDR containers may not reach unless a net-out rule allows it (repeatable)")
+	f.Bool("allow-host-access", false, "let containers open connections to the host itself")
 	root.Flags().StringVar(&action, "action", "", "network plugin contract: up or down")
 	root.Flags().StringVar(&h, "handle", "", "network plugin contract: the container handle")
-	root.AddCommand(upCmd(), downCmd(), showCmd(), netInCmd())
+	root.AddCommand(upCmd(), downCmd(), showCmd(), netInCmd(), netOutCmd(false), netOutCmd(true))
 	os.Exit(cli.Execute(root))
 }
 
@@ -74,5 +80,14 @@ func newNetworker(cmd *cobra.Command) (*network.Networker, error) {
 			return nil, fmt.Errorf("--external-ip %q: %w", ext, errkind.Usage)
 		}
 	}
+	denies, _ := f.GetStringArray("deny-network")
+	for _, d := range denies {
+		p, err := netip.ParsePrefix(d)
+		if err != nil {
+			return nil, fmt.Errorf("--deny-network %q: %w", d, errkind.Usage)
+		}
+		cfg.Deny = append(cfg.Deny, p.Masked())
+	}
+	cfg.AllowHostAccess, _ = f.GetBool("allow-host-access")
 	return network.New(cfg)
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/gdn-dev/gdn/pkg/cli"
 	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/handle"
+	"github.com/gdn-dev/gdn/pkg/network"
 	"github.com/spf13/cobra"
 )
 
@@ -14,10 +15,17 @@ import (
 // create's {"handle","pid"} decodes too. Network is our addition: Garden's
 // ContainerSpec.network.
 type upInput struct {
-	Handle     string            `json:"handle"`
-	Pid        int               `json:"pid"`
-	Properties map[string]string `json:"Properties"`
-	Network    string            `json:"network"`
+	Handle     string               `json:"handle"`
+	Pid        int                  `json:"pid"`
+	Properties map[string]string    `json:"Properties"`
+	Network    string               `json:"network"`
+	NetOut     []network.NetOutRule `json:"netout_rules"`
+	NetIn      []netInRequest       `json:"netin"`
+}
+
+type netInRequest struct {
+	HostPort      uint32 `json:"host_port"`
+	ContainerPort uint32 `json:"container_port"`
 }
 
 // upOutput is the contract's up answer.
@@ -60,8 +68,17 @@ func runUp(cmd *cobra.Command, h string) error {
 	if err != nil {
 		return err
 	}
-	st, err := n.Up(cmd.Context(), h, in.Pid, in.Network)
+	st, err := n.Up(cmd.Context(), h, in.Pid, in.Network, in.NetOut)
 	if err != nil {
+		return err
+	}
+	for _, m := range in.NetIn {
+		if _, err := n.NetIn(h, m.HostPort, m.ContainerPort); err != nil {
+			_, _ = n.Down(cmd.Context(), h)
+			return err
+		}
+	}
+	if st, err = n.Show(h); err != nil {
 		return err
 	}
 	return cli.Print(cmd, upOutput{Properties: n.Properties(st), DNSServers: n.DNSServers(st)}, nil)

@@ -36,6 +36,11 @@ type Config struct {
 	PortSize   uint32
 	MTU        int
 	ExternalIP netip.Addr
+	// Deny are ranges containers may not reach (--deny-network), unless
+	// a net-out rule allows it.
+	Deny []netip.Prefix
+	// AllowHostAccess lets containers open connections to the host.
+	AllowHostAccess bool
 }
 
 // Networker sets up and tears down container networks.
@@ -70,6 +75,7 @@ type State struct {
 	Bridge      string       `json:"bridge"`
 	HostIf      string       `json:"host_interface"`
 	ContainerIf string       `json:"container_interface"`
+	Chain       string       `json:"chain"`
 	MTU         int          `json:"mtu"`
 	MappedPorts []PortMap    `json:"mapped_ports"`
 }
@@ -87,11 +93,15 @@ func (n *Networker) statePath(h string) string {
 
 // Up gives container h, whose init has pid, its network: a subnet and IP
 // (from request, Garden's ContainerSpec.network form), a veth pair on the
-// subnet's bridge, and NAT. Errors: errkind.InvalidHandle,
+// subnet's bridge, NAT, and its firewall chain with netOut's rules. Errors: errkind.InvalidHandle,
 // errkind.HandleInUse, errkind.InvalidSpec, errkind.PoolExhausted. A
 // failed Up removes what it made.
-func (n *Networker) Up(ctx context.Context, h string, pid int, request string) (_ *State, err error) {
+func (n *Networker) Up(ctx context.Context, h string, pid int, request string, netOut []NetOutRule) (_ *State, err error) {
 	if err := handle.Validate(h); err != nil {
+		return nil, err
+	}
+	allows, err := translate(h, netOut)
+	if err != nil {
 		return nil, err
 	}
 	if pid <= 0 {
@@ -115,7 +125,7 @@ func (n *Networker) Up(ctx context.Context, h string, pid int, request string) (
 	id := newID()
 	st := &State{
 		Handle: h, Subnet: alloc.Subnet, IP: alloc.IP, Gateway: alloc.Gateway,
-		Bridge: bridgeName(alloc.Subnet), HostIf: "w" + id + "-0", ContainerIf: "w" + id + "-1",
+		Bridge: bridgeName(alloc.Subnet), HostIf: "w" + id + "-0", ContainerIf: "w" + id + "-1", Chain: "c-" + id,
 		MTU: n.cfg.MTU, MappedPorts: []PortMap{},
 	}
 	// Recorded before any device exists: Down and Cleanup work from it.
@@ -143,6 +153,13 @@ func (n *Networker) Up(ctx context.Context, h string, pid int, request string) (
 	if err := nft.AddMasquerade(alloc.Subnet); err != nil {
 		return nil, fmt.Errorf("network up %q: %w", h, err)
 	}
+	err = nft.AddContainer(nft.Container{
+		Handle: h, Chain: st.Chain, Bridge: st.Bridge, IP: st.IP, Subnet: st.Subnet,
+		Deny: n.cfg.Deny, Allows: allows,
+	})
+	if err != nil {
+		return nil, err
+	}
 	return st, nil
 }
 
@@ -151,7 +168,10 @@ func (n *Networker) setup() error {
 	if err := link.EnableForwarding(); err != nil {
 		return err
 	}
-	return nft.Setup()
+	if err := nft.Setup(); err != nil {
+		return err
+	}
+	return nft.SetupFilter(n.cfg.AllowHostAccess)
 }
 
 // Down removes container h's network: devices, its subnet's NAT rule and
@@ -172,7 +192,7 @@ func (n *Networker) Down(_ context.Context, h string) (existed bool, err error) 
 	if err := link.Down(st.HostIf, st.Bridge, last); err != nil {
 		return true, err
 	}
-	if err := nft.DeleteByComment(nft.HandleComment(h)); err != nil {
+	if err := nft.DeleteContainer(h, st.Chain); err != nil {
 		return true, err
 	}
 	if last {

@@ -39,7 +39,7 @@ var output = &nftables.Chain{
 
 // Setup creates the table and its chains if missing (idempotent).
 func Setup() error {
-	c, err := nftables.New()
+	c, err := conn()
 	if err != nil {
 		return err
 	}
@@ -59,7 +59,7 @@ func SubnetComment(subnet netip.Prefix) string { return "subnet " + subnet.Strin
 // AddMasquerade masquerades traffic from subnet to anywhere outside it,
 // unless a rule for the subnet exists. Call Setup first.
 func AddMasquerade(subnet netip.Prefix) error {
-	c, err := nftables.New()
+	c, err := conn()
 	if err != nil {
 		return err
 	}
@@ -99,7 +99,7 @@ func AddMasquerade(subnet netip.Prefix) error {
 // DeleteByComment removes, in one transaction, every rule of the table
 // whose comment is comment. A missing table is not an error.
 func DeleteByComment(comment string) error {
-	c, err := nftables.New()
+	c, err := conn()
 	if err != nil {
 		return err
 	}
@@ -149,7 +149,7 @@ func HandleComment(h string) string { return "handle " + h }
 // the host itself, to container:containerPort, in one transaction. The
 // rules carry HandleComment(h).
 func AddDNAT(h string, ext netip.Addr, hostPort uint16, container netip.Addr, containerPort uint16) error {
-	c, err := nftables.New()
+	c, err := conn()
 	if err != nil {
 		return err
 	}

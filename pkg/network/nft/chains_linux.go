@@ -1,0 +1,217 @@
+package nft
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
+	"github.com/google/nftables/userdata"
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// BridgePrefix begins every bridge gdn makes.
+const BridgePrefix = "wbrdg-"
+
+var forward = &nftables.Chain{
+	Name: "forward", Table: table, Type: nftables.ChainTypeFilter,
+	Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter,
+}
+
+var input = &nftables.Chain{
+	Name: "input", Table: table, Type: nftables.ChainTypeFilter,
+	Hooknum: nftables.ChainHookInput, Priority: nftables.ChainPriorityFilter,
+}
+
+// baseComment marks the rules Setup owns.
+const baseComment = "gdn base"
+
+// SetupFilter makes the filter chains and their base rules, in one
+// transaction: replies to established connections pass; and unless
+// allowHostAccess, containers' new connections to the host itself are
+// rejected (Guardian's policy). Idempotent; the input rules are rebuilt
+// each time, so a changed allowHostAccess applies at once.
+func SetupFilter(allowHostAccess bool) error {
+	c, err := conn()
+	if err != nil {
+		return err
+	}
+	c.AddTable(table)
+	c.AddChain(forward)
+	c.AddChain(input)
+	c.FlushChain(input)
+	bridges := []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyIIFNAME, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte(BridgePrefix)},
+	}
+	if !allowHostAccess {
+		add(c, input, baseComment, append(append([]expr.Any{}, bridges...), established()...)...)
+		// DNS to a resolver on the host (the gateway stands in for a
+		// host resolver on 127.0.0.x, reference §5.7).
+		for _, proto := range []byte{unix.IPPROTO_UDP, unix.IPPROTO_TCP} {
+			add(c, input, baseComment, append(append([]expr.Any{}, bridges...),
+				&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+				&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{proto}},
+				&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
+				&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{0, 53}},
+				&expr.Verdict{Kind: expr.VerdictAccept})...)
+		}
+		add(c, input, baseComment, append(append([]expr.Any{}, bridges...), reject())...)
+	}
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("nftables filter setup: %w", err)
+	}
+	rules, err := c.GetRules(table, forward)
+	if err != nil {
+		return err
+	}
+	for _, r := range rules {
+		if s, _ := userdata.GetString(r.UserData, userdata.TypeComment); s == baseComment {
+			return nil
+		}
+	}
+	c.InsertRule(&nftables.Rule{Table: table, Chain: forward, Exprs: established(),
+		UserData: userdata.AppendString(nil, userdata.TypeComment, baseComment)})
+	return c.Flush()
+}
+
+// Container describes one container's outbound policy.
+type Container struct {
+	Handle, Chain, Bridge string
+	IP                    netip.Addr
+	Subnet                netip.Prefix
+	Deny                  []netip.Prefix
+	Allows                []Allow
+}
+
+// AddContainer makes the container's chain and sends its traffic there,
+// in one transaction. The chain: its own subnet is allowed, then its
+// net-out rules, then --deny-network ranges are rejected; the rest passes.
+func AddContainer(ct Container) error {
+	c, err := conn()
+	if err != nil {
+		return err
+	}
+	ch := c.AddChain(&nftables.Chain{Name: ct.Chain, Table: table})
+	comment := HandleComment(ct.Handle)
+	add(c, ch, comment, append(dstIn(ct.Subnet), &expr.Verdict{Kind: expr.VerdictAccept})...)
+	for _, a := range ct.Allows {
+		add(c, ch, comment, a.Exprs()...)
+	}
+	for _, d := range ct.Deny {
+		add(c, ch, comment, append(dstIn(d), reject())...)
+	}
+	add(c, forward, comment,
+		&expr.Meta{Key: expr.MetaKeyIIFNAME, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: ifname(ct.Bridge)},
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: ct.IP.AsSlice()},
+		&expr.Verdict{Kind: expr.VerdictJump, Chain: ct.Chain})
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("firewall of %q: %w", ct.Handle, err)
+	}
+	return nil
+}
+
+// AddAllows puts net-out rules at the head of a container's chain, all
+// in one transaction (3000 rules are one netlink batch).
+func AddAllows(h, chain string, allows []Allow) error {
+	c, err := conn()
+	if err != nil {
+		return err
+	}
+	ch := &nftables.Chain{Name: chain, Table: table}
+	for _, a := range allows {
+		c.InsertRule(&nftables.Rule{Table: table, Chain: ch, Exprs: a.Exprs(),
+			UserData: userdata.AppendString(nil, userdata.TypeComment, HandleComment(h))})
+	}
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("net-out for %q: %w", h, err)
+	}
+	return nil
+}
+
+// DeleteContainer removes a container's rules everywhere and its chain.
+// Absent ones are not an error.
+func DeleteContainer(h, chain string) error {
+	if err := DeleteByComment(HandleComment(h)); err != nil {
+		return err
+	}
+	c, err := conn()
+	if err != nil {
+		return err
+	}
+	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
+	if err != nil {
+		return err
+	}
+	for _, ch := range chains {
+		if ch.Table.Name == TableName && ch.Name == chain {
+			c.FlushChain(ch)
+			c.DelChain(ch)
+			return c.Flush()
+		}
+	}
+	return nil
+}
+
+func add(c *nftables.Conn, ch *nftables.Chain, comment string, exprs ...expr.Any) {
+	c.AddRule(&nftables.Rule{Table: table, Chain: ch, Exprs: exprs,
+		UserData: userdata.AppendString(nil, userdata.TypeComment, comment)})
+}
+
+func established() []expr.Any {
+	return []expr.Any{
+		&expr.Ct{Register: 1, Key: expr.CtKeySTATE},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4,
+			Mask: binaryutilNative(expr.CtStateBitESTABLISHED | expr.CtStateBitRELATED), Xor: make([]byte, 4)},
+		&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: make([]byte, 4)},
+		&expr.Verdict{Kind: expr.VerdictAccept},
+	}
+}
+
+// reject answers with ICMP host-prohibited, as Guardian's REJECT does.
+func reject() expr.Any {
+	return &expr.Reject{Type: unix.NFT_REJECT_ICMP_UNREACH, Code: 10}
+}
+
+// ifname is an interface name as the kernel compares it: NUL-padded.
+func ifname(name string) []byte {
+	b := make([]byte, 16)
+	copy(b, name)
+	return b
+}
+
+// batchBuffer bounds one transaction: the kernel refuses a netlink message
+// larger than the socket's send buffer, and 3000 rules are about 1 MiB.
+const batchBuffer = 32 << 20
+
+// conn opens a netlink connection to nftables whose buffers hold a big
+// transaction: the send buffer its batch, the receive buffer the kernel's
+// acknowledgement of every message in it.
+func conn() (*nftables.Conn, error) {
+	return nftables.New(nftables.WithSockOptions(bigBuffers))
+}
+
+// bigBuffers raises the socket's buffers past net.core.[rw]mem_max
+// (SO_SNDBUFFORCE and SO_RCVBUFFORCE, as root), so that a bulk net-out
+// stays one transaction.
+func bigBuffers(c *netlink.Conn) error {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	err = rc.Control(func(fd uintptr) {
+		for _, opt := range []int{unix.SO_SNDBUFFORCE, unix.SO_RCVBUFFORCE} {
+			if e := unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, opt, batchBuffer); e != nil {
+				serr = e
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return serr
+}
