@@ -68,8 +68,7 @@ func runUp(cmd *cobra.Command, h string) error {
 	if err != nil {
 		return err
 	}
-	st, err := n.Up(cmd.Context(), h, in.Pid, in.Network, in.NetOut)
-	if err != nil {
+	if _, err := n.Up(cmd.Context(), h, in.Pid, in.Network, in.NetOut); err != nil {
 		return err
 	}
 	for _, m := range in.NetIn {
@@ -78,7 +77,8 @@ func runUp(cmd *cobra.Command, h string) error {
 			return err
 		}
 	}
-	if st, err = n.Show(h); err != nil {
+	st, err := n.Show(h)
+	if err != nil {
 		return err
 	}
 	return cli.Print(cmd, upOutput{Properties: n.Properties(st), DNSServers: n.DNSServers(st)}, nil)
