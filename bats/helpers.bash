@@ -32,6 +32,12 @@ teardown_work() {
 	for h in $handles; do
 		assert_no_leaks "$h" || leaks=1
 	done
+	local m
+	for m in $(awk -v w="$WORK/" 'index($5, w) == 1 {print $5}' /proc/self/mountinfo | sort -r); do
+		echo "leaked mount: $m"
+		leaks=1
+		umount "$m" 2>/dev/null || true
+	done
 	rm -rf "$WORK"
 	return $leaks
 }

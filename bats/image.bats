@@ -39,7 +39,9 @@ teardown() {
 		gdn-rootfs delete "$h" >/dev/null 2>&1 || true
 	done
 	! grep -q " $GDN_STORE/volumes/" /proc/self/mountinfo
-	umount "$GDN_STORE" 2>/dev/null || true
+	for m in $(awk -v w="$WORK/" 'index($5, w) == 1 {print $5}' /proc/self/mountinfo | sort -r); do
+		umount "$m" 2>/dev/null || true
+	done
 	rm -rf "$WORK"
 }
 

@@ -32,7 +32,9 @@ teardown_work_store() {
 		echo "leaked mounts: $(grep " $GDN_STORE/volumes/" /proc/self/mountinfo)"
 		leaks=1
 	fi
-	umount "$GDN_STORE" 2>/dev/null || true
+	for m in $(awk -v w="$WORK/" 'index($5, w) == 1 {print $5}' /proc/self/mountinfo | sort -r); do
+		umount "$m" 2>/dev/null || true
+	done
 	rm -rf "$WORK"
 	return $leaks
 }
@@ -128,14 +130,14 @@ teardown_work_store() {
 }
 
 @test "a privileged store has no mappings: the image is used as is, for a privileged container" {
-	export GDN_STORE=$WORK/pstore
-	gdn-rootfs init-store --store-size-bytes 500000000 >/dev/null
+	P=(--store "$WORK/pstore")
+	gdn-rootfs "${P[@]}" init-store --store-size-bytes 500000000 >/dev/null
 	h=$(handle priv)
-	gdn-rootfs create "$WORK/rootfs" "$h" | gdn-depot create "$h" --privileged --init-bin "$INIT" | gdn-run create >/dev/null
+	gdn-rootfs "${P[@]}" create "$WORK/rootfs" "$h" | gdn-depot create "$h" --privileged --init-bin "$INIT" | gdn-run create >/dev/null
 	run gdn-run exec "$h" --attach -- /bin/sh -c 'stat -c %u /etc/passwd; echo x >/etc/new && echo ok'
 	[ "$output" = "$(printf '0\nok')" ]
 	[ ! -e "$WORK/pstore/volumes/$h/lower" ]
 	gdn-run delete "$h" >/dev/null
-	gdn-rootfs delete "$h" >/dev/null
-	umount "$GDN_STORE"
+	gdn-rootfs "${P[@]}" delete "$h" >/dev/null
+	umount "$WORK/pstore"
 }
