@@ -38,7 +38,7 @@ teardown() {
 		gdn-depot destroy "$h" >/dev/null 2>&1 || true
 		gdn-rootfs delete "$h" >/dev/null 2>&1 || true
 	done
-	! grep -q " $GDN_STORE/volumes/" /proc/self/mountinfo
+	run ! grep -q " $GDN_STORE/volumes/" /proc/self/mountinfo
 	for m in $(awk -v w="$WORK/" 'index($5, w) == 1 {print $5}' /proc/self/mountinfo | sort -r); do
 		umount "$m" 2>/dev/null || true
 	done
@@ -152,7 +152,7 @@ teardown() {
 	mkdir -p "$GDN_STORE/layers/.tmp-0123456789ab-XYZ/etc"
 	run gdn-rootfs delete "$h"
 	[ "$(jq .deleted <<<"$output")" = true ]
-	! grep -q " $GDN_STORE/volumes/" /proc/self/mountinfo
+	run ! grep -q " $GDN_STORE/volumes/" /proc/self/mountinfo
 	run gdn-rootfs clean
 	[ "$status" -eq 0 ]
 	[ -z "$(ls -A "$GDN_STORE/layers" | grep -v '\.lock$' || true)" ]
@@ -165,5 +165,6 @@ teardown() {
 	[ "$status" -eq 0 ]
 	root=$(jq -r .root.path <<<"$output")
 	# busybox is the amd64 entry; two (with /etc/second) the arm64 one
-	[ -x "$root/bin/busybox" ] && [ ! -e "$root/etc/second" ]
+	[ -x "$root/bin/busybox" ]
+	[ ! -e "$root/etc/second" ]
 }

@@ -38,8 +38,8 @@ in_ns() { local pid=$1; shift; nsenter -t "$pid" -n "$@"; }
 
 # no_net_leftovers: no device, rule or allocation of ours remains.
 no_net_leftovers() {
-	! ip -br link | grep -q 'wbrdg-0afd'
-	! nft list table ip gdn 2>/dev/null | grep -q 'subnet 10.253.'
+	if ip -br link | grep -q 'wbrdg-0afd'; then false; fi
+	if nft list table ip gdn 2>/dev/null | grep -q 'subnet 10.253.'; then false; fi
 	[ "$(jq '.allocated | length' "$GDN_NET_STATE/subnets.json")" -eq 0 ]
 	[ -z "$(ls "$GDN_NET_STATE/containers")" ]
 }
@@ -87,7 +87,7 @@ no_net_leftovers() {
 	run --separate-stderr bash -c "echo '{\"Pid\":$b,\"network\":\"10.80.3.5\"}' | gdn-net ${NET[*]} up sc"
 	[ "$status" -eq 5 ]   # the gateway
 	gdn-net "${NET[@]}" down sa
-	! ip -br link | grep -q wbrdg-0a500304
+	if ip -br link | grep -q wbrdg-0a500304; then false; fi
 }
 
 @test "an exhausted pool is PoolExhausted and leaves nothing" {
@@ -141,7 +141,7 @@ no_net_leftovers() {
 	[ "$(gdn-net "${NET[@]}" show ia | jq -c .mapped_ports)" = '[{"HostPort":40000,"ContainerPort":8080},{"HostPort":40001,"ContainerPort":9000}]' ]
 
 	gdn-net "${NET[@]}" "${P[@]}" down ia
-	! nft list table ip gdn | grep -q 'handle ia'
+	if nft list table ip gdn | grep -q 'handle ia'; then false; fi
 	# released ports go to the back: the never-used 40002 comes first
 	standin; b=$PID
 	echo "{\"Pid\":$b}" | gdn-net "${NET[@]}" "${P[@]}" up ib >/dev/null
@@ -194,7 +194,7 @@ serve() {
 	[ "$output" != "hello 8081" ]
 	nft list chain ip gdn "$(gdn-net "${NET[@]}" show ob | jq -r .chain)" | grep -q 'comment "handle ob"'
 	gdn-net "${NET[@]}" down ob
-	! nft list table ip gdn | grep -q 'handle ob'
+	if nft list table ip gdn | grep -q 'handle ob'; then false; fi
 	no_net_leftovers
 }
 
@@ -228,5 +228,27 @@ serve() {
 	[ "$status" -eq 0 ]
 	[ "$(nft list chain ip gdn "$(gdn-net "${NET[@]}" show va | jq -r .chain)" | grep -c 'dport 443')" -eq 3000 ]
 	gdn-net "${NET[@]}" down va
+	no_net_leftovers
+}
+
+@test "dns files, stats and list; cleanup after a container died removes its network" {
+	standin; a=$PID
+	mkdir "$WORK/dns"
+	echo "{\"Pid\":$a}" | gdn-net "${NET[@]}" --dns-dir "$WORK/dns" --dns-server 10.253.200.1 --additional-dns-server 10.253.200.2 \
+		--additional-host-entry "10.253.200.9 extra" up da >/dev/null
+	[ "$(cat "$WORK/dns/resolv.conf")" = "$(printf 'nameserver 10.253.200.1\nnameserver 10.253.200.2')" ]
+	[ "$(cat "$WORK/dns/hosts")" = "$(printf '127.0.0.1 localhost\n10.253.0.2 da\n10.253.200.9 extra')" ]
+	busybox ping -c2 -W2 10.253.0.2 >/dev/null
+	run gdn-net "${NET[@]}" stats da
+	[ "$(jq .rx_bytes <<<"$output")" -gt 0 ]
+	[ "$(jq .tx_bytes <<<"$output")" -gt 0 ]
+	[ "$(gdn-net "${NET[@]}" list | jq -c .handles)" = '["da"]' ]
+	# the container dies: its veth goes with its namespace; cleanup removes the rest
+	kill "$a"; wait "$a" 2>/dev/null || true
+	sleep 0.3
+	run gdn-net "${NET[@]}" cleanup
+	[ "$status" -eq 0 ]
+	[[ "$(jq -r '.removed[]' <<<"$output")" == *"network of da"* ]]
+	[ ! -e "$WORK/dns/hosts" ]
 	no_net_leftovers
 }

@@ -74,7 +74,7 @@ teardown() { teardown_work; }
 	[ "$status" -eq 3 ]
 	[ "$(error_type "$stderr")" = ExecutableNotFound ]
 	[ ! -e "$GDN_DEPOT/$h/processes/nope" ]
-	! pgrep -f "dadoo.*/nope\$"
+	run ! pgrep -f "dadoo.*/nope\$"
 }
 
 @test "a process id in use is refused, an invalid one rejected" {

@@ -60,7 +60,8 @@ teardown_work_store() {
 	[ "${lines[2]}" = hi ]
 	[ "${lines[3]}" = removed ]
 	# the image itself is untouched
-	[ -e "$WORK/rootfs/etc/hostname" ] && [ ! -e "$WORK/rootfs/root/x" ]
+	[ -e "$WORK/rootfs/etc/hostname" ]
+	[ ! -e "$WORK/rootfs/root/x" ]
 	[ "$(stat -c %u "$WORK/rootfs/etc/passwd")" = 0 ]
 }
 
@@ -105,7 +106,7 @@ teardown_work_store() {
 		[ "$(gdn-rootfs delete "$h" | jq .deleted)" = false ]
 		[ ! -e "$GDN_STORE/volumes/$h" ]
 	done
-	! grep -q " $GDN_STORE/volumes/" /proc/self/mountinfo
+	run ! grep -q " $GDN_STORE/volumes/" /proc/self/mountinfo
 	[ -z "$(btrfs subvolume list -o "$GDN_STORE" | grep volumes/)" ]
 }
 
@@ -124,7 +125,8 @@ teardown_work_store() {
 	[ "$(error_type "$stderr")" = ImageNotFound ]
 	run --separate-stderr gdn-rootfs create ftp://x/y "$h-3"
 	[ "$status" -eq 5 ]
-	[ ! -e "$GDN_STORE/volumes/$h-2" ] && [ ! -e "$GDN_STORE/volumes/$h-3" ]
+	[ ! -e "$GDN_STORE/volumes/$h-2" ]
+	[ ! -e "$GDN_STORE/volumes/$h-3" ]
 	run --separate-stderr gdn-rootfs stats nosuch
 	[ "$status" -eq 3 ]
 }

@@ -74,7 +74,9 @@ teardown() { teardown_work; }
 	run --separate-stderr bash -c "gdn-run stream-in $h --destination /tmp/deep/er < $WORK/climb.tar"
 	[ "$status" -eq 5 ]
 	[ "$(error_type "$stderr")" = InvalidSpec ]
-	[ ! -e /gdn-escape-test ] && [ ! -e "$WORK/rootfs/gdn-escape-test" ] && [ ! -e "$WORK/rootfs/tmp/gdn-escape-test" ]
+	[ ! -e /gdn-escape-test ]
+	[ ! -e "$WORK/rootfs/gdn-escape-test" ]
+	[ ! -e "$WORK/rootfs/tmp/gdn-escape-test" ]
 }
 
 @test "stream-in and stream-out work on a stopped container" {

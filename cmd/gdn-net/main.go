@@ -49,9 +49,14 @@ func main() {
 	f.String("external-ip", "", "the host's external IP (default: that of the default route's interface)")
 	f.StringArray("deny-network", nil, "CIDR containers may not reach unless a net-out rule allows it (repeatable)")
 	f.Bool("allow-host-access", false, "let containers open connections to the host itself")
+	f.StringArray("dns-server", nil, "nameserver for containers, instead of the host's (repeatable)")
+	f.StringArray("additional-dns-server", nil, "nameserver added after the others (repeatable)")
+	f.StringArray("additional-host-entry", nil, "line added to containers' /etc/hosts (repeatable)")
 	root.Flags().StringVar(&action, "action", "", "network plugin contract: up or down")
 	root.Flags().StringVar(&h, "handle", "", "network plugin contract: the container handle")
-	root.AddCommand(upCmd(), downCmd(), showCmd(), netInCmd(), netOutCmd(false), netOutCmd(true))
+	root.PersistentFlags().String("dns-dir", "", "up: write the container's hosts and resolv.conf here")
+	root.AddCommand(upCmd(), downCmd(), showCmd(), netInCmd(), netOutCmd(false), netOutCmd(true),
+		listCmd(), statsCmd(), cleanupCmd())
 	os.Exit(cli.Execute(root))
 }
 
@@ -89,5 +94,8 @@ func newNetworker(cmd *cobra.Command) (*network.Networker, error) {
 		cfg.Deny = append(cfg.Deny, p.Masked())
 	}
 	cfg.AllowHostAccess, _ = f.GetBool("allow-host-access")
+	cfg.DNS.Servers, _ = f.GetStringArray("dns-server")
+	cfg.DNS.Additional, _ = f.GetStringArray("additional-dns-server")
+	cfg.DNS.HostEntries, _ = f.GetStringArray("additional-host-entry")
 	return network.New(cfg)
 }

@@ -68,7 +68,8 @@ func runUp(cmd *cobra.Command, h string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := n.Up(cmd.Context(), h, in.Pid, in.Network, in.NetOut); err != nil {
+	dnsDir, _ := cmd.Flags().GetString("dns-dir")
+	if _, err := n.Up(cmd.Context(), h, in.Pid, in.Network, in.NetOut, dnsDir); err != nil {
 		return err
 	}
 	for _, m := range in.NetIn {

@@ -2,10 +2,23 @@ package network
 
 import (
 	"bufio"
+	"path/filepath"
+
+	"github.com/gdn-dev/gdn/pkg/atomicfile"
 	"net/netip"
 	"os"
 	"strings"
 )
+
+// DNSConfig is the operator's DNS settings (gdn-net's global flags).
+type DNSConfig struct {
+	// Servers replace the host's nameservers when set.
+	Servers []string
+	// Additional are appended to the nameservers.
+	Additional []string
+	// HostEntries are extra /etc/hosts lines, verbatim.
+	HostEntries []string
+}
 
 // dnsServers follows Guardian's rule for a container's nameservers when
 // none are configured (reference §5.7): the host's, less loopback ones;
@@ -61,7 +74,37 @@ func (n *Networker) Properties(st *State) map[string]string {
 	return props
 }
 
-// DNSServers are the nameservers for st's container.
+// DNSServers are the nameservers for st's container: the configured
+// ones, or the host's (Guardian's rule), then the additional ones.
 func (n *Networker) DNSServers(st *State) []string {
-	return dnsServers("/etc/resolv.conf", st.Gateway)
+	servers := n.cfg.DNS.Servers
+	if len(servers) == 0 {
+		servers = dnsServers("/etc/resolv.conf", st.Gateway)
+	}
+	return append(append([]string{}, servers...), n.cfg.DNS.Additional...)
+}
+
+// hostnameLen is how much of a handle the hostname keeps (Linux allows 64
+// bytes; Guardian keeps the last 49 characters).
+const hostnameLen = 49
+
+// writeDNSFiles writes the container's hosts and resolv.conf into dir,
+// for the bundle to bind-mount at /etc/hosts and /etc/resolv.conf.
+func (n *Networker) writeDNSFiles(dir string, st *State) error {
+	name := st.Handle
+	if len(name) > hostnameLen {
+		name = name[len(name)-hostnameLen:]
+	}
+	hosts := "127.0.0.1 localhost\n" + st.IP.String() + " " + name + "\n"
+	for _, e := range n.cfg.DNS.HostEntries {
+		hosts += e + "\n"
+	}
+	resolv := ""
+	for _, s := range n.DNSServers(st) {
+		resolv += "nameserver " + s + "\n"
+	}
+	if err := atomicfile.WriteFile(filepath.Join(dir, "hosts"), []byte(hosts), 0o644); err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(filepath.Join(dir, "resolv.conf"), []byte(resolv), 0o644)
 }

@@ -41,6 +41,7 @@ type Config struct {
 	Deny []netip.Prefix
 	// AllowHostAccess lets containers open connections to the host.
 	AllowHostAccess bool
+	DNS             DNSConfig
 }
 
 // Networker sets up and tears down container networks.
@@ -78,6 +79,9 @@ type State struct {
 	Chain       string       `json:"chain"`
 	MTU         int          `json:"mtu"`
 	MappedPorts []PortMap    `json:"mapped_ports"`
+	// DNSDir holds the container's hosts and resolv.conf, if Up wrote
+	// them; Down removes them.
+	DNSDir string `json:"dns_dir,omitempty"`
 }
 
 // PortMap is a net-in mapping, with Guardian's key casing (it is stored
@@ -93,10 +97,11 @@ func (n *Networker) statePath(h string) string {
 
 // Up gives container h, whose init has pid, its network: a subnet and IP
 // (from request, Garden's ContainerSpec.network form), a veth pair on the
-// subnet's bridge, NAT, and its firewall chain with netOut's rules. Errors: errkind.InvalidHandle,
+// subnet's bridge, NAT, its firewall chain with netOut's rules, and, if
+// dnsDir is set, hosts and resolv.conf files there. Errors: errkind.InvalidHandle,
 // errkind.HandleInUse, errkind.InvalidSpec, errkind.PoolExhausted. A
 // failed Up removes what it made.
-func (n *Networker) Up(ctx context.Context, h string, pid int, request string, netOut []NetOutRule) (_ *State, err error) {
+func (n *Networker) Up(ctx context.Context, h string, pid int, request string, netOut []NetOutRule, dnsDir string) (_ *State, err error) {
 	if err := handle.Validate(h); err != nil {
 		return nil, err
 	}
@@ -126,7 +131,7 @@ func (n *Networker) Up(ctx context.Context, h string, pid int, request string, n
 	st := &State{
 		Handle: h, Subnet: alloc.Subnet, IP: alloc.IP, Gateway: alloc.Gateway,
 		Bridge: bridgeName(alloc.Subnet), HostIf: "w" + id + "-0", ContainerIf: "w" + id + "-1", Chain: "c-" + id,
-		MTU: n.cfg.MTU, MappedPorts: []PortMap{},
+		MTU: n.cfg.MTU, MappedPorts: []PortMap{}, DNSDir: dnsDir,
 	}
 	// Recorded before any device exists: Down and Cleanup work from it.
 	if err := n.save(st); err != nil {
@@ -159,6 +164,11 @@ func (n *Networker) Up(ctx context.Context, h string, pid int, request string, n
 	})
 	if err != nil {
 		return nil, err
+	}
+	if dnsDir != "" {
+		if err := n.writeDNSFiles(dnsDir, st); err != nil {
+			return nil, fmt.Errorf("network up %q: dns files: %w", h, err)
+		}
 	}
 	return st, nil
 }
@@ -210,6 +220,10 @@ func (n *Networker) Down(_ context.Context, h string) (existed bool, err error) 
 		if err != nil {
 			return true, err
 		}
+	}
+	if st.DNSDir != "" {
+		_ = os.Remove(filepath.Join(st.DNSDir, "hosts"))
+		_ = os.Remove(filepath.Join(st.DNSDir, "resolv.conf"))
 	}
 	if err := os.Remove(n.statePath(h)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return true, err
