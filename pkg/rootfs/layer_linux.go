@@ -12,6 +12,7 @@ import (
 
 	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/idmap"
+	"github.com/gdn-dev/gdn/pkg/tarpath"
 	"golang.org/x/sys/unix"
 )
 
@@ -22,15 +23,8 @@ const (
 	opaqueWhiteout = ".wh..wh..opq"
 )
 
-// layerPath cleans a layer entry's path to one relative to the layer's
-// root; ok is false for a path that climbs out of it.
-func layerPath(name string) (string, bool) {
-	clean := path.Clean(strings.TrimLeft(name, "/"))
-	if clean == ".." || strings.HasPrefix(clean, "../") {
-		return "", false
-	}
-	return clean, true
-}
+// layerPath cleans a layer entry's path (see tarpath.Clean).
+func layerPath(name string) (string, bool) { return tarpath.Clean(name) }
 
 // unpacker writes one layer's tar stream into a directory. Every path goes
 // through os.Root, which refuses any that would leave the directory (by

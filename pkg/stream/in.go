@@ -8,10 +8,10 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"strings"
 
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"github.com/gdn-dev/gdn/pkg/errkind"
+	"github.com/gdn-dev/gdn/pkg/tarpath"
 )
 
 // In unpacks the tar archive r into dest inside t's root, as t's user.
@@ -55,15 +55,8 @@ func extract(root *os.Root, tr *tar.Reader) error {
 	}
 }
 
-// entryName cleans an archive path to one relative to the destination;
-// ok is false for a path that climbs out of it.
-func entryName(name string) (string, bool) {
-	clean := path.Clean(strings.TrimLeft(name, "/"))
-	if clean == ".." || strings.HasPrefix(clean, "../") {
-		return "", false
-	}
-	return clean, true
-}
+// entryName cleans an archive path (see tarpath.Clean).
+func entryName(name string) (string, bool) { return tarpath.Clean(name) }
 
 func extractEntry(root *os.Root, name string, hdr *tar.Header, r io.Reader) error {
 	mode := fs.FileMode(hdr.Mode).Perm()
