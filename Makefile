@@ -44,6 +44,7 @@ bench: build
 	bench/run
 	bench/processes
 	bench/rootfs
+	bench/net
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
