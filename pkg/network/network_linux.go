@@ -143,7 +143,7 @@ func (n *Networker) Up(ctx context.Context, h string, pid int, request string, n
 			_, _ = n.Down(ctx, h)
 		}
 	}()
-	if err := n.setup(); err != nil {
+	if err := link.EnableForwarding(); err != nil {
 		return nil, err
 	}
 	err = link.Up(link.Config{
@@ -155,13 +155,10 @@ func (n *Networker) Up(ctx context.Context, h string, pid int, request string, n
 	if err != nil {
 		return nil, fmt.Errorf("network up %q: %w", h, err)
 	}
-	if err := nft.AddMasquerade(alloc.Subnet); err != nil {
-		return nil, fmt.Errorf("network up %q: %w", h, err)
-	}
-	err = nft.AddContainer(nft.Container{
+	err = nft.Up(nft.Container{
 		Handle: h, Chain: st.Chain, Bridge: st.Bridge, IP: st.IP, Subnet: st.Subnet,
 		Deny: n.cfg.Deny, Allows: allows,
-	})
+	}, nft.Base{AllowHostAccess: n.cfg.AllowHostAccess})
 	if err != nil {
 		return nil, err
 	}
@@ -171,17 +168,6 @@ func (n *Networker) Up(ctx context.Context, h string, pid int, request string, n
 		}
 	}
 	return st, nil
-}
-
-// setup prepares what all containers share: forwarding and gdn's table.
-func (n *Networker) setup() error {
-	if err := link.EnableForwarding(); err != nil {
-		return err
-	}
-	if err := nft.Setup(); err != nil {
-		return err
-	}
-	return nft.SetupFilter(n.cfg.AllowHostAccess)
 }
 
 // Down removes container h's network: devices, its subnet's NAT rule and
@@ -202,13 +188,12 @@ func (n *Networker) Down(_ context.Context, h string) (existed bool, err error) 
 	if err := link.Down(st.HostIf, st.Bridge, last); err != nil {
 		return true, err
 	}
-	if err := nft.DeleteContainer(h, st.Chain); err != nil {
-		return true, err
-	}
+	var lastSubnet *netip.Prefix
 	if last {
-		if err := nft.DeleteByComment(nft.SubnetComment(st.Subnet)); err != nil {
-			return true, err
-		}
+		lastSubnet = &st.Subnet
+	}
+	if err := nft.Down(h, st.Chain, lastSubnet); err != nil {
+		return true, err
 	}
 	if len(st.MappedPorts) > 0 {
 		err := port.Update(n.portsPath(), n.cfg.PortStart, n.cfg.PortSize, func(p *port.Pool) error {

@@ -27,53 +27,32 @@ var input = &nftables.Chain{
 // baseComment marks the rules Setup owns.
 const baseComment = "gdn base"
 
-// SetupFilter makes the filter chains and their base rules, in one
-// transaction: replies to established connections pass; and unless
-// allowHostAccess, containers' new connections to the host itself are
-// rejected (Guardian's policy). Idempotent; the input rules are rebuilt
-// each time, so a changed allowHostAccess applies at once.
-func SetupFilter(allowHostAccess bool) error {
-	c, err := conn()
-	if err != nil {
-		return err
-	}
-	c.AddTable(table)
-	c.AddChain(forward)
-	c.AddChain(input)
-	c.FlushChain(input)
-	bridges := []expr.Any{
-		&expr.Meta{Key: expr.MetaKeyIIFNAME, Register: 1},
-		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte(BridgePrefix)},
-	}
-	if !allowHostAccess {
-		add(c, input, baseComment, append(append([]expr.Any{}, bridges...), established()...)...)
-		// DNS to a resolver on the host (the gateway stands in for a
-		// host resolver on 127.0.0.x, reference §5.7).
-		for _, proto := range []byte{unix.IPPROTO_UDP, unix.IPPROTO_TCP} {
-			add(c, input, baseComment, append(append([]expr.Any{}, bridges...),
-				&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
-				&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{proto}},
-				&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
-				&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{0, 53}},
-				&expr.Verdict{Kind: expr.VerdictAccept})...)
-		}
-		add(c, input, baseComment, append(append([]expr.Any{}, bridges...), reject())...)
-	}
-	if err := c.Flush(); err != nil {
-		return fmt.Errorf("nftables filter setup: %w", err)
-	}
-	rules, err := c.GetRules(table, forward)
-	if err != nil {
-		return err
-	}
-	for _, r := range rules {
-		if s, _ := userdata.GetString(r.UserData, userdata.TypeComment); s == baseComment {
-			return nil
+// addInputRules adds the input chain's rules: for traffic from gdn's
+// bridges, replies pass and DNS to the host passes; with reject, all else
+// is rejected. Every rule has a marker (the base comment) so that Up can
+// tell the current setting.
+func addInputRules(c *nftables.Conn, reject bool) {
+	bridges := func() []expr.Any {
+		return []expr.Any{
+			&expr.Meta{Key: expr.MetaKeyIIFNAME, Register: 1},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte(BridgePrefix)},
 		}
 	}
-	c.InsertRule(&nftables.Rule{Table: table, Chain: forward, Exprs: established(),
-		UserData: userdata.AppendString(nil, userdata.TypeComment, baseComment)})
-	return c.Flush()
+	add(c, input, baseComment, append(bridges(), established()...)...)
+	if !reject {
+		return
+	}
+	// DNS to a resolver on the host (the gateway stands in for a host
+	// resolver on 127.0.0.x, reference §5.7).
+	for _, proto := range []byte{unix.IPPROTO_UDP, unix.IPPROTO_TCP} {
+		add(c, input, baseComment, append(bridges(),
+			&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{proto}},
+			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{0, 53}},
+			&expr.Verdict{Kind: expr.VerdictAccept})...)
+	}
+	add(c, input, baseComment, append(bridges(), rejectExpr())...)
 }
 
 // Container describes one container's outbound policy.
@@ -85,14 +64,8 @@ type Container struct {
 	Allows                []Allow
 }
 
-// AddContainer makes the container's chain and sends its traffic there,
-// in one transaction. The chain: its own subnet is allowed, then its
-// net-out rules, then --deny-network ranges are rejected; the rest passes.
-func AddContainer(ct Container) error {
-	c, err := conn()
-	if err != nil {
-		return err
-	}
+// addContainer queues the container's chain, rules and jump.
+func addContainer(c *nftables.Conn, ct Container) {
 	ch := c.AddChain(&nftables.Chain{Name: ct.Chain, Table: table})
 	comment := HandleComment(ct.Handle)
 	add(c, ch, comment, append(dstIn(ct.Subnet), &expr.Verdict{Kind: expr.VerdictAccept})...)
@@ -100,7 +73,7 @@ func AddContainer(ct Container) error {
 		add(c, ch, comment, a.Exprs()...)
 	}
 	for _, d := range ct.Deny {
-		add(c, ch, comment, append(dstIn(d), reject())...)
+		add(c, ch, comment, append(dstIn(d), rejectExpr())...)
 	}
 	add(c, forward, comment,
 		&expr.Meta{Key: expr.MetaKeyIIFNAME, Register: 1},
@@ -108,10 +81,6 @@ func AddContainer(ct Container) error {
 		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4},
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: ct.IP.AsSlice()},
 		&expr.Verdict{Kind: expr.VerdictJump, Chain: ct.Chain})
-	if err := c.Flush(); err != nil {
-		return fmt.Errorf("firewall of %q: %w", ct.Handle, err)
-	}
-	return nil
 }
 
 // AddAllows puts net-out rules at the head of a container's chain, all
@@ -132,30 +101,6 @@ func AddAllows(h, chain string, allows []Allow) error {
 	return nil
 }
 
-// DeleteContainer removes a container's rules everywhere and its chain.
-// Absent ones are not an error.
-func DeleteContainer(h, chain string) error {
-	if err := DeleteByComment(HandleComment(h)); err != nil {
-		return err
-	}
-	c, err := conn()
-	if err != nil {
-		return err
-	}
-	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
-	if err != nil {
-		return err
-	}
-	for _, ch := range chains {
-		if ch.Table.Name == TableName && ch.Name == chain {
-			c.FlushChain(ch)
-			c.DelChain(ch)
-			return c.Flush()
-		}
-	}
-	return nil
-}
-
 func add(c *nftables.Conn, ch *nftables.Chain, comment string, exprs ...expr.Any) {
 	c.AddRule(&nftables.Rule{Table: table, Chain: ch, Exprs: exprs,
 		UserData: userdata.AppendString(nil, userdata.TypeComment, comment)})
@@ -171,8 +116,8 @@ func established() []expr.Any {
 	}
 }
 
-// reject answers with ICMP host-prohibited, as Guardian's REJECT does.
-func reject() expr.Any {
+// rejectExpr answers with ICMP host-prohibited, as Guardian's REJECT does.
+func rejectExpr() expr.Any {
 	return &expr.Reject{Type: unix.NFT_REJECT_ICMP_UNREACH, Code: 10}
 }
 

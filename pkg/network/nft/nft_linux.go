@@ -37,42 +37,11 @@ var output = &nftables.Chain{
 	Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityNATDest,
 }
 
-// Setup creates the table and its chains if missing (idempotent).
-func Setup() error {
-	c, err := conn()
-	if err != nil {
-		return err
-	}
-	c.AddTable(table)
-	c.AddChain(postrouting)
-	c.AddChain(prerouting)
-	c.AddChain(output)
-	if err := c.Flush(); err != nil {
-		return fmt.Errorf("nftables setup: %w", err)
-	}
-	return nil
-}
-
 // SubnetComment is the comment of a subnet's rules.
 func SubnetComment(subnet netip.Prefix) string { return "subnet " + subnet.String() }
 
-// AddMasquerade masquerades traffic from subnet to anywhere outside it,
-// unless a rule for the subnet exists. Call Setup first.
-func AddMasquerade(subnet netip.Prefix) error {
-	c, err := conn()
-	if err != nil {
-		return err
-	}
-	comment := SubnetComment(subnet)
-	rules, err := c.GetRules(table, postrouting)
-	if err != nil {
-		return fmt.Errorf("list nat rules: %w", err)
-	}
-	for _, r := range rules {
-		if s, _ := userdata.GetString(r.UserData, userdata.TypeComment); s == comment {
-			return nil
-		}
-	}
+// addMasquerade queues the masquerade rule of subnet.
+func addMasquerade(c *nftables.Conn, subnet netip.Prefix) {
 	network := subnet.Addr().AsSlice()
 	mask := maskOf(subnet)
 	c.AddRule(&nftables.Rule{
@@ -88,50 +57,8 @@ func AddMasquerade(subnet netip.Prefix) error {
 			&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: network},
 			&expr.Masq{},
 		},
-		UserData: userdata.AppendString(nil, userdata.TypeComment, comment),
+		UserData: userdata.AppendString(nil, userdata.TypeComment, SubnetComment(subnet)),
 	})
-	if err := c.Flush(); err != nil {
-		return fmt.Errorf("add masquerade for %s: %w", subnet, err)
-	}
-	return nil
-}
-
-// DeleteByComment removes, in one transaction, every rule of the table
-// whose comment is comment. A missing table is not an error.
-func DeleteByComment(comment string) error {
-	c, err := conn()
-	if err != nil {
-		return err
-	}
-	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyIPv4)
-	if err != nil {
-		return err
-	}
-	n := 0
-	for _, ch := range chains {
-		if ch.Table.Name != TableName {
-			continue
-		}
-		rules, err := c.GetRules(table, ch)
-		if err != nil {
-			return err
-		}
-		for _, r := range rules {
-			if s, _ := userdata.GetString(r.UserData, userdata.TypeComment); s == comment {
-				if err := c.DelRule(r); err != nil {
-					return err
-				}
-				n++
-			}
-		}
-	}
-	if n == 0 {
-		return nil
-	}
-	if err := c.Flush(); err != nil {
-		return fmt.Errorf("delete rules %q: %w", comment, err)
-	}
-	return nil
 }
 
 func maskOf(p netip.Prefix) []byte {
