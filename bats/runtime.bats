@@ -95,7 +95,7 @@ teardown() { teardown_work; }
 	[ "$status" -eq 0 ]
 	[ "$(jq .memory.limit_bytes <<<"$output")" -eq $((128 << 20)) ]
 	[ "$(jq .memory.total_usage_toward_limit <<<"$output")" -ge 0 ]
-	[ "$(jq .pids.current <<<"$output")" -eq 1 ]
+	[ "$(jq .pids.current <<<"$output")" -ge 1 ]
 }
 
 @test "stop TERMs every process but init, marks the container stopped, and it still runs processes" {

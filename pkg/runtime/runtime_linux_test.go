@@ -112,7 +112,9 @@ func TestCreateStateDelete(t *testing.T) {
 		t.Errorf("processes %v, %v; want [%d]", pids, err, pid)
 	}
 	s, err := f.rt.Stats(h)
-	if err != nil || s.Memory.LimitBytes != 64<<20 || s.Pids.Limit != 30 || s.Pids.Current != 1 {
+	// pids.current counts threads: just after Create the bootstrap may not
+	// have exec'd the single-threaded init yet, so only bounds are certain.
+	if err != nil || s.Memory.LimitBytes != 64<<20 || s.Pids.Limit != 30 || s.Pids.Current < 1 || s.Pids.Current > 30 {
 		t.Errorf("stats %+v, %v", s, err)
 	}
 
