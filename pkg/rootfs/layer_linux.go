@@ -36,26 +36,10 @@ type unpacker struct {
 }
 
 func (u *unpacker) unpack(r io.Reader) error {
-	tr := tar.NewReader(r)
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("read layer: %w: %w", err, errkind.InvalidSpec)
-		}
-		name, ok := layerPath(hdr.Name)
-		if !ok {
-			return fmt.Errorf("layer entry %q leaves the layer: %w", hdr.Name, errkind.InvalidSpec)
-		}
-		if name == "." {
-			continue
-		}
-		if err := u.entry(name, hdr, tr); err != nil {
-			return fmt.Errorf("layer entry %q: %w", hdr.Name, err)
-		}
+	if err := tarpath.Each(r, u.entry); err != nil {
+		return fmt.Errorf("layer: %w", err)
 	}
+	return nil
 }
 
 func (u *unpacker) entry(name string, hdr *tar.Header, r io.Reader) error {

@@ -29,30 +29,18 @@ func In(t Target, dest string, r io.Reader) error {
 			return fmt.Errorf("stream in: destination %q: %w", dest, err)
 		}
 		defer root.Close()
-		return extract(root, tar.NewReader(r))
+		return extract(root, r)
 	})
 }
 
-func extract(root *os.Root, tr *tar.Reader) error {
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("stream in: read archive: %w: %w", err, errkind.InvalidSpec)
-		}
-		name, ok := entryName(hdr.Name)
-		if !ok {
-			return fmt.Errorf("stream in: entry %q leaves the destination: %w", hdr.Name, errkind.InvalidSpec)
-		}
-		if name == "." {
-			continue
-		}
-		if err := extractEntry(root, name, hdr, tr); err != nil {
-			return fmt.Errorf("stream in: %q: %w", hdr.Name, err)
-		}
+func extract(root *os.Root, r io.Reader) error {
+	err := tarpath.Each(r, func(name string, hdr *tar.Header, content io.Reader) error {
+		return extractEntry(root, name, hdr, content)
+	})
+	if err != nil {
+		return fmt.Errorf("stream in: %w", err)
 	}
+	return nil
 }
 
 // entryName cleans an archive path (see tarpath.Clean).
