@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/gdn-dev/gdn/pkg/errkind"
-	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/configs"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -84,16 +83,9 @@ func (r *Runtime) PrepareProcess(h string, spec ExecSpec) (*Prepared, error) {
 	if spec.Pea != nil {
 		return nil, fmt.Errorf("exec in %q: a pea needs PreparePea: %w", h, errkind.InvalidSpec)
 	}
-	c, err := r.load(h)
+	st, err := r.loadRunning(h)
 	if err != nil {
 		return nil, err
-	}
-	st, err := c.State()
-	if err != nil {
-		return nil, fmt.Errorf("state of %q: %w", h, err)
-	}
-	if status, err := c.Status(); err != nil || status == libcontainer.Stopped {
-		return nil, fmt.Errorf("exec in %q: %w", h, notRunning(libcontainer.ErrNotRunning))
 	}
 	bundle := bundleOf(st.Config.Labels)
 	base, err := bundleProcess(bundle)

@@ -10,7 +10,6 @@ import (
 
 	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/handle"
-	"github.com/opencontainers/runc/libcontainer"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -69,16 +68,9 @@ func (r *Runtime) PreparePea(h, id string, spec ExecSpec) (*Prepared, error) {
 	if st, err := os.Stat(pea.Image); err != nil || !st.IsDir() {
 		return nil, fmt.Errorf("pea %q: image %q is not a directory: %w", id, pea.Image, errkind.InvalidSpec)
 	}
-	c, err := r.load(h)
+	state, err := r.loadRunning(h)
 	if err != nil {
 		return nil, err
-	}
-	state, err := c.State()
-	if err != nil {
-		return nil, fmt.Errorf("state of %q: %w", h, err)
-	}
-	if status, err := c.Status(); err != nil || status == libcontainer.Stopped {
-		return nil, fmt.Errorf("exec in %q: %w", h, notRunning(libcontainer.ErrNotRunning))
 	}
 	bundle := bundleOf(state.Config.Labels)
 	peaSpec, err := readSpec(bundle)

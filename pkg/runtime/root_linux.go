@@ -6,7 +6,6 @@ import (
 	"strconv"
 
 	"github.com/gdn-dev/gdn/pkg/idmap"
-	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/configs"
 	"golang.org/x/sys/unix"
 )
@@ -30,16 +29,9 @@ type ContainerRoot struct {
 // Root. Errors: errkind.ContainerNotFound, errkind.ContainerNotRunning,
 // errkind.InvalidSpec (unknown user).
 func (r *Runtime) OpenRoot(h, user string) (*ContainerRoot, error) {
-	c, err := r.load(h)
+	st, err := r.loadRunning(h)
 	if err != nil {
 		return nil, err
-	}
-	st, err := c.State()
-	if err != nil {
-		return nil, fmt.Errorf("state of %q: %w", h, err)
-	}
-	if status, err := c.Status(); err != nil || status == libcontainer.Stopped {
-		return nil, fmt.Errorf("container %q: %w", h, notRunning(libcontainer.ErrNotRunning))
 	}
 	path := "/proc/" + strconv.Itoa(st.InitProcessPid) + "/root"
 	osRoot, err := os.OpenRoot(path)

@@ -103,6 +103,24 @@ func (r *Runtime) load(h string) (*libcontainer.Container, error) {
 	return c, nil
 }
 
+// loadRunning loads container h and its libcontainer state, and checks
+// that its init runs. Errors: errkind.ContainerNotFound,
+// errkind.ContainerNotRunning.
+func (r *Runtime) loadRunning(h string) (*libcontainer.State, error) {
+	c, err := r.load(h)
+	if err != nil {
+		return nil, err
+	}
+	st, err := c.State()
+	if err != nil {
+		return nil, fmt.Errorf("state of %q: %w", h, err)
+	}
+	if status, err := c.Status(); err != nil || status == libcontainer.Stopped {
+		return nil, fmt.Errorf("container %q: %w", h, notRunning(libcontainer.ErrNotRunning))
+	}
+	return st, nil
+}
+
 // State returns the state of container h, or an error wrapping
 // errkind.ContainerNotFound.
 func (r *Runtime) State(h string) (State, error) {
