@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 
 	"github.com/gdn-dev/gdn/pkg/cli"
@@ -20,19 +21,9 @@ func startProcessCmd() *cobra.Command {
 		Hidden: true,
 		Args:   cli.HandleArgs(1, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var p runtime.Prepared
-			if ok, err := cli.DecodeStdin(cmd, &p); err != nil || !ok || p.Process == nil {
-				return errkind.InvalidSpec
-			}
-			rt, err := newRuntime(cmd, args[0])
-			if err != nil {
-				return err
-			}
-			pid, err := rt.StartProcess(args[0], &p, inheritedIO(p.Process.Terminal))
-			if err != nil {
-				return err
-			}
-			return cli.Print(cmd, dadoo.StartResult{Pid: pid}, nil)
+			return start(cmd, args[0], func(rt *runtime.Runtime, p *runtime.Prepared, pio runtime.ProcessIO) (int, error) {
+				return rt.StartProcess(args[0], p, pio)
+			})
 		},
 	}
 }
@@ -46,21 +37,29 @@ func startPeaCmd() *cobra.Command {
 		Hidden: true,
 		Args:   cli.HandleArgs(2, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var p runtime.Prepared
-			if ok, err := cli.DecodeStdin(cmd, &p); err != nil || !ok || p.Process == nil {
-				return errkind.InvalidSpec
-			}
-			rt, err := newRuntime(cmd, args[0])
-			if err != nil {
-				return err
-			}
-			pid, err := rt.StartPea(args[0], args[1], inheritedIO(p.Process.Terminal))
-			if err != nil {
-				return err
-			}
-			return cli.Print(cmd, dadoo.StartResult{Pid: pid}, nil)
+			return start(cmd, args[0], func(rt *runtime.Runtime, _ *runtime.Prepared, pio runtime.ProcessIO) (int, error) {
+				return rt.StartPea(args[0], args[1], pio)
+			})
 		},
 	}
+}
+
+// start is what both starters share: decode the prepared process, open
+// the runtime, start with the inherited stdio, print the pid for dadoo.
+func start(cmd *cobra.Command, h string, run func(*runtime.Runtime, *runtime.Prepared, runtime.ProcessIO) (int, error)) error {
+	var p runtime.Prepared
+	if ok, err := cli.DecodeStdin(cmd, &p); err != nil || !ok || p.Process == nil {
+		return fmt.Errorf("no prepared process on stdin: %w", errkind.InvalidSpec)
+	}
+	rt, err := newRuntime(cmd, h)
+	if err != nil {
+		return err
+	}
+	pid, err := run(rt, &p, inheritedIO(p.Process.Terminal))
+	if err != nil {
+		return err
+	}
+	return cli.Print(cmd, dadoo.StartResult{Pid: pid}, nil)
 }
 
 // inheritedIO is the stdio dadoo passes its starter: fds 3-5, or a console

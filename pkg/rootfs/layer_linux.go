@@ -66,15 +66,7 @@ func (u *unpacker) entry(name string, hdr *tar.Header, r io.Reader) error {
 			return err
 		}
 	case tar.TypeReg:
-		f, err := u.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return err
-		}
-		_, err = io.Copy(f, r)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
+		if err := tarpath.WriteFile(u.root, name, 0o600, r); err != nil {
 			return err
 		}
 	case tar.TypeSymlink:

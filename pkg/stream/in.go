@@ -65,20 +65,7 @@ func extractEntry(root *os.Root, name string, hdr *tar.Header, r io.Reader) erro
 		if err := removeNonDir(root, name); err != nil {
 			return err
 		}
-		f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-		if err != nil {
-			return err
-		}
-		_, err = io.Copy(f, r)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			// Leave no partial file; a cut archive is the client's.
-			_ = root.Remove(name)
-			if errors.Is(err, io.ErrUnexpectedEOF) {
-				return fmt.Errorf("archive ends inside the file: %w: %w", err, errkind.InvalidSpec)
-			}
+		if err := tarpath.WriteFile(root, name, mode, r); err != nil {
 			return err
 		}
 		// The umask cut the mode at creation.

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"path"
 	"strings"
 
@@ -51,4 +53,27 @@ func Each(r io.Reader, fn func(name string, hdr *tar.Header, content io.Reader) 
 			return fmt.Errorf("entry %q: %w", hdr.Name, err)
 		}
 	}
+}
+
+// WriteFile creates name in root (it must not exist: callers remove what
+// is in the way, so nothing is written through a symlink) with mode and
+// the content of r. An archive cut inside the file is errkind.InvalidSpec;
+// on any error the partial file is removed.
+func WriteFile(root *os.Root, name string, mode fs.FileMode, r io.Reader) error {
+	f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(f, r)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		return nil
+	}
+	_ = root.Remove(name)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return fmt.Errorf("archive ends inside the file: %w: %w", err, errkind.InvalidSpec)
+	}
+	return err
 }
