@@ -28,6 +28,7 @@ type execFlags struct {
 	id, user, dir string
 	env, rlimits  []string
 	tty, attach   bool
+	holdStdin     bool
 	rows, columns uint16
 	dadooBin      string
 	// Pea only.
@@ -63,12 +64,18 @@ func execCmd() *cobra.Command {
 				return err
 			}
 			if !f.attach {
-				started.Stdin.Close()
+				defer started.Stdin.Close()
 				out := execOutput{args[0], started.ID, started.Pid, string(started.Dir)}
-				return cli.Print(cmd, out, func(w io.Writer) error {
+				err := cli.Print(cmd, out, func(w io.Writer) error {
 					_, err := fmt.Fprintf(w, "started process %s (pid %d) in %s\n", out.ProcessID, out.Pid, out.Handle)
 					return err
 				})
+				if err == nil && f.holdStdin {
+					// The caller attaches to the printed dir, then closes our
+					// stdin: only then may the process's stdin lose its writer.
+					_, _ = io.Copy(io.Discard, cmd.InOrStdin())
+				}
+				return err
 			}
 			status, err := attach.Run(cmd.Context(), started.Dir, attach.Options{
 				Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, TTY: spec.TTY != nil,
@@ -81,6 +88,7 @@ func execCmd() *cobra.Command {
 	fl.StringVar(&f.id, "id", "", "process id (default: a random UUID)")
 	fl.BoolVarP(&f.attach, "attach", "a", false, "stream stdio and exit with the process's status")
 	fl.BoolVarP(&f.tty, "tty", "t", false, "run the process on a terminal")
+	fl.BoolVar(&f.holdStdin, "hold-stdin", false, "detached: keep the process's stdin open until this command's stdin ends (after the ProcessSpec), so a caller can attach first")
 	fl.Uint16Var(&f.rows, "rows", 0, "terminal rows (default 24)")
 	fl.Uint16Var(&f.columns, "columns", 0, "terminal columns (default 80)")
 	fl.StringVarP(&f.user, "user", "u", "", "user name or uid[:gid] in the container (default root)")

@@ -94,3 +94,19 @@ func TestHandleArgs(t *testing.T) {
 		t.Errorf("got %v", err)
 	}
 }
+
+func TestParseToolError(t *testing.T) {
+	var buf bytes.Buffer
+	WriteError(&buf, "gdn-x", fmt.Errorf("container %q not found: %w", "c1", errkind.ContainerNotFound))
+	err := ParseToolError("gdn-x", append([]byte("some log line\n"), buf.Bytes()...), "exit status 3")
+	if !errors.Is(err, errkind.ContainerNotFound) || err.Error() != `container "c1" not found` {
+		t.Fatalf("got %v (%q)", err, err.Kind)
+	}
+	err = ParseToolError("plugin", []byte("boom\n"), "exit status 1")
+	if err.Kind != errkind.Internal || err.Error() != "plugin: boom" {
+		t.Fatalf("got %#v", err)
+	}
+	if err = ParseToolError("plugin", nil, "exit status 1"); err.Error() != "plugin: exit status 1" {
+		t.Fatalf("got %#v", err)
+	}
+}

@@ -87,6 +87,8 @@ func (d *Depot) Create(ctx context.Context, h string, spec *specs.Spec, props ma
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
+	dir := d.path(h)
+	spec.Mounts = append(spec.Mounts, networkFileMounts(dir)...)
 	config, err := json.Marshal(spec)
 	if err != nil {
 		return "", fmt.Errorf("depot: encode spec of %q: %w", h, err)
@@ -95,7 +97,6 @@ func (d *Depot) Create(ctx context.Context, h string, spec *specs.Spec, props ma
 	if err != nil {
 		return "", err
 	}
-	dir := d.path(h)
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return "", fmt.Errorf("depot: handle %q already in use: %w", h, errkind.HandleInUse)
@@ -112,6 +113,9 @@ func (d *Depot) Create(ctx context.Context, h string, spec *specs.Spec, props ma
 		return "", fmt.Errorf("depot: %w", err)
 	}
 	if err := atomicfile.WriteFile(filepath.Join(dir, PropertiesFile), propsJSON, 0o600); err != nil {
+		return "", fmt.Errorf("depot: %w", err)
+	}
+	if err := writeNetworkFiles(dir, h); err != nil {
 		return "", fmt.Errorf("depot: %w", err)
 	}
 	if err := atomicfile.WriteFile(filepath.Join(dir, ConfigFile), config, 0o600); err != nil {

@@ -2,12 +2,14 @@ package network
 
 import (
 	"bufio"
-	"path/filepath"
-
-	"github.com/gdn-dev/gdn/pkg/atomicfile"
+	"errors"
+	"io/fs"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
+
+	"github.com/gdn-dev/gdn/pkg/atomicfile"
 )
 
 // DNSConfig is the operator's DNS settings (gdn-net's global flags).
@@ -103,8 +105,27 @@ func (n *Networker) writeDNSFiles(dir string, st *State) error {
 	for _, s := range n.DNSServers(st) {
 		resolv += "nameserver " + s + "\n"
 	}
-	if err := atomicfile.WriteFile(filepath.Join(dir, "hosts"), []byte(hosts), 0o644); err != nil {
+	if err := writeMounted(filepath.Join(dir, "hosts"), []byte(hosts)); err != nil {
 		return err
 	}
-	return atomicfile.WriteFile(filepath.Join(dir, "resolv.conf"), []byte(resolv), 0o644)
+	return writeMounted(filepath.Join(dir, "resolv.conf"), []byte(resolv))
+}
+
+// writeMounted writes a file that a running container may already have
+// bind-mounted (gdn-depot puts placeholders in the bundle and mounts them
+// before the network exists). A rename would leave the mount on the old
+// inode, so an existing file is rewritten in place; a new one atomically.
+func writeMounted(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return atomicfile.WriteFile(path, data, 0o644)
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
