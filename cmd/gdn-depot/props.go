@@ -30,16 +30,18 @@ type (
 )
 
 // propsArgs is how many arguments each action takes after HANDLE ACTION.
-var propsArgs = map[string]int{"list": 0, "get": 1, "set": 2, "rm": 1}
+var propsArgs = map[string]int{"list": 0, "get": 1, "set": 2, "rm": 1, "merge": 0}
 
 func newPropsCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "props HANDLE list|get KEY|set KEY VALUE|rm KEY",
+		Use:   "props HANDLE list|get KEY|set KEY VALUE|rm KEY|merge",
 		Short: "List, get, set or remove a container's properties",
 		Long: "props reads and changes $depot/HANDLE/properties.json. Every change is durable\n" +
-			"when the command returns; concurrent changes are serialised. rm of a missing key succeeds.",
+			"when the command returns; concurrent changes are serialised. rm of a missing key succeeds.\n" +
+			"merge sets every key of a JSON object on stdin in one change.",
 		Example: "  gdn-depot props c1 set app web\n  gdn-depot props c1 get app\n" +
-			"  gdn-depot props c1 list\n  gdn-depot props c1 rm app",
+			"  gdn-depot props c1 list\n  gdn-depot props c1 rm app\n" +
+			"  echo '{\"app\":\"web\",\"tier\":\"1\"}' | gdn-depot props c1 merge",
 		Args: cli.HandleArgs(2, 4),
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, s string) ([]string, cobra.ShellCompDirective) {
 			if len(args) == 1 {
@@ -50,13 +52,21 @@ func newPropsCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			h, action, rest := args[0], args[1], args[2:]
 			if n, ok := propsArgs[action]; !ok || n != len(rest) {
-				return fmt.Errorf("props: want list, get KEY, set KEY VALUE or rm KEY, got %q: %w", args[1:], errkind.Usage)
+				return fmt.Errorf("props: want list, get KEY, set KEY VALUE, rm KEY or merge, got %q: %w", args[1:], errkind.Usage)
+			}
+			var merge map[string]string
+			if action == "merge" {
+				if ok, err := cli.DecodeStdin(cmd, &merge); err != nil {
+					return err
+				} else if !ok {
+					return fmt.Errorf("props merge: want a JSON object of strings on stdin: %w", errkind.InvalidSpec)
+				}
 			}
 			dep, err := openDepot(cmd)
 			if err != nil {
 				return err
 			}
-			res, err := runProps(dep, h, action, rest)
+			res, err := runProps(dep, h, action, rest, merge)
 			if err != nil {
 				return err
 			}
@@ -65,7 +75,7 @@ func newPropsCmd() *cobra.Command {
 	}
 }
 
-func runProps(dep *depot.Depot, h, action string, rest []string) (any, error) {
+func runProps(dep *depot.Depot, h, action string, rest []string, merge map[string]string) (any, error) {
 	switch action {
 	case "list":
 		props, err := dep.Properties(h)
@@ -75,6 +85,12 @@ func runProps(dep *depot.Depot, h, action string, rest []string) (any, error) {
 		return propsValue{Handle: h, Key: rest[0], Value: v}, err
 	case "set":
 		return propsValue{Handle: h, Key: rest[0], Value: rest[1]}, dep.SetProperty(h, rest[0], rest[1])
+	case "merge":
+		if err := dep.SetProperties(h, merge); err != nil {
+			return nil, err
+		}
+		props, err := dep.Properties(h)
+		return propsList{Handle: h, Properties: props}, err
 	default: // "rm"
 		return propsRemoved{Handle: h, Key: rest[0]}, dep.RemoveProperty(h, rest[0])
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -85,6 +86,11 @@ type State struct {
 	// Stopped is Garden's stop: Stop ran, the init may still be alive.
 	Stopped bool      `json:"stopped"`
 	Created time.Time `json:"created"`
+	// OOMKills counts the processes the kernel killed for the memory
+	// limit, from the cgroup's own counter: it needs no watcher, so it
+	// is right after any restart (Garden's Info reports one "Out of
+	// memory" event per kill).
+	OOMKills uint64 `json:"oom_kills"`
 }
 
 // load opens a container's libcontainer state. It returns an error
@@ -151,7 +157,28 @@ func (r *Runtime) stateOf(c *libcontainer.Container) (State, error) {
 	}
 	_, err = os.Stat(filepath.Join(r.root, c.ID(), stoppedMarker))
 	s.Stopped = err == nil
+	s.OOMKills = oomKills(st.CgroupPaths)
 	return s, nil
+}
+
+// oomKills reads the oom_kill counter of a container's memory cgroup:
+// memory.oom_control on cgroup v1, memory.events on v2. 0 if unreadable.
+func oomKills(paths map[string]string) uint64 {
+	file := filepath.Join(paths["memory"], "memory.oom_control")
+	if paths["memory"] == "" {
+		file = filepath.Join(paths[""], "memory.events")
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "oom_kill "); ok {
+			n, _ := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+			return n
+		}
+	}
+	return 0
 }
 
 // bundleOf finds the bundle path in libcontainer's labels, where runc also

@@ -1,0 +1,458 @@
+// Package gardener carries out Garden operations by running gdn's tools
+// (or plugins that speak their contracts) in the order of the design
+// brief: gdn-rootfs, gdn-depot, gdn-run, gdn-net on create, the reverse on
+// destroy. It keeps no container state of its own: everything lives on
+// disk, owned by the tool that wrote it, so a restarted server picks up
+// where the last one stopped. The one exception is the attachment to each
+// running process's FIFOs, which is made again lazily after a restart.
+package gardener
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gdn-dev/gdn/pkg/errkind"
+	"github.com/gdn-dev/gdn/pkg/garden"
+	"github.com/gdn-dev/gdn/pkg/handle"
+)
+
+// Property keys the gardener itself reads or writes.
+const (
+	PropState       = "garden.state"
+	PropGraceTime   = "garden.grace-time"
+	PropContainerIP = "garden.network.container-ip"
+	PropHostIP      = "garden.network.host-ip"
+	PropExternalIP  = "garden.network.external-ip"
+	PropMappedPorts = "garden.network.mapped-ports"
+	// StateCreated marks a container whose create finished; an
+	// unfiltered list shows only these.
+	StateCreated  = "created"
+	stateCreating = "creating"
+)
+
+// Config is what the gardener needs to know: the tools and the policy the
+// server's flags set.
+type Config struct {
+	// DepotDir is gdn-depot's --depot: bundles live in DepotDir/HANDLE.
+	DepotDir string
+	// Image is the image plugin, PrivilegedImage the one for privileged
+	// containers (the same tool unless configured).
+	Image, PrivilegedImage Tool
+	Depot, Run, Net        Tool
+	// DefaultRootfs is used when a spec names no image.
+	DefaultRootfs string
+	// InitBin is the host path of gdn-init, handed to gdn-depot.
+	InitBin string
+	// MaxContainers caps the number of containers (0: no cap).
+	MaxContainers int
+	// DisablePrivileged refuses privileged containers.
+	DisablePrivileged bool
+	// NetworkMetrics fills Metrics.NetworkStat.
+	NetworkMetrics bool
+	// CPUEntitlementPerShare is the percentage of a CPU each share is
+	// entitled to (Metrics.CPUEntitlement).
+	CPUEntitlementPerShare float64
+	Log                    *slog.Logger
+}
+
+// Gardener runs Garden operations through the tools.
+type Gardener struct {
+	cfg Config
+	log *slog.Logger
+
+	// slots counts containers and creates in flight against
+	// MaxContainers, so that parallel creates cannot overshoot it.
+	slotsMu  sync.Mutex
+	creating map[string]bool
+
+	// destroying guards against two destroys of one handle at once.
+	destroyMu  sync.Mutex
+	destroying map[string]bool
+
+	procs *processes
+}
+
+// New returns a Gardener for cfg.
+func New(cfg Config) *Gardener {
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Gardener{
+		cfg: cfg, log: log,
+		creating:   map[string]bool{},
+		destroying: map[string]bool{},
+		procs:      newProcesses(),
+	}
+}
+
+// bundle returns the bundle directory of h.
+func (g *Gardener) bundle(h string) string { return filepath.Join(g.cfg.DepotDir, h) }
+
+// newUUID returns a random UUID v4, as Guardian generates handles and
+// process ids.
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
+// Lookup returns nil if h is a container in the depot, else
+// garden.ContainerNotFoundError.
+func (g *Gardener) Lookup(h string) error {
+	if handle.Validate(h) != nil {
+		return garden.ContainerNotFoundError{Handle: h}
+	}
+	if _, err := os.Stat(filepath.Join(g.bundle(h), "config.json")); err != nil {
+		return garden.ContainerNotFoundError{Handle: h}
+	}
+	return nil
+}
+
+// notFound turns a tool's ContainerNotFound into Garden's error for h.
+func notFound(h string, err error) error {
+	if errors.Is(err, errkind.ContainerNotFound) {
+		return garden.ContainerNotFoundError{Handle: h}
+	}
+	return err
+}
+
+// reserve takes a container slot for h, or fails as Guardian does when
+// the limit is reached or the handle exists.
+func (g *Gardener) reserve(ctx context.Context, h string) error {
+	g.slotsMu.Lock()
+	defer g.slotsMu.Unlock()
+	if g.creating[h] || g.Lookup(h) == nil {
+		return fmt.Errorf("Handle '%s' already in use", h)
+	}
+	if g.cfg.MaxContainers > 0 {
+		handles, err := g.list(ctx, nil)
+		if err != nil {
+			return err
+		}
+		n := len(g.creating)
+		for _, x := range handles {
+			if !g.creating[x] {
+				n++
+			}
+		}
+		if n >= g.cfg.MaxContainers {
+			return errors.New("max containers reached")
+		}
+	}
+	g.creating[h] = true
+	return nil
+}
+
+func (g *Gardener) release(h string) {
+	g.slotsMu.Lock()
+	delete(g.creating, h)
+	g.slotsMu.Unlock()
+}
+
+// Create makes a container from spec and returns its handle. Every stage
+// that ran is undone if a later one fails; the error is the failing
+// stage's.
+func (g *Gardener) Create(ctx context.Context, spec garden.ContainerSpec) (_ string, err error) {
+	h := spec.Handle
+	if h == "" {
+		h = newUUID()
+		spec.Handle = h
+	}
+	if err := handle.Validate(h); err != nil {
+		return "", err
+	}
+	if spec.Privileged && g.cfg.DisablePrivileged {
+		return "", errors.New("privileged container creation is disabled")
+	}
+	if spec.RootFSPath != "" && spec.Image.URI != "" {
+		return "", errors.New("Cannot provide both Image.URI and RootFSPath")
+	}
+	if err := g.reserve(ctx, h); err != nil {
+		return "", err
+	}
+	defer g.release(h)
+	log := g.log.With("handle", h)
+	start := time.Now()
+	// The undo stack runs on failure, last stage first, on a context of
+	// its own: a client that went away must not leave half a container.
+	var undo []func(context.Context) error
+	defer func() {
+		if err == nil {
+			return
+		}
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		defer cancel()
+		for i := len(undo) - 1; i >= 0; i-- {
+			if uerr := undo[i](cctx); uerr != nil {
+				log.Error("create rollback", "error", uerr)
+			}
+		}
+		log.Info("create failed, rolled back", "error", err)
+	}()
+
+	partial, rootfs, err := g.createRootfs(ctx, h, spec)
+	if err != nil {
+		return "", err
+	}
+	undo = append(undo, func(ctx context.Context) error { return g.deleteRootfs(ctx, h, spec.Privileged) })
+
+	if spec.Properties == nil {
+		spec.Properties = map[string]string{}
+	}
+	spec.Properties[PropState] = stateCreating
+	if spec.GraceTime > 0 {
+		spec.Properties[PropGraceTime] = strconv.FormatInt(int64(spec.GraceTime), 10)
+	}
+	if err := g.createBundle(ctx, h, spec, partial, rootfs); err != nil {
+		return "", err
+	}
+	undo = append(undo, func(ctx context.Context) error { return g.destroyBundle(ctx, h) })
+
+	out, err := g.cfg.Run.run(ctx, log, call{args: []string{"create", h, "--bundle", g.bundle(h)}})
+	if err != nil {
+		return "", err
+	}
+	undo = append(undo, func(ctx context.Context) error { return g.deleteRuntime(ctx, h) })
+	var created struct {
+		Pid int `json:"pid"`
+	}
+	if err := json.Unmarshal(out, &created); err != nil || created.Pid <= 0 {
+		return "", fmt.Errorf("gdn-run create printed no pid: %q", out)
+	}
+
+	props, err := g.netUp(ctx, h, created.Pid, spec)
+	if err != nil {
+		return "", err
+	}
+	undo = append(undo, func(ctx context.Context) error { return g.netDown(ctx, h) })
+	props[PropState] = StateCreated
+	if err := g.mergeProps(ctx, h, props); err != nil {
+		return "", err
+	}
+	log.Info("created", "duration", time.Since(start))
+	return h, nil
+}
+
+// imageURI returns the image plugin's URI for spec's image: the default
+// rootfs when none, docker's #tag as :tag, a plain path as is. raw:// is
+// not for the plugin: its path is the rootfs itself.
+func (g *Gardener) imageURI(spec garden.ContainerSpec) (uri string, raw bool) {
+	uri = spec.Image.URI
+	if uri == "" {
+		uri = spec.RootFSPath
+	}
+	if uri == "" {
+		uri = g.cfg.DefaultRootfs
+	}
+	if p, ok := strings.CutPrefix(uri, "raw://"); ok {
+		return p, true
+	}
+	if strings.HasPrefix(uri, "docker:") {
+		if base, tag, ok := strings.Cut(uri, "#"); ok {
+			uri = base + ":" + tag
+		}
+	}
+	return uri, false
+}
+
+func (g *Gardener) imageTool(privileged bool) Tool {
+	if privileged && g.cfg.PrivilegedImage.Path != "" {
+		return g.cfg.PrivilegedImage
+	}
+	return g.cfg.Image
+}
+
+// createRootfs runs the image plugin and returns its partial spec, or for
+// raw:// the rootfs path.
+func (g *Gardener) createRootfs(ctx context.Context, h string, spec garden.ContainerSpec) ([]byte, string, error) {
+	uri, raw := g.imageURI(spec)
+	if uri == "" {
+		return nil, "", fmt.Errorf("no image given and no --default-rootfs: %w", errkind.InvalidSpec)
+	}
+	if raw {
+		return nil, uri, nil
+	}
+	var args []string
+	if d := spec.Limits.Disk; d.ByteHard > 0 {
+		args = append(args, "--disk-limit-size-bytes", strconv.FormatUint(d.ByteHard, 10))
+		if d.Scope == garden.DiskLimitScopeExclusive {
+			args = append(args, "--exclude-image-from-quota")
+		}
+	}
+	if spec.Image.Username != "" {
+		args = append(args, "--username", spec.Image.Username)
+	}
+	if spec.Image.Password != "" {
+		args = append(args, "--password", spec.Image.Password)
+	}
+	args = append([]string{"create"}, append(args, uri, h)...)
+	out, err := g.imageTool(spec.Privileged).run(ctx, g.log.With("handle", h), call{args: args})
+	return out, "", err
+}
+
+func (g *Gardener) deleteRootfs(ctx context.Context, h string, privileged bool) error {
+	_, err := g.imageTool(privileged).run(ctx, g.log.With("handle", h), call{args: []string{"delete", h}})
+	return err
+}
+
+// createBundle runs gdn-depot create with the image plugin's partial spec
+// on stdin and the ContainerSpec on fd 3.
+func (g *Gardener) createBundle(ctx context.Context, h string, spec garden.ContainerSpec, partial []byte, rootfs string) error {
+	specJSON, err := json.Marshal(spec)
+	if err != nil {
+		return err
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	go func() {
+		_, _ = w.Write(specJSON)
+		w.Close()
+	}()
+	defer r.Close()
+	args := []string{"create", h, "--spec", "/dev/fd/3", "--init-bin", g.cfg.InitBin}
+	var stdin io.Reader
+	if rootfs != "" {
+		args = append(args, "--rootfs", rootfs)
+	} else {
+		stdin = strings.NewReader(string(partial))
+	}
+	_, err = g.cfg.Depot.run(ctx, g.log.With("handle", h), call{args: args, stdin: stdin, extra: []*os.File{r}})
+	return err
+}
+
+func (g *Gardener) destroyBundle(ctx context.Context, h string) error {
+	_, err := g.cfg.Depot.run(ctx, g.log.With("handle", h), call{args: []string{"destroy", h}})
+	return err
+}
+
+func (g *Gardener) deleteRuntime(ctx context.Context, h string) error {
+	_, err := g.cfg.Run.run(ctx, g.log.With("handle", h), call{args: []string{"delete", h}})
+	return err
+}
+
+// netUpInput is the network plugin contract's up body, with gdn-net's
+// additions (network, limits) that other plugins ignore.
+type netUpInput struct {
+	Pid        int               `json:"Pid"`
+	Properties map[string]string `json:"Properties"`
+	NetOut     json.RawMessage   `json:"netout_rules,omitempty"`
+	NetIn      []garden.NetIn    `json:"netin,omitempty"`
+	Network    string            `json:"network,omitempty"`
+	Limits     *netLimits        `json:"limits,omitempty"`
+}
+
+type netLimits struct {
+	Bandwidth garden.BandwidthLimits `json:"bandwidth_limits"`
+}
+
+func (g *Gardener) netUp(ctx context.Context, h string, pid int, spec garden.ContainerSpec) (map[string]string, error) {
+	in := netUpInput{Pid: pid, Properties: map[string]string{}, NetOut: spec.NetOut, NetIn: spec.NetIn, Network: spec.Network}
+	for k, v := range spec.Properties {
+		if rest, ok := strings.CutPrefix(k, "network."); ok {
+			in.Properties[rest] = v
+		}
+	}
+	if bw := spec.Limits.Bandwidth; bw.RateInBytesPerSecond > 0 {
+		in.Limits = &netLimits{Bandwidth: bw}
+	}
+	body, err := json.Marshal(in)
+	if err != nil {
+		return nil, err
+	}
+	out, err := g.cfg.Net.run(ctx, g.log.With("handle", h), call{
+		args:  []string{"--action", "up", "--handle", h, "--dns-dir", g.bundle(h)},
+		stdin: strings.NewReader(string(body)),
+	})
+	if err != nil {
+		return nil, err
+	}
+	var res struct {
+		Properties map[string]string `json:"properties"`
+	}
+	if len(strings.TrimSpace(string(out))) > 0 {
+		if err := json.Unmarshal(out, &res); err != nil {
+			return nil, fmt.Errorf("network plugin printed %q: %w", out, err)
+		}
+	}
+	if res.Properties == nil {
+		res.Properties = map[string]string{}
+	}
+	return res.Properties, nil
+}
+
+func (g *Gardener) netDown(ctx context.Context, h string) error {
+	_, err := g.cfg.Net.run(ctx, g.log.With("handle", h), call{
+		args: []string{"--action", "down", "--handle", h}, stdin: strings.NewReader("null"),
+	})
+	return err
+}
+
+// Destroy removes h: network, runtime container (and every process),
+// rootfs, bundle. If a stage fails the bundle stays, so the container
+// stays listed and destroy can be retried.
+func (g *Gardener) Destroy(ctx context.Context, h string) error {
+	if err := g.Lookup(h); err != nil {
+		return err
+	}
+	g.destroyMu.Lock()
+	if g.destroying[h] {
+		g.destroyMu.Unlock()
+		return errors.New("container already being destroyed")
+	}
+	g.destroying[h] = true
+	g.destroyMu.Unlock()
+	defer func() {
+		g.destroyMu.Lock()
+		delete(g.destroying, h)
+		g.destroyMu.Unlock()
+	}()
+	ctx = context.WithoutCancel(ctx) // half a destroy helps nobody
+	start := time.Now()
+	privileged := g.isPrivileged(h)
+	if err := g.netDown(ctx, h); err != nil {
+		return err
+	}
+	if err := g.deleteRuntime(ctx, h); err != nil {
+		return err
+	}
+	g.procs.forget(h)
+	if err := g.deleteRootfs(ctx, h, privileged); err != nil {
+		return err
+	}
+	if err := g.destroyBundle(ctx, h); err != nil {
+		return err
+	}
+	g.log.Info("destroyed", "handle", h, "duration", time.Since(start))
+	return nil
+}
+
+// isPrivileged reads whether h's bundle has no user namespace, to pick
+// the image plugin that made its rootfs.
+func (g *Gardener) isPrivileged(h string) bool {
+	b, err := os.ReadFile(filepath.Join(g.bundle(h), "config.json"))
+	if err != nil {
+		return false
+	}
+	var cfg struct {
+		Linux struct {
+			UIDMappings []json.RawMessage `json:"uidMappings"`
+		} `json:"linux"`
+	}
+	return json.Unmarshal(b, &cfg) == nil && len(cfg.Linux.UIDMappings) == 0
+}

@@ -1,0 +1,441 @@
+package gardener
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gdn-dev/gdn/pkg/errkind"
+	"github.com/gdn-dev/gdn/pkg/garden"
+	"golang.org/x/sys/unix"
+)
+
+// List returns the handles whose properties match every pair of filter.
+// As in Guardian, a filter without garden.state shows only created
+// containers, and garden.state=all turns that off.
+func (g *Gardener) List(ctx context.Context, filter garden.Properties) ([]string, error) {
+	f := map[string]string{}
+	for k, v := range filter {
+		f[k] = v
+	}
+	switch f[PropState] {
+	case "":
+		f[PropState] = StateCreated
+	case "all":
+		delete(f, PropState)
+	}
+	return g.list(ctx, f)
+}
+
+func (g *Gardener) list(ctx context.Context, filter map[string]string) ([]string, error) {
+	args := []string{"list"}
+	for k, v := range filter {
+		args = append(args, "--property", k+"="+v)
+	}
+	out, err := g.cfg.Depot.run(ctx, g.log, call{args: args})
+	if err != nil {
+		return nil, err
+	}
+	var res struct {
+		Handles []string `json:"handles"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		return nil, err
+	}
+	if res.Handles == nil {
+		res.Handles = []string{}
+	}
+	return res.Handles, nil
+}
+
+// Properties returns all of h's properties.
+func (g *Gardener) Properties(ctx context.Context, h string) (garden.Properties, error) {
+	var res struct {
+		Properties garden.Properties `json:"properties"`
+	}
+	if err := g.depotJSON(ctx, h, &res, nil, "props", h, "list"); err != nil {
+		return nil, err
+	}
+	if res.Properties == nil {
+		res.Properties = garden.Properties{}
+	}
+	return res.Properties, nil
+}
+
+// Property returns one property; a missing key is Guardian's error.
+func (g *Gardener) Property(ctx context.Context, h, key string) (string, error) {
+	var res struct {
+		Value string `json:"value"`
+	}
+	err := g.depotJSON(ctx, h, &res, nil, "props", h, "get", key)
+	if errors.Is(err, errkind.PropertyNotFound) {
+		return "", fmt.Errorf("property does not exist: %s", key)
+	}
+	return res.Value, err
+}
+
+// SetProperty sets one property.
+func (g *Gardener) SetProperty(ctx context.Context, h, key, value string) error {
+	return g.depotJSON(ctx, h, nil, nil, "props", h, "set", key, value)
+}
+
+// RemoveProperty removes one property; a missing key is no error.
+func (g *Gardener) RemoveProperty(ctx context.Context, h, key string) error {
+	return g.depotJSON(ctx, h, nil, nil, "props", h, "rm", key)
+}
+
+// mergeProps sets every pair of kv in one durable change.
+func (g *Gardener) mergeProps(ctx context.Context, h string, kv map[string]string) error {
+	b, err := json.Marshal(kv)
+	if err != nil {
+		return err
+	}
+	return g.depotJSON(ctx, h, nil, strings.NewReader(string(b)), "props", h, "merge")
+}
+
+// depotJSON runs gdn-depot and decodes its output into v (if not nil).
+func (g *Gardener) depotJSON(ctx context.Context, h string, v any, stdin io.Reader, args ...string) error {
+	out, err := g.cfg.Depot.run(ctx, g.log.With("handle", h), call{args: args, stdin: stdin})
+	if err != nil {
+		return notFound(h, err)
+	}
+	if v == nil {
+		return nil
+	}
+	return json.Unmarshal(out, v)
+}
+
+// toolJSON runs t and decodes its output into v.
+func (g *Gardener) toolJSON(ctx context.Context, t Tool, h string, v any, args ...string) error {
+	out, err := t.run(ctx, g.log.With("handle", h), call{args: args})
+	if err != nil {
+		return notFound(h, err)
+	}
+	return json.Unmarshal(out, v)
+}
+
+// runtimeState is what gdn-run state prints.
+type runtimeState struct {
+	Pid      int       `json:"pid"`
+	Status   string    `json:"status"`
+	Stopped  bool      `json:"stopped"`
+	Created  time.Time `json:"created"`
+	OOMKills uint64    `json:"oom_kills"`
+}
+
+// Info reports h as Guardian does: state, events, addresses, path,
+// properties and mapped ports.
+func (g *Gardener) Info(ctx context.Context, h string) (garden.ContainerInfo, error) {
+	if err := g.Lookup(h); err != nil {
+		return garden.ContainerInfo{}, err
+	}
+	var (
+		props garden.Properties
+		st    runtimeState
+		wg    sync.WaitGroup
+		perr  error
+		serr  error
+	)
+	wg.Add(2)
+	go func() { defer wg.Done(); props, perr = g.Properties(ctx, h) }()
+	go func() { defer wg.Done(); serr = g.toolJSON(ctx, g.cfg.Run, h, &st, "state", h) }()
+	wg.Wait()
+	if err := errors.Join(perr, serr); err != nil {
+		return garden.ContainerInfo{}, err
+	}
+	info := garden.ContainerInfo{
+		State:         "active",
+		HostIP:        props[PropHostIP],
+		ContainerIP:   props[PropContainerIP],
+		ExternalIP:    props[PropExternalIP],
+		ContainerPath: g.bundle(h),
+		Properties:    props,
+		MappedPorts:   []garden.PortMapping{},
+	}
+	if st.Stopped {
+		info.State = "stopped"
+	}
+	for range st.OOMKills {
+		info.Events = append(info.Events, "Out of memory")
+	}
+	if mp := props[PropMappedPorts]; mp != "" {
+		if err := json.Unmarshal([]byte(mp), &info.MappedPorts); err != nil {
+			return garden.ContainerInfo{}, fmt.Errorf("property %s: %w", PropMappedPorts, err)
+		}
+	}
+	return info, nil
+}
+
+// runtimeStats is what gdn-run stats prints.
+type runtimeStats struct {
+	AgeNs  int64 `json:"age_ns"`
+	Memory struct {
+		TotalUsageTowardLimit uint64 `json:"total_usage_toward_limit"`
+		// Stat has cgroup memory.stat's keys, which are Garden's.
+		Stat json.RawMessage `json:"stat"`
+	} `json:"memory"`
+	CPU struct {
+		Usage  uint64 `json:"usage_ns"`
+		User   uint64 `json:"user_ns"`
+		System uint64 `json:"system_ns"`
+	} `json:"cpu"`
+	Pids struct {
+		Current uint64 `json:"current"`
+		Limit   uint64 `json:"limit"`
+	} `json:"pids"`
+}
+
+// Metrics reports h's usage from gdn-run stats, the image plugin's stats
+// and, if enabled, gdn-net stats, gathered in parallel.
+func (g *Gardener) Metrics(ctx context.Context, h string) (garden.Metrics, error) {
+	if err := g.Lookup(h); err != nil {
+		return garden.Metrics{}, err
+	}
+	var (
+		rs runtimeStats
+		ds struct {
+			DiskUsage struct {
+				Total     uint64 `json:"total_bytes_used"`
+				Exclusive uint64 `json:"exclusive_bytes_used"`
+			} `json:"disk_usage"`
+		}
+		ns   *garden.ContainerNetworkStat
+		wg   sync.WaitGroup
+		errs [3]error
+	)
+	wg.Add(2)
+	go func() { defer wg.Done(); errs[0] = g.toolJSON(ctx, g.cfg.Run, h, &rs, "stats", h) }()
+	go func() {
+		defer wg.Done()
+		errs[1] = g.toolJSON(ctx, g.imageTool(g.isPrivileged(h)), h, &ds, "stats", h)
+	}()
+	if g.cfg.NetworkMetrics {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var st struct {
+				RxBytes uint64 `json:"rx_bytes"`
+				TxBytes uint64 `json:"tx_bytes"`
+			}
+			if errs[2] = g.toolJSON(ctx, g.cfg.Net, h, &st, "stats", h); errs[2] == nil {
+				ns = &garden.ContainerNetworkStat{RxBytes: st.RxBytes, TxBytes: st.TxBytes}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs[:]...); err != nil {
+		return garden.Metrics{}, err
+	}
+	m := garden.Metrics{
+		CPUStat:     garden.ContainerCPUStat{Usage: rs.CPU.Usage, User: rs.CPU.User, System: rs.CPU.System},
+		DiskStat:    garden.ContainerDiskStat{TotalBytesUsed: ds.DiskUsage.Total, ExclusiveBytesUsed: ds.DiskUsage.Exclusive},
+		NetworkStat: ns,
+		PidStat:     garden.ContainerPidStat{Current: rs.Pids.Current, Max: rs.Pids.Limit},
+		Age:         time.Duration(rs.AgeNs),
+	}
+	if len(rs.Memory.Stat) > 0 {
+		if err := json.Unmarshal(rs.Memory.Stat, &m.MemoryStat); err != nil {
+			return garden.Metrics{}, fmt.Errorf("gdn-run stats: %w", err)
+		}
+	}
+	m.MemoryStat.TotalUsageTowardLimit = rs.Memory.TotalUsageTowardLimit
+	shares := uint64(1024)
+	if lim, err := g.limits(ctx, h); err == nil && lim.CPUShares > 0 {
+		shares = lim.CPUShares
+	}
+	m.CPUEntitlement = uint64(float64(shares) * g.cfg.CPUEntitlementPerShare / 100 * float64(m.Age))
+	return m, nil
+}
+
+// depotLimits is the limits part of gdn-depot show.
+type depotLimits struct {
+	MemoryBytes uint64 `json:"memory_bytes"`
+	CPUShares   uint64 `json:"cpu_shares"`
+	PidsMax     uint64 `json:"pids_max"`
+}
+
+func (g *Gardener) limits(ctx context.Context, h string) (depotLimits, error) {
+	var res struct {
+		Limits depotLimits `json:"limits"`
+	}
+	err := g.depotJSON(ctx, h, &res, nil, "show", h)
+	return res.Limits, err
+}
+
+// MemoryLimits reports h's memory limit from its bundle.
+func (g *Gardener) MemoryLimits(ctx context.Context, h string) (garden.MemoryLimits, error) {
+	l, err := g.limits(ctx, h)
+	return garden.MemoryLimits{LimitInBytes: l.MemoryBytes}, err
+}
+
+// CPULimits reports h's cpu shares from its bundle.
+func (g *Gardener) CPULimits(ctx context.Context, h string) (garden.CPULimits, error) {
+	l, err := g.limits(ctx, h)
+	return garden.CPULimits{LimitInShares: l.CPUShares}, err
+}
+
+// Stop stops every process of h but its init (gdn-run stop).
+func (g *Gardener) Stop(ctx context.Context, h string, kill bool) error {
+	if err := g.Lookup(h); err != nil {
+		return err
+	}
+	args := []string{"stop", h}
+	if kill {
+		args = append(args, "--kill")
+	}
+	_, err := g.cfg.Run.run(ctx, g.log.With("handle", h), call{args: args})
+	return notFound(h, err)
+}
+
+// StreamIn unpacks the tar stream r into dst in h, as user.
+func (g *Gardener) StreamIn(ctx context.Context, h, user, dst string, r io.Reader) error {
+	if err := g.Lookup(h); err != nil {
+		return err
+	}
+	args := []string{"stream-in", h, "--destination", dst}
+	if user != "" {
+		args = append(args, "--user", user)
+	}
+	_, err := g.cfg.Run.run(ctx, g.log.With("handle", h), call{args: args, stdin: r})
+	return notFound(h, err)
+}
+
+// StreamOut writes a tar stream of src in h, read as user, to w.
+func (g *Gardener) StreamOut(ctx context.Context, h, user, src string, w io.Writer) error {
+	if err := g.Lookup(h); err != nil {
+		return err
+	}
+	args := []string{"stream-out", h, "--source", src}
+	if user != "" {
+		args = append(args, "--user", user)
+	}
+	_, err := g.cfg.Run.run(ctx, g.log.With("handle", h), call{args: args, stdout: w})
+	return notFound(h, err)
+}
+
+// NetIn maps a host port to a container port through the network plugin
+// and records the mapping in garden.network.mapped-ports.
+func (g *Gardener) NetIn(ctx context.Context, h string, hostPort, containerPort uint32) (uint32, uint32, error) {
+	props, err := g.Properties(ctx, h)
+	if err != nil {
+		return 0, 0, err
+	}
+	in, _ := json.Marshal(map[string]any{
+		"HostIP": props[PropExternalIP], "HostPort": hostPort,
+		"ContainerIP": props[PropContainerIP], "ContainerPort": containerPort,
+	})
+	out, err := g.cfg.Net.run(ctx, g.log.With("handle", h), call{
+		args: []string{"--action", "net-in", "--handle", h}, stdin: strings.NewReader(string(in)),
+	})
+	if err != nil {
+		return 0, 0, notFound(h, err)
+	}
+	var res garden.NetInResponse
+	if err := json.Unmarshal(out, &res); err != nil {
+		return 0, 0, fmt.Errorf("network plugin net-in printed %q: %w", out, err)
+	}
+	// Read again: another net-in may have landed meanwhile. The network
+	// tool is the authority; this property is the reference's report.
+	if props, err = g.Properties(ctx, h); err != nil {
+		return 0, 0, err
+	}
+	var mapped []garden.PortMapping
+	if mp := props[PropMappedPorts]; mp != "" {
+		_ = json.Unmarshal([]byte(mp), &mapped)
+	}
+	mapped = append(mapped, garden.PortMapping{HostPort: res.HostPort, ContainerPort: res.ContainerPort})
+	b, _ := json.Marshal(mapped)
+	if err := g.SetProperty(ctx, h, PropMappedPorts, string(b)); err != nil {
+		return 0, 0, err
+	}
+	return res.HostPort, res.ContainerPort, nil
+}
+
+// NetOut allows traffic out of h by rules (the bulk form when more than
+// one), in one call of the network plugin.
+func (g *Gardener) NetOut(ctx context.Context, h string, rules []garden.NetOutRule) error {
+	ip, err := g.Property(ctx, h, PropContainerIP)
+	if err != nil {
+		if errors.As(err, new(garden.ContainerNotFoundError)) {
+			return err
+		}
+		return fmt.Errorf("property not found: %s", PropContainerIP)
+	}
+	action, body := "bulk-net-out", map[string]any{"container_ip": ip, "netout_rules": rules}
+	if len(rules) == 1 {
+		action, body = "net-out", map[string]any{"container_ip": ip, "netout_rule": rules[0]}
+	}
+	in, _ := json.Marshal(body)
+	_, err = g.cfg.Net.run(ctx, g.log.With("handle", h), call{
+		args: []string{"--action", action, "--handle", h}, stdin: strings.NewReader(string(in)),
+	})
+	return notFound(h, err)
+}
+
+// GraceTime returns h's stored grace time (0: never reaped).
+func (g *Gardener) GraceTime(ctx context.Context, h string) (time.Duration, error) {
+	props, err := g.Properties(ctx, h)
+	if err != nil {
+		return 0, err
+	}
+	n, _ := strconv.ParseInt(props[PropGraceTime], 10, 64)
+	return time.Duration(n), nil
+}
+
+// SetGraceTime stores h's grace time; 0 means never (not "now", the
+// reference's quirk), so the property is removed.
+func (g *Gardener) SetGraceTime(ctx context.Context, h string, d time.Duration) error {
+	if d <= 0 {
+		return g.RemoveProperty(ctx, h, PropGraceTime)
+	}
+	return g.SetProperty(ctx, h, PropGraceTime, strconv.FormatInt(int64(d), 10))
+}
+
+// Capacity reports the host's memory, the depot's disk, the image store's
+// schedulable disk and the number of containers that fit.
+func (g *Gardener) Capacity(ctx context.Context, poolSize int) (garden.Capacity, error) {
+	var c garden.Capacity
+	c.MemoryInBytes = memTotal()
+	var fs unix.Statfs_t
+	if err := unix.Statfs(g.cfg.DepotDir, &fs); err == nil {
+		c.DiskInBytes = fs.Blocks * uint64(fs.Bsize)
+	}
+	var cap struct {
+		Capacity uint64 `json:"capacity"`
+	}
+	if err := g.toolJSON(ctx, g.cfg.Image, "", &cap, "capacity"); err == nil && cap.Capacity > 0 {
+		c.SchedulableDiskInBytes = cap.Capacity
+	} else {
+		c.SchedulableDiskInBytes = c.DiskInBytes
+	}
+	c.MaxContainers = uint64(poolSize)
+	if m := g.cfg.MaxContainers; m > 0 && (c.MaxContainers == 0 || uint64(m) < c.MaxContainers) {
+		c.MaxContainers = uint64(m)
+	}
+	return c, nil
+}
+
+// memTotal is the host's RAM in bytes, from /proc/meminfo.
+func memTotal() uint64 {
+	f, err := os.Open("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "MemTotal:"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}

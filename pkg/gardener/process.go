@@ -1,0 +1,312 @@
+package gardener
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gdn-dev/gdn/pkg/cli"
+	"github.com/gdn-dev/gdn/pkg/errkind"
+	"github.com/gdn-dev/gdn/pkg/garden"
+	"github.com/gdn-dev/gdn/pkg/handle"
+	"github.com/gdn-dev/gdn/pkg/procdir"
+	"golang.org/x/sys/unix"
+)
+
+// drainGrace is how long output may keep flowing after a process exited
+// (a child that inherited its stdout may hold the pipe open forever).
+const drainGrace = time.Second
+
+// Output is where an attached client's copy of a process's output goes.
+// The writers must not block: the server buffers (and, like the
+// reference, drops what overflows) so that one slow client cannot stall
+// the process or the other clients.
+type Output struct {
+	Stdout, Stderr io.Writer
+}
+
+// processes holds one attachment per live process: a single reader of its
+// FIFOs whose output fans out to every attached client, and a single stdin
+// writer into which every client's input is merged.
+type processes struct {
+	mu   sync.Mutex
+	live map[string]*proc // handle/id
+}
+
+func newProcesses() *processes { return &processes{live: map[string]*proc{}} }
+
+type proc struct {
+	key, id string
+	dir     procdir.Dir
+
+	mu        sync.Mutex
+	outs      [2]map[*Output]bool // stdout, stderr subscribers
+	stdin     *io.PipeWriter
+	closedIn  bool
+	cancel    context.CancelFunc
+	drained   chan struct{} // the FIFO reader finished
+	exited    chan struct{} // the exit status is known
+	status    int
+	waitErr   error
+	attachErr error
+}
+
+// fanout writes a process's stream to every subscriber of that stream.
+type fanout struct {
+	p *proc
+	n int
+}
+
+func (f fanout) Write(b []byte) (int, error) {
+	f.p.mu.Lock()
+	defer f.p.mu.Unlock()
+	for o := range f.p.outs[f.n] {
+		w := o.Stdout
+		if f.n == 1 {
+			w = o.Stderr
+		}
+		if w != nil {
+			_, _ = w.Write(b)
+		}
+	}
+	return len(b), nil
+}
+
+// get returns the attachment of dir, making it (and starting its reader)
+// if there is none; attached runs once the reader holds the FIFOs.
+func (ps *processes) get(key, id string, dir procdir.Dir, first *Output, attached func()) (*proc, bool) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if p, ok := ps.live[key]; ok {
+		p.subscribe(first)
+		return p, false
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r, w := io.Pipe()
+	p := &proc{
+		key: key, id: id, dir: dir, stdin: w, cancel: cancel,
+		outs:    [2]map[*Output]bool{{}, {}},
+		drained: make(chan struct{}), exited: make(chan struct{}),
+	}
+	p.subscribe(first)
+	ps.live[key] = p
+	go func() {
+		defer close(p.drained)
+		p.attachErr = dir.Attach(ctx, procdir.Streams{
+			Stdin: r, Stdout: fanout{p, 0}, Stderr: fanout{p, 1}, Attached: attached,
+		})
+		r.Close()
+	}()
+	go func() {
+		p.status, p.waitErr = dir.Wait(context.Background())
+		close(p.exited)
+		select {
+		case <-p.drained:
+		case <-time.After(drainGrace):
+		}
+		cancel()
+		<-p.drained
+		p.closeStdin()
+		ps.mu.Lock()
+		if ps.live[key] == p {
+			delete(ps.live, key)
+		}
+		ps.mu.Unlock()
+	}()
+	return p, true
+}
+
+// forget ends the attachments of h's processes (the container is gone).
+func (ps *processes) forget(h string) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	for key, p := range ps.live {
+		if strings.HasPrefix(key, h+"/") {
+			p.cancel()
+			delete(ps.live, key)
+		}
+	}
+}
+
+func (p *proc) subscribe(o *Output) {
+	if o == nil {
+		return
+	}
+	p.mu.Lock()
+	p.outs[0][o], p.outs[1][o] = true, true
+	p.mu.Unlock()
+}
+
+func (p *proc) closeStdin() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.closedIn {
+		p.closedIn = true
+		p.stdin.Close()
+	}
+}
+
+// Process is one client's attachment to a process.
+type Process struct {
+	p   *proc
+	out *Output
+}
+
+// ID returns the process id.
+func (pr *Process) ID() string { return pr.p.id }
+
+// WriteStdin feeds data to the process's stdin (merged with other
+// clients'). It blocks while the process does not read.
+func (pr *Process) WriteStdin(data []byte) error {
+	_, err := pr.p.stdin.Write(data)
+	return err
+}
+
+// CloseStdin ends the process's stdin.
+func (pr *Process) CloseStdin() { pr.p.closeStdin() }
+
+// Signal sends Garden's terminate (SIGTERM) or kill (SIGKILL).
+func (pr *Process) Signal(s garden.Signal) error {
+	switch s {
+	case garden.SignalTerminate:
+		return pr.p.dir.Signal(unix.SIGTERM)
+	case garden.SignalKill:
+		return pr.p.dir.Signal(unix.SIGKILL)
+	}
+	return fmt.Errorf("unknown signal %d", s)
+}
+
+// SetTTY resizes the process's terminal.
+func (pr *Process) SetTTY(t garden.TTYSpec) error {
+	if t.WindowSize == nil {
+		return nil
+	}
+	return pr.p.dir.SetWindowSize(procdir.WindowSize{Columns: t.WindowSize.Columns, Rows: t.WindowSize.Rows})
+}
+
+// Wait returns the exit status once the process has exited and its
+// output has been delivered to this client's writers.
+func (pr *Process) Wait(ctx context.Context) (int, error) {
+	select {
+	case <-pr.p.exited:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	select {
+	case <-pr.p.drained:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	return pr.p.status, pr.p.waitErr
+}
+
+// Detach stops this client's copy of the output; the process goes on.
+func (pr *Process) Detach() {
+	pr.p.mu.Lock()
+	delete(pr.p.outs[0], pr.out)
+	delete(pr.p.outs[1], pr.out)
+	pr.p.mu.Unlock()
+}
+
+// processDir is where h's process id lives.
+func (g *Gardener) processDir(h, id string) procdir.Dir {
+	return procdir.Dir(filepath.Join(g.bundle(h), "processes", id))
+}
+
+// Run starts spec in h under its own dadoo (gdn-run exec) and attaches out
+// to it before its stdin may end.
+func (g *Gardener) Run(ctx context.Context, h string, spec garden.ProcessSpec, out *Output) (*Process, error) {
+	if err := g.Lookup(h); err != nil {
+		return nil, err
+	}
+	if spec.ID == "" {
+		spec.ID = newUUID()
+	}
+	if err := handle.Validate(spec.ID); err != nil {
+		return nil, fmt.Errorf("process ID %q: %w", spec.ID, err)
+	}
+	if g.processDir(h, spec.ID).Exists() {
+		return nil, fmt.Errorf("process ID '%s' already in use", spec.ID)
+	}
+	if spec.Image.URI == "" && len(spec.BindMounts) > 0 {
+		return nil, errors.New("Running a process with bind mounts and no image provided is not allowed")
+	}
+	body, err := json.Marshal(spec)
+	if err != nil {
+		return nil, err
+	}
+	t := g.cfg.Run
+	cmd := exec.Command(t.Path, append(append([]string{}, t.Args...), "exec", h, "--hold-stdin")...)
+	hold, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	defer hold.Close()
+	if _, err := hold.Write(body); err != nil {
+		_ = cmd.Wait()
+		return nil, execError(h, stderr.Bytes(), err)
+	}
+	var started struct {
+		ProcessID string `json:"process_id"`
+		Dir       string `json:"dir"`
+	}
+	if err := json.NewDecoder(stdout).Decode(&started); err != nil {
+		hold.Close()
+		werr := cmd.Wait()
+		if werr == nil {
+			werr = err
+		}
+		return nil, execError(h, stderr.Bytes(), werr)
+	}
+	go func() { _, _ = io.Copy(io.Discard, stdout); _ = cmd.Wait() }()
+	// The reader and stdin writer are held before exec lets go of its
+	// own stdin writer, so the process never sees a premature EOF.
+	p, _ := g.procs.get(h+"/"+spec.ID, spec.ID, procdir.Dir(started.Dir), out, func() { hold.Close() })
+	return &Process{p: p, out: out}, nil
+}
+
+// execError maps gdn-run exec's failure to Garden's errors.
+func execError(h string, stderr []byte, err error) error {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return err
+	}
+	te := cli.ParseToolError("gdn-run", stderr, err.Error())
+	switch te.Kind {
+	case errkind.ExecutableNotFound:
+		return garden.ExecutableNotFoundError{Message: te.Message}
+	case errkind.ContainerNotFound:
+		return garden.ContainerNotFoundError{Handle: h}
+	}
+	return te
+}
+
+// Attach attaches out to process id of h: its output from now on, and its
+// exit status (at once for a process that has exited).
+func (g *Gardener) Attach(ctx context.Context, h, id string, out *Output) (*Process, error) {
+	if err := g.Lookup(h); err != nil {
+		return nil, err
+	}
+	if handle.Validate(id) != nil || !g.processDir(h, id).Exists() {
+		return nil, garden.ProcessNotFoundError{ProcessID: id}
+	}
+	p, _ := g.procs.get(h+"/"+id, id, g.processDir(h, id), out, nil)
+	return &Process{p: p, out: out}, nil
+}
