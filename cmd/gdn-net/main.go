@@ -11,6 +11,7 @@ import (
 	"github.com/gdn-dev/gdn/pkg/cli"
 	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/network"
+	"github.com/gdn-dev/gdn/pkg/network/nft"
 	"github.com/gdn-dev/gdn/pkg/network/port"
 	"github.com/gdn-dev/gdn/pkg/network/subnet"
 	"github.com/spf13/cobra"
@@ -27,7 +28,7 @@ func main() {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch action {
 			case "up":
-				return runUp(cmd, h)
+				return runUp(cmd, h, true)
 			case "down":
 				return runDown(cmd, h)
 			case "net-in":
@@ -52,11 +53,12 @@ func main() {
 	f.StringArray("dns-server", nil, "nameserver for containers, instead of the host's (repeatable)")
 	f.StringArray("additional-dns-server", nil, "nameserver added after the others (repeatable)")
 	f.StringArray("additional-host-entry", nil, "line added to containers' /etc/hosts (repeatable)")
-	root.Flags().StringVar(&action, "action", "", "network plugin contract: up or down")
+	f.String("nft-table", envOr("GDN_NET_TABLE", nft.DefaultTable), "nftables table (family ip) of gdn's rules; devices are marked with it (env GDN_NET_TABLE)")
+	root.Flags().StringVar(&action, "action", "", "network plugin contract: up, down, net-in, net-out or bulk-net-out")
 	root.Flags().StringVar(&h, "handle", "", "network plugin contract: the container handle")
 	root.PersistentFlags().String("dns-dir", "", "up: write the container's hosts and resolv.conf here")
 	root.AddCommand(upCmd(), downCmd(), showCmd(), netInCmd(), netOutCmd(false), netOutCmd(true),
-		listCmd(), statsCmd(), cleanupCmd())
+		listCmd(), statsCmd(), cleanupCmd(), setupCmd(), bandwidthCmd())
 	os.Exit(cli.Execute(root))
 }
 
@@ -94,8 +96,26 @@ func newNetworker(cmd *cobra.Command) (*network.Networker, error) {
 		cfg.Deny = append(cfg.Deny, p.Masked())
 	}
 	cfg.AllowHostAccess, _ = f.GetBool("allow-host-access")
+	cfg.Table, _ = f.GetString("nft-table")
+	if !validTable(cfg.Table) {
+		return nil, fmt.Errorf("--nft-table %q: want 1 to 32 of A-Z a-z 0-9 _ -: %w", cfg.Table, errkind.Usage)
+	}
 	cfg.DNS.Servers, _ = f.GetStringArray("dns-server")
 	cfg.DNS.Additional, _ = f.GetStringArray("additional-dns-server")
 	cfg.DNS.HostEntries, _ = f.GetStringArray("additional-host-entry")
 	return network.New(cfg)
+}
+
+// validTable: a name nft(8) shows and takes back unquoted, which also
+// fits a device alias.
+func validTable(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/gdn-dev/gdn/pkg/cli"
+	"github.com/gdn-dev/gdn/pkg/network"
 	"github.com/spf13/cobra"
 )
 
@@ -21,7 +22,7 @@ func netInCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return cli.Print(cmd, map[string]uint32{"host_port": m.HostPort, "container_port": m.ContainerPort}, nil)
+			return cli.Print(cmd, network.NetInOutput{HostPort: m.HostPort, ContainerPort: m.ContainerPort}, nil)
 		},
 	}
 	cmd.Flags().Uint32Var(&hostPort, "host-port", 0, "host port (0: the least recently used of the pool)")

@@ -55,26 +55,23 @@ func applyNetOut(cmd *cobra.Command, h string, rules []network.NetOutRule) error
 // runNetOutAction is the contract's net-out ({"container_ip","netout_rule"})
 // and bulk-net-out ({"container_ip","netout_rules"}).
 func runNetOutAction(cmd *cobra.Command, h string, bulk bool) error {
-	var in struct {
-		Rule  network.NetOutRule   `json:"netout_rule"`
-		Rules []network.NetOutRule `json:"netout_rules"`
-	}
+	var in network.NetOutInput
 	if _, err := cli.DecodeStdin(cmd, &in); err != nil {
 		return err
 	}
 	if !bulk {
-		in.Rules = []network.NetOutRule{in.Rule}
+		if in.Rule == nil {
+			return fmt.Errorf("net-out %q: no netout_rule on stdin: %w", h, errkind.Usage)
+		}
+		in.Rules = []network.NetOutRule{*in.Rule}
 	}
 	return applyNetOut(cmd, h, in.Rules)
 }
 
 // runNetInAction is the contract's net-in ({"HostIP","HostPort",
-// "ContainerIP","ContainerPort"}).
+// "ContainerIP","ContainerPort"}); it answers {"host_port","container_port"}.
 func runNetInAction(cmd *cobra.Command, h string) error {
-	var in struct {
-		HostPort      uint32 `json:"HostPort"`
-		ContainerPort uint32 `json:"ContainerPort"`
-	}
+	var in network.NetInInput
 	if _, err := cli.DecodeStdin(cmd, &in); err != nil {
 		return err
 	}
@@ -86,5 +83,5 @@ func runNetInAction(cmd *cobra.Command, h string) error {
 	if err != nil {
 		return err
 	}
-	return cli.Print(cmd, map[string]uint32{"host_port": m.HostPort, "container_port": m.ContainerPort}, nil)
+	return cli.Print(cmd, network.NetInOutput{HostPort: m.HostPort, ContainerPort: m.ContainerPort}, nil)
 }

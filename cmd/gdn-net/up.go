@@ -10,25 +10,8 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// upInput is the contract's up body ({"Pid","Properties","netin",
-// "netout_rules"}); JSON keys match case-insensitively, so gdn-run
-// create's {"handle","pid"} decodes too. Network is our addition: Garden's
-// ContainerSpec.network.
-type upInput struct {
-	Handle     string               `json:"handle"`
-	Pid        int                  `json:"pid"`
-	Properties map[string]string    `json:"Properties"`
-	Network    string               `json:"network"`
-	NetOut     []network.NetOutRule `json:"netout_rules"`
-	NetIn      []netInRequest       `json:"netin"`
-}
-
-type netInRequest struct {
-	HostPort      uint32 `json:"host_port"`
-	ContainerPort uint32 `json:"container_port"`
-}
-
-// upOutput is the contract's up answer.
+// upOutput is gdn-net up's answer: the contract's properties with the
+// external IP (Guardian adds that one itself).
 type upOutput struct {
 	Properties map[string]string `json:"properties"`
 	DNSServers []string          `json:"dns_servers"`
@@ -36,22 +19,24 @@ type upOutput struct {
 
 func upCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:     "up [HANDLE]",
-		Short:   "Give a container its network (reads {\"Pid\":N,...} or gdn-run create's output on stdin)",
-		Example: "  gdn-run create c1 --bundle B | gdn-net up\n  echo '{\"Pid\":1234,\"network\":\"10.80.0.6\"}' | gdn-net up c1",
-		Args:    cli.HandleArgs(0, 1),
+		Use:   "up [HANDLE]",
+		Short: "Give a container its network (reads {\"Pid\":N,...} or gdn-run create's output on stdin)",
+		Example: "  gdn-run create c1 --bundle B | gdn-net up\n  echo '{\"Pid\":1234,\"network\":\"10.80.0.6\"}' | gdn-net up c1\n" +
+			"  echo '{\"Pid\":1234,\"limits\":{\"bandwidth_limits\":{\"rate\":1048576,\"burst\":65536}}}' | gdn-net up c1",
+		Args: cli.HandleArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			h := ""
 			if len(args) == 1 {
 				h = args[0]
 			}
-			return runUp(cmd, h)
+			return runUp(cmd, h, false)
 		},
 	}
 }
 
-func runUp(cmd *cobra.Command, h string) error {
-	var in upInput
+// runUp is up; contract selects the plugin contract's answer.
+func runUp(cmd *cobra.Command, h string, contract bool) error {
+	var in network.UpInput
 	if _, err := cli.DecodeStdin(cmd, &in); err != nil {
 		return err
 	}
@@ -68,8 +53,12 @@ func runUp(cmd *cobra.Command, h string) error {
 	if err != nil {
 		return err
 	}
-	dnsDir, _ := cmd.Flags().GetString("dns-dir")
-	if _, err := n.Up(cmd.Context(), h, in.Pid, in.Network, in.NetOut, dnsDir); err != nil {
+	spec := network.UpSpec{Pid: in.Pid, Network: in.Network, NetOut: in.NetOut}
+	spec.DNSDir, _ = cmd.Flags().GetString("dns-dir")
+	if in.Limits != nil {
+		spec.Bandwidth = in.Limits.Bandwidth
+	}
+	if _, err := n.Up(cmd.Context(), h, spec); err != nil {
 		return err
 	}
 	for _, m := range in.NetIn {
@@ -81,6 +70,9 @@ func runUp(cmd *cobra.Command, h string) error {
 	st, err := n.Show(h)
 	if err != nil {
 		return err
+	}
+	if contract {
+		return cli.Print(cmd, n.ContractUp(st), nil)
 	}
 	return cli.Print(cmd, upOutput{Properties: n.Properties(st), DNSServers: n.DNSServers(st)}, nil)
 }

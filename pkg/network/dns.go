@@ -59,16 +59,13 @@ func dnsServers(resolvConf string, gateway netip.Addr) []string {
 	return out
 }
 
-// Properties are the contract's output properties for st.
+// Properties are gdn-net up's output properties for st: the contract's
+// (see ContractUp), with the external IP.
 func (n *Networker) Properties(st *State) map[string]string {
-	mapped := "[]"
-	if b, err := jsonMarshal(st.MappedPorts); err == nil {
-		mapped = string(b)
-	}
 	props := map[string]string{
 		"garden.network.container-ip": st.IP.String(),
 		"garden.network.host-ip":      st.Gateway.String(),
-		"garden.network.mapped-ports": mapped,
+		"garden.network.mapped-ports": mappedPorts(st),
 	}
 	if ext, err := n.externalIP(); err == nil {
 		props["garden.network.external-ip"] = ext.String()

@@ -5,7 +5,6 @@ import (
 	"net/netip"
 
 	"github.com/gdn-dev/gdn/pkg/errkind"
-	"github.com/gdn-dev/gdn/pkg/network/nft"
 	"github.com/gdn-dev/gdn/pkg/network/port"
 	"github.com/vishvananda/netlink"
 )
@@ -28,26 +27,35 @@ func (n *Networker) NetIn(h string, hostPort, containerPort uint32) (PortMap, er
 	if err != nil {
 		return PortMap{}, err
 	}
-	if hostPort == 0 {
-		err := port.Update(n.portsPath(), n.cfg.PortStart, n.cfg.PortSize, func(p *port.Pool) error {
-			hostPort, err = p.Acquire()
-			return err
-		})
-		if err != nil {
-			return PortMap{}, err
-		}
-	}
-	if containerPort == 0 {
-		containerPort = hostPort
-	}
-	m := PortMap{HostPort: hostPort, ContainerPort: containerPort}
-	st.MappedPorts = append(st.MappedPorts, m)
-	// Recorded first: Down releases the port and removes the rules even
-	// if we die between here and there.
-	if err := n.save(st); err != nil {
+	busy, err := n.busy()
+	if err != nil {
 		return PortMap{}, err
 	}
-	if err := nft.AddDNAT(h, ext, uint16(hostPort), st.IP, uint16(containerPort)); err != nil {
+	defer busy.Release()
+	var m PortMap
+	// Recorded under the pool's lock, with the port: Down releases the
+	// port and removes the rules even if we die before they exist, and a
+	// rebuilt pool sees the port taken.
+	err = n.updatePorts(func(p *port.Pool) error {
+		if st, err = n.Show(h); err != nil {
+			return err
+		}
+		if hostPort == 0 {
+			if hostPort, err = p.Acquire(); err != nil {
+				return err
+			}
+		}
+		if containerPort == 0 {
+			containerPort = hostPort
+		}
+		m = PortMap{HostPort: hostPort, ContainerPort: containerPort}
+		st.MappedPorts = append(st.MappedPorts, m)
+		return n.save(st)
+	})
+	if err != nil {
+		return PortMap{}, err
+	}
+	if err := n.nft.AddDNAT(h, ext, uint16(hostPort), st.IP, uint16(containerPort)); err != nil {
 		return PortMap{}, err
 	}
 	return m, nil

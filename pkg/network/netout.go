@@ -129,5 +129,5 @@ func (n *Networker) NetOut(h string, rules []NetOutRule) error {
 	if err != nil {
 		return err
 	}
-	return nft.AddAllows(h, st.Chain, allows)
+	return n.nft.AddAllows(h, st.Chain, allows)
 }

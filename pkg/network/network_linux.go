@@ -14,6 +14,7 @@ import (
 
 	"github.com/gdn-dev/gdn/pkg/atomicfile"
 	"github.com/gdn-dev/gdn/pkg/errkind"
+	"github.com/gdn-dev/gdn/pkg/flock"
 	"github.com/gdn-dev/gdn/pkg/handle"
 	"github.com/gdn-dev/gdn/pkg/network/link"
 	"github.com/gdn-dev/gdn/pkg/network/nft"
@@ -42,10 +43,17 @@ type Config struct {
 	// AllowHostAccess lets containers open connections to the host.
 	AllowHostAccess bool
 	DNS             DNSConfig
+	// Table is the nftables table (nft.DefaultTable when empty). It also
+	// names this networker's devices (their alias is Owner()), so
+	// networkers with their own state dirs and tables share a host.
+	Table string
 }
 
 // Networker sets up and tears down container networks.
-type Networker struct{ cfg Config }
+type Networker struct {
+	cfg Config
+	nft *nft.Table
+}
 
 // New returns a Networker for cfg, with defaults for unset fields.
 func New(cfg Config) (*Networker, error) {
@@ -64,7 +72,22 @@ func New(cfg Config) (*Networker, error) {
 	if err := os.MkdirAll(filepath.Join(cfg.StateDir, "containers"), 0o700); err != nil {
 		return nil, err
 	}
-	return &Networker{cfg: cfg}, nil
+	t := nft.New(cfg.Table)
+	cfg.Table = t.Name()
+	return &Networker{cfg: cfg, nft: t}, nil
+}
+
+// Owner is the alias of this networker's devices: "gdn-net " and the
+// table's name; a veth's or ifb's alias adds the handle.
+func (n *Networker) Owner() string { return "gdn-net " + n.cfg.Table }
+
+// Setup makes the nftables table, its chains and base rules, idempotently,
+// and turns on IPv4 forwarding. Up does it too, where missing.
+func (n *Networker) Setup() error {
+	if err := link.EnableForwarding(); err != nil {
+		return err
+	}
+	return n.nft.Setup(nft.Base{AllowHostAccess: n.cfg.AllowHostAccess})
 }
 
 // State is one container's network, as kept on disk.
@@ -82,6 +105,27 @@ type State struct {
 	// DNSDir holds the container's hosts and resolv.conf, if Up wrote
 	// them; Down removes them.
 	DNSDir string `json:"dns_dir,omitempty"`
+	// Bandwidth is the container's limit, each way; Ifb is the device
+	// that shapes its outbound traffic (see link.SetBandwidth).
+	Bandwidth *link.Bandwidth `json:"bandwidth_limits,omitempty"`
+	Ifb       string          `json:"ifb_interface,omitempty"`
+	// Complete is set when Up finished: Cleanup takes down a network
+	// whose Up died (kill -9) halfway.
+	Complete bool `json:"complete"`
+}
+
+// UpSpec is what Up needs besides the handle.
+type UpSpec struct {
+	// Pid is a process in the container's network namespace.
+	Pid int
+	// Network is Garden's ContainerSpec.network ("", "a.b.c.d",
+	// "a.b.c.d/n").
+	Network string
+	NetOut  []NetOutRule
+	// DNSDir, if set, gets the container's hosts and resolv.conf.
+	DNSDir string
+	// Bandwidth, if set, limits the container's traffic each way.
+	Bandwidth *link.Bandwidth
 }
 
 // PortMap is a net-in mapping, with Guardian's key casing (it is stored
@@ -95,52 +139,68 @@ func (n *Networker) statePath(h string) string {
 	return filepath.Join(n.cfg.StateDir, "containers", h+".json")
 }
 
-// Up gives container h, whose init has pid, its network: a subnet and IP
-// (from request, Garden's ContainerSpec.network form), a veth pair on the
-// subnet's bridge, NAT, its firewall chain with netOut's rules, and, if
-// dnsDir is set, hosts and resolv.conf files there. Errors: errkind.InvalidHandle,
+// Up gives container h its network: a subnet and IP (spec.Network), a
+// veth pair on the subnet's bridge, NAT, its firewall chain with
+// spec.NetOut's rules, its bandwidth limit, and, if spec.DNSDir is set,
+// hosts and resolv.conf files there. Errors: errkind.InvalidHandle,
 // errkind.HandleInUse, errkind.InvalidSpec, errkind.PoolExhausted. A
-// failed Up removes what it made.
-func (n *Networker) Up(ctx context.Context, h string, pid int, request string, netOut []NetOutRule, dnsDir string) (_ *State, err error) {
+// failed Up removes what it made; one killed halfway leaves a state that
+// Down, or Cleanup, takes down.
+func (n *Networker) Up(ctx context.Context, h string, spec UpSpec) (_ *State, err error) {
 	if err := handle.Validate(h); err != nil {
 		return nil, err
 	}
-	allows, err := translate(h, netOut)
+	allows, err := translate(h, spec.NetOut)
 	if err != nil {
 		return nil, err
 	}
-	if pid <= 0 {
+	if spec.Pid <= 0 {
 		return nil, fmt.Errorf("network up %q: no pid: %w", h, errkind.InvalidSpec)
 	}
-	req, err := subnet.ParseRequest(request)
+	req, err := subnet.ParseRequest(spec.Network)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(n.statePath(h)); err == nil {
-		return nil, fmt.Errorf("network of %q already exists: %w", h, errkind.HandleInUse)
+	if spec.Bandwidth != nil {
+		if err := n.checkBandwidth(*spec.Bandwidth); err != nil {
+			return nil, err
+		}
 	}
-	var alloc subnet.Allocation
-	err = subnet.Update(n.subnetsPath(), n.cfg.Pool, func(p *subnet.Pool) error {
-		alloc, err = p.Acquire(req)
-		return err
+	busy, err := n.busy()
+	if err != nil {
+		return nil, err
+	}
+	defer busy.Release()
+	id := newID()
+	var st *State
+	// The state is written under the pool's lock, with the allocation:
+	// a pool rebuilt from the states (Cleanup, a lost pool file) sees
+	// every allocation, and no device exists yet that it does not name.
+	err = n.updateSubnets(func(p *subnet.Pool) error {
+		if _, err := os.Stat(n.statePath(h)); err == nil {
+			return fmt.Errorf("network of %q already exists: %w", h, errkind.HandleInUse)
+		}
+		alloc, err := p.Acquire(req)
+		if err != nil {
+			return err
+		}
+		st = &State{
+			Handle: h, Subnet: alloc.Subnet, IP: alloc.IP, Gateway: alloc.Gateway,
+			Bridge: bridgeName(alloc.Subnet), HostIf: "w" + id + "-0", ContainerIf: "w" + id + "-1", Chain: nft.ChainPrefix + id,
+			MTU: n.cfg.MTU, MappedPorts: []PortMap{}, DNSDir: spec.DNSDir,
+		}
+		if spec.Bandwidth != nil {
+			bw := *spec.Bandwidth
+			st.Bandwidth, st.Ifb = &bw, "w"+id+"-i"
+		}
+		return n.save(st)
 	})
 	if err != nil {
 		return nil, err
 	}
-	id := newID()
-	st := &State{
-		Handle: h, Subnet: alloc.Subnet, IP: alloc.IP, Gateway: alloc.Gateway,
-		Bridge: bridgeName(alloc.Subnet), HostIf: "w" + id + "-0", ContainerIf: "w" + id + "-1", Chain: "c-" + id,
-		MTU: n.cfg.MTU, MappedPorts: []PortMap{}, DNSDir: dnsDir,
-	}
-	// Recorded before any device exists: Down and Cleanup work from it.
-	if err := n.save(st); err != nil {
-		n.releaseSubnet(alloc)
-		return nil, err
-	}
 	defer func() {
 		if err != nil {
-			_, _ = n.Down(ctx, h)
+			_, _ = n.down(h)
 		}
 	}()
 	if err := link.EnableForwarding(); err != nil {
@@ -148,24 +208,34 @@ func (n *Networker) Up(ctx context.Context, h string, pid int, request string, n
 	}
 	err = link.Up(link.Config{
 		Bridge: st.Bridge, HostIf: st.HostIf, ContainerIf: st.ContainerIf,
-		Gateway:     netip.PrefixFrom(alloc.Gateway, alloc.Subnet.Bits()),
-		ContainerIP: netip.PrefixFrom(alloc.IP, alloc.Subnet.Bits()),
-		MTU:         st.MTU, Pid: pid,
+		Gateway:     netip.PrefixFrom(st.Gateway, st.Subnet.Bits()),
+		ContainerIP: netip.PrefixFrom(st.IP, st.Subnet.Bits()),
+		MTU:         st.MTU, Pid: spec.Pid,
+		Alias: n.Owner() + " " + h, BridgeAlias: n.Owner(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("network up %q: %w", h, err)
 	}
-	err = nft.Up(nft.Container{
+	if st.Bandwidth != nil {
+		if err := link.SetBandwidth(st.HostIf, st.Ifb, n.Owner()+" "+h, *st.Bandwidth); err != nil {
+			return nil, fmt.Errorf("network up %q: %w", h, err)
+		}
+	}
+	err = n.nft.Up(nft.Container{
 		Handle: h, Chain: st.Chain, Bridge: st.Bridge, IP: st.IP, Subnet: st.Subnet,
 		Deny: n.cfg.Deny, Allows: allows,
 	}, nft.Base{AllowHostAccess: n.cfg.AllowHostAccess})
 	if err != nil {
 		return nil, err
 	}
-	if dnsDir != "" {
-		if err := n.writeDNSFiles(dnsDir, st); err != nil {
+	if spec.DNSDir != "" {
+		if err := n.writeDNSFiles(spec.DNSDir, st); err != nil {
 			return nil, fmt.Errorf("network up %q: dns files: %w", h, err)
 		}
+	}
+	st.Complete = true
+	if err := n.save(st); err != nil {
+		return nil, err
 	}
 	return st, nil
 }
@@ -177,6 +247,16 @@ func (n *Networker) Down(_ context.Context, h string) (existed bool, err error) 
 	if err := handle.Validate(h); err != nil {
 		return false, err
 	}
+	busy, err := n.busy()
+	if err != nil {
+		return false, err
+	}
+	defer busy.Release()
+	return n.down(h)
+}
+
+// down is Down, for callers that hold the busy lock.
+func (n *Networker) down(h string) (existed bool, err error) {
 	st, err := n.load(h)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
@@ -185,6 +265,11 @@ func (n *Networker) Down(_ context.Context, h string) (existed bool, err error) 
 		return true, err
 	}
 	last := n.releaseSubnet(subnet.Allocation{Subnet: st.Subnet, IP: st.IP, Gateway: st.Gateway})
+	if st.Ifb != "" {
+		if err := link.Delete(st.Ifb); err != nil {
+			return true, err
+		}
+	}
 	if err := link.Down(st.HostIf, st.Bridge, last); err != nil {
 		return true, err
 	}
@@ -192,11 +277,11 @@ func (n *Networker) Down(_ context.Context, h string) (existed bool, err error) 
 	if last {
 		lastSubnet = &st.Subnet
 	}
-	if err := nft.Down(h, st.Chain, lastSubnet); err != nil {
+	if err := n.nft.Down(h, st.Chain, lastSubnet); err != nil {
 		return true, err
 	}
 	if len(st.MappedPorts) > 0 {
-		err := port.Update(n.portsPath(), n.cfg.PortStart, n.cfg.PortSize, func(p *port.Pool) error {
+		err := n.updatePorts(func(p *port.Pool) error {
 			for _, m := range st.MappedPorts {
 				p.Release(m.HostPort)
 			}
@@ -231,11 +316,53 @@ func (n *Networker) Show(h string) (*State, error) {
 // releaseSubnet returns an allocation; lastInSubnet tells whether the
 // subnet is now unused.
 func (n *Networker) releaseSubnet(a subnet.Allocation) (lastInSubnet bool) {
-	_ = subnet.Update(n.subnetsPath(), n.cfg.Pool, func(p *subnet.Pool) error {
+	_ = n.updateSubnets(func(p *subnet.Pool) error {
 		lastInSubnet = p.Release(a)
 		return nil
 	})
 	return lastInSubnet
+}
+
+// busy is held (shared) by every change to one container's network, and
+// exclusively by Cleanup, which so never sees an Up halfway done.
+func (n *Networker) busy() (*flock.Lock, error) {
+	return flock.AcquireShared(filepath.Join(n.cfg.StateDir, "busy.lock"))
+}
+
+// updateSubnets runs fn on the subnet pool; a lost or corrupt pool file
+// is rebuilt from the containers' states.
+func (n *Networker) updateSubnets(fn func(*subnet.Pool) error) error {
+	return subnet.Update(n.subnetsPath(), n.cfg.Pool, func(p *subnet.Pool) error {
+		for _, st := range n.states() {
+			p.Allocated[st.Subnet] = append(p.Allocated[st.Subnet], st.IP)
+		}
+		return nil
+	}, fn)
+}
+
+// updatePorts runs fn on the port pool; a lost or corrupt pool file is
+// rebuilt from the containers' states.
+func (n *Networker) updatePorts(fn func(*port.Pool) error) error {
+	return port.Update(n.portsPath(), n.cfg.PortStart, n.cfg.PortSize, func(p *port.Pool) error {
+		for _, st := range n.states() {
+			for _, m := range st.MappedPorts {
+				p.Remove(m.HostPort)
+			}
+		}
+		return nil
+	}, fn)
+}
+
+// states loads every container's state that can be read, by handle.
+func (n *Networker) states() map[string]*State {
+	out := map[string]*State{}
+	hs, _ := n.List()
+	for _, h := range hs {
+		if st, err := n.load(h); err == nil {
+			out[h] = st
+		}
+	}
+	return out
 }
 
 func (n *Networker) subnetsPath() string { return filepath.Join(n.cfg.StateDir, "subnets.json") }

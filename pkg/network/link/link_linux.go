@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -30,6 +31,11 @@ type Config struct {
 	MTU         int
 	// Pid is a process in the container's network namespace.
 	Pid int
+	// Alias marks the host end of the veth, and BridgeAlias a bridge this
+	// makes, as whose they are (IFLA_IFALIAS, `ip link` shows it): the
+	// kernel records it with the device, so that cleanup can tell its own
+	// devices from another networker's of the same names.
+	Alias, BridgeAlias string
 }
 
 // Up creates the bridge if it is not there yet, the veth pair, and the
@@ -41,7 +47,7 @@ func Up(cfg Config) (err error) {
 		return err
 	}
 	veth := &netlink.Veth{
-		LinkAttrs: netlink.LinkAttrs{Name: cfg.HostIf, MTU: cfg.MTU, MasterIndex: br.Attrs().Index},
+		LinkAttrs: netlink.LinkAttrs{Name: cfg.HostIf, MTU: cfg.MTU, MasterIndex: br.Attrs().Index, Alias: cfg.Alias},
 		PeerName:  cfg.ContainerIf,
 	}
 	if err := netlink.LinkAdd(veth); err != nil {
@@ -74,7 +80,7 @@ func ensureBridge(cfg Config) (netlink.Link, error) {
 	if br, err := netlink.LinkByName(cfg.Bridge); err == nil {
 		return br, nil
 	}
-	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: cfg.Bridge, MTU: cfg.MTU}}
+	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: cfg.Bridge, MTU: cfg.MTU, Alias: cfg.BridgeAlias}}
 	if err := netlink.LinkAdd(br); err != nil && !errors.Is(err, unix.EEXIST) {
 		return nil, fmt.Errorf("add bridge %s: %w", cfg.Bridge, err)
 	}
@@ -129,19 +135,42 @@ func configureContainer(cfg Config) error {
 // went with the namespace) and, if deleteBridge, the subnet's bridge.
 // Absent devices are not an error.
 func Down(hostIf, bridge string, deleteBridge bool) error {
-	if l, err := netlink.LinkByName(hostIf); err == nil {
-		if err := netlink.LinkDel(l); err != nil && !isNotFound(err) {
-			return fmt.Errorf("delete %s: %w", hostIf, err)
-		}
+	if err := Delete(hostIf); err != nil {
+		return err
 	}
 	if deleteBridge {
-		if l, err := netlink.LinkByName(bridge); err == nil {
-			if err := netlink.LinkDel(l); err != nil && !isNotFound(err) {
-				return fmt.Errorf("delete bridge %s: %w", bridge, err)
-			}
-		}
+		return Delete(bridge)
 	}
 	return nil
+}
+
+// Delete removes device name; an absent one is not an error.
+func Delete(name string) error {
+	l, err := netlink.LinkByName(name)
+	if err != nil {
+		return nil
+	}
+	if err := netlink.LinkDel(l); err != nil && !isNotFound(err) {
+		return fmt.Errorf("delete %s: %w", name, err)
+	}
+	return nil
+}
+
+// Owned lists the devices whose alias is owner, or begins with owner and
+// a space, by name.
+func Owned(owner string) (map[string]string, error) {
+	links, err := netlink.LinkList()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, l := range links {
+		a := l.Attrs()
+		if a.Alias == owner || strings.HasPrefix(a.Alias, owner+" ") {
+			out[a.Name] = a.Alias
+		}
+	}
+	return out, nil
 }
 
 // EnableForwarding turns on IPv4 forwarding, which routing containers'

@@ -14,16 +14,6 @@ import (
 // BridgePrefix begins every bridge gdn makes.
 const BridgePrefix = "wbrdg-"
 
-var forward = &nftables.Chain{
-	Name: "forward", Table: table, Type: nftables.ChainTypeFilter,
-	Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter,
-}
-
-var input = &nftables.Chain{
-	Name: "input", Table: table, Type: nftables.ChainTypeFilter,
-	Hooknum: nftables.ChainHookInput, Priority: nftables.ChainPriorityFilter,
-}
-
 // baseComment marks the rules Setup owns.
 const baseComment = "gdn base"
 
@@ -31,28 +21,28 @@ const baseComment = "gdn base"
 // bridges, replies pass and DNS to the host passes; with reject, all else
 // is rejected. Every rule has a marker (the base comment) so that Up can
 // tell the current setting.
-func addInputRules(c *nftables.Conn, reject bool) {
+func (t *Table) addInputRules(c *nftables.Conn, reject bool) {
 	bridges := func() []expr.Any {
 		return []expr.Any{
 			&expr.Meta{Key: expr.MetaKeyIIFNAME, Register: 1},
 			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte(BridgePrefix)},
 		}
 	}
-	add(c, input, baseComment, append(bridges(), established()...)...)
+	t.add(c, t.input, baseComment, append(bridges(), established()...)...)
 	if !reject {
 		return
 	}
 	// DNS to a resolver on the host (the gateway stands in for a host
 	// resolver on 127.0.0.x, reference §5.7).
 	for _, proto := range []byte{unix.IPPROTO_UDP, unix.IPPROTO_TCP} {
-		add(c, input, baseComment, append(bridges(),
+		t.add(c, t.input, baseComment, append(bridges(),
 			&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
 			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{proto}},
 			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
 			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{0, 53}},
 			&expr.Verdict{Kind: expr.VerdictAccept})...)
 	}
-	add(c, input, baseComment, append(bridges(), rejectExpr())...)
+	t.add(c, t.input, baseComment, append(bridges(), rejectExpr())...)
 }
 
 // Container describes one container's outbound policy.
@@ -65,17 +55,17 @@ type Container struct {
 }
 
 // addContainer queues the container's chain, rules and jump.
-func addContainer(c *nftables.Conn, ct Container) {
-	ch := c.AddChain(&nftables.Chain{Name: ct.Chain, Table: table})
+func (t *Table) addContainer(c *nftables.Conn, ct Container) {
+	ch := c.AddChain(&nftables.Chain{Name: ct.Chain, Table: t.table})
 	comment := HandleComment(ct.Handle)
-	add(c, ch, comment, append(dstIn(ct.Subnet), &expr.Verdict{Kind: expr.VerdictAccept})...)
+	t.add(c, ch, comment, append(dstIn(ct.Subnet), &expr.Verdict{Kind: expr.VerdictAccept})...)
 	for _, a := range ct.Allows {
-		add(c, ch, comment, a.Exprs()...)
+		t.add(c, ch, comment, a.Exprs()...)
 	}
 	for _, d := range ct.Deny {
-		add(c, ch, comment, append(dstIn(d), rejectExpr())...)
+		t.add(c, ch, comment, append(dstIn(d), rejectExpr())...)
 	}
-	add(c, forward, comment,
+	t.add(c, t.forward, comment,
 		&expr.Meta{Key: expr.MetaKeyIIFNAME, Register: 1},
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: ifname(ct.Bridge)},
 		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4},
@@ -85,14 +75,14 @@ func addContainer(c *nftables.Conn, ct Container) {
 
 // AddAllows puts net-out rules at the head of a container's chain, all
 // in one transaction (3000 rules are one netlink batch).
-func AddAllows(h, chain string, allows []Allow) error {
+func (t *Table) AddAllows(h, chain string, allows []Allow) error {
 	c, err := conn()
 	if err != nil {
 		return err
 	}
-	ch := &nftables.Chain{Name: chain, Table: table}
+	ch := &nftables.Chain{Name: chain, Table: t.table}
 	for _, a := range allows {
-		c.InsertRule(&nftables.Rule{Table: table, Chain: ch, Exprs: a.Exprs(),
+		c.InsertRule(&nftables.Rule{Table: t.table, Chain: ch, Exprs: a.Exprs(),
 			UserData: userdata.AppendString(nil, userdata.TypeComment, HandleComment(h))})
 	}
 	if err := c.Flush(); err != nil {
@@ -101,8 +91,8 @@ func AddAllows(h, chain string, allows []Allow) error {
 	return nil
 }
 
-func add(c *nftables.Conn, ch *nftables.Chain, comment string, exprs ...expr.Any) {
-	c.AddRule(&nftables.Rule{Table: table, Chain: ch, Exprs: exprs,
+func (t *Table) add(c *nftables.Conn, ch *nftables.Chain, comment string, exprs ...expr.Any) {
+	c.AddRule(&nftables.Rule{Table: t.table, Chain: ch, Exprs: exprs,
 		UserData: userdata.AppendString(nil, userdata.TypeComment, comment)})
 }
 

@@ -1,5 +1,5 @@
 // Package nft keeps gdn's firewall and NAT in one nftables table of its
-// own, "gdn" (family ip), through netlink: no iptables exec, and each
+// own, "gdn" by default (family ip), through netlink: no iptables exec, and each
 // operation is one atomic transaction. Every rule carries a comment naming
 // what it belongs to ("subnet 10.254.0.4/30", "handle c1"), so that
 // `nft list table ip gdn` reads well and removal finds exactly its rules.
@@ -16,36 +16,56 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// TableName is gdn's nftables table (family ip).
-const TableName = "gdn"
+// DefaultTable is gdn's nftables table (family ip) unless another is
+// named (gdn-net --nft-table): separate tables let several gdn-nets, each
+// with its own state dir, share a host without touching each other.
+const DefaultTable = "gdn"
 
-var table = &nftables.Table{Family: nftables.TableFamilyIPv4, Name: TableName}
-
-var postrouting = &nftables.Chain{
-	Name: "postrouting", Table: table, Type: nftables.ChainTypeNAT,
-	Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource,
+// Table is one gdn nftables table and its base chains.
+type Table struct {
+	name  string
+	table *nftables.Table
+	// postrouting masquerades; prerouting and output (connections the
+	// host itself makes to a mapped port) hold net-in's DNAT rules.
+	postrouting, prerouting, output *nftables.Chain
+	// forward jumps to the containers' chains; input guards the host.
+	forward, input *nftables.Chain
 }
 
-var prerouting = &nftables.Chain{
-	Name: "prerouting", Table: table, Type: nftables.ChainTypeNAT,
-	Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityNATDest,
+// New returns table name ("" is DefaultTable). Nothing is made until an
+// operation needs it.
+func New(name string) *Table {
+	if name == "" {
+		name = DefaultTable
+	}
+	t := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: name}
+	return &Table{
+		name: name, table: t,
+		postrouting: &nftables.Chain{Name: "postrouting", Table: t, Type: nftables.ChainTypeNAT,
+			Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource},
+		prerouting: &nftables.Chain{Name: "prerouting", Table: t, Type: nftables.ChainTypeNAT,
+			Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityNATDest},
+		output: &nftables.Chain{Name: "output", Table: t, Type: nftables.ChainTypeNAT,
+			Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityNATDest},
+		forward: &nftables.Chain{Name: "forward", Table: t, Type: nftables.ChainTypeFilter,
+			Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter},
+		input: &nftables.Chain{Name: "input", Table: t, Type: nftables.ChainTypeFilter,
+			Hooknum: nftables.ChainHookInput, Priority: nftables.ChainPriorityFilter},
+	}
 }
 
-// output catches connections the host itself makes to a mapped port.
-var output = &nftables.Chain{
-	Name: "output", Table: table, Type: nftables.ChainTypeNAT,
-	Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityNATDest,
-}
+// Name is the table's name.
+func (t *Table) Name() string { return t.name }
 
 // SubnetComment is the comment of a subnet's rules.
 func SubnetComment(subnet netip.Prefix) string { return "subnet " + subnet.String() }
 
 // addMasquerade queues the masquerade rule of subnet.
-func addMasquerade(c *nftables.Conn, subnet netip.Prefix) {
+func (t *Table) addMasquerade(c *nftables.Conn, subnet netip.Prefix) {
 	network := subnet.Addr().AsSlice()
 	mask := maskOf(subnet)
 	c.AddRule(&nftables.Rule{
-		Table: table, Chain: postrouting,
+		Table: t.table, Chain: t.postrouting,
 		Exprs: []expr.Any{
 			// ip saddr & mask == network
 			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4},
@@ -75,14 +95,14 @@ func HandleComment(h string) string { return "handle " + h }
 // AddDNAT forwards TCP connections to ext:hostPort, arriving or made by
 // the host itself, to container:containerPort, in one transaction. The
 // rules carry HandleComment(h).
-func AddDNAT(h string, ext netip.Addr, hostPort uint16, container netip.Addr, containerPort uint16) error {
+func (t *Table) AddDNAT(h string, ext netip.Addr, hostPort uint16, container netip.Addr, containerPort uint16) error {
 	c, err := conn()
 	if err != nil {
 		return err
 	}
-	for _, ch := range []*nftables.Chain{prerouting, output} {
+	for _, ch := range []*nftables.Chain{t.prerouting, t.output} {
 		c.AddRule(&nftables.Rule{
-			Table: table, Chain: ch,
+			Table: t.table, Chain: ch,
 			Exprs: []expr.Any{
 				&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4},
 				&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: ext.AsSlice()},

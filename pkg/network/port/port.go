@@ -78,9 +78,10 @@ func (p *Pool) Release(port uint32) {
 }
 
 // Update runs fn on the pool kept in path under an exclusive lock and
-// writes it back atomically if fn succeeds. A missing file, or one for
-// another range, is a full pool over [start, start+size).
-func Update(path string, start, size uint32, fn func(*Pool) error) error {
+// writes it back atomically if fn succeeds. A missing or unreadable
+// (corrupt) file, or one for another range, is a full pool over [start,
+// start+size) from which rebuild, if not nil, removes the ports in use.
+func Update(path string, start, size uint32, rebuild func(*Pool) error, fn func(*Pool) error) error {
 	lock, err := flock.Acquire(path + ".lock")
 	if err != nil {
 		return err
@@ -94,13 +95,12 @@ func Update(path string, start, size uint32, fn func(*Pool) error) error {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("port pool %q: %w", path, err)
 	}
-	if err == nil {
-		var onDisk Pool
-		if err := json.Unmarshal(data, &onDisk); err != nil {
-			return fmt.Errorf("port pool %q: %w", path, err)
-		}
-		if onDisk.Start == start && onDisk.Size == size {
-			p = &onDisk
+	var onDisk Pool
+	if err == nil && json.Unmarshal(data, &onDisk) == nil && onDisk.Start == start && onDisk.Size == size {
+		p = &onDisk
+	} else if rebuild != nil {
+		if err := rebuild(p); err != nil {
+			return fmt.Errorf("port pool %q: rebuild: %w", path, err)
 		}
 	}
 	if err := fn(p); err != nil {

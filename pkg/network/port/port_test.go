@@ -55,7 +55,7 @@ func TestUpdateIsSerialised(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := Update(path, 61001, 100, func(p *Pool) error {
+			err := Update(path, 61001, 100, nil, func(p *Pool) error {
 				port, err := p.Acquire()
 				got <- port
 				return err

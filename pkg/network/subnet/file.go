@@ -13,11 +13,13 @@ import (
 )
 
 // Update runs fn on the pool kept in path, under an exclusive lock on
-// path+".lock", and writes the result back atomically if fn succeeds; a
-// missing file is an empty pool over dynamic. The dynamic range is always
+// path+".lock", and writes the result back atomically if fn succeeds. A
+// missing or unreadable (corrupt) file is an empty pool over dynamic that
+// rebuild, if not nil, fills from what else records the allocations
+// (gdn-net's container states). The dynamic range is always
 // the one given (the operator may change --network-pool; allocations
 // already made stay). Crash-safe: a killed Update leaves the old file.
-func Update(path string, dynamic netip.Prefix, fn func(*Pool) error) error {
+func Update(path string, dynamic netip.Prefix, rebuild func(*Pool) error, fn func(*Pool) error) error {
 	lock, err := flock.Acquire(path + ".lock")
 	if err != nil {
 		return err
@@ -28,18 +30,21 @@ func Update(path string, dynamic netip.Prefix, fn func(*Pool) error) error {
 		return err
 	}
 	data, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("subnet pool %q: %w", path, err)
-	default:
-		if err := json.Unmarshal(data, p); err != nil {
-			return fmt.Errorf("subnet pool %q: %w", path, err)
-		}
+	}
+	if err == nil && json.Unmarshal(data, p) == nil {
 		if p.Allocated == nil {
 			p.Allocated = map[netip.Prefix][]netip.Addr{}
 		}
 		p.Dynamic = dynamic
+	} else {
+		p.Allocated = map[netip.Prefix][]netip.Addr{}
+		if rebuild != nil {
+			if err := rebuild(p); err != nil {
+				return fmt.Errorf("subnet pool %q: rebuild: %w", path, err)
+			}
+		}
 	}
 	if err := fn(p); err != nil {
 		return err

@@ -123,7 +123,7 @@ func TestFileSurvivesAndSerialisesProcesses(t *testing.T) {
 		}
 	}
 	seen := map[netip.Prefix]bool{}
-	err := Update(path, DefaultPool, func(p *Pool) error {
+	err := Update(path, DefaultPool, nil, func(p *Pool) error {
 		for s, ips := range p.Allocated {
 			if len(ips) != 1 || seen[s] {
 				return fmt.Errorf("subnet %s allocated %d times", s, len(ips))
@@ -143,7 +143,7 @@ func TestHelperAcquire(t *testing.T) {
 	if path == "" {
 		t.Skip("helper process only")
 	}
-	err := Update(path, DefaultPool, func(p *Pool) error {
+	err := Update(path, DefaultPool, nil, func(p *Pool) error {
 		_, err := p.Acquire(Request{})
 		return err
 	})
