@@ -25,23 +25,23 @@ const (
 	TypeUnrecoverable      = "UnrecoverableError"
 )
 
-// ContainerNotFoundError: no container has Handle. Sent as 404.
+// ContainerNotFoundError means no container has Handle. Sent as 404.
 type ContainerNotFoundError struct{ Handle string }
 
 func (e ContainerNotFoundError) Error() string { return "unknown handle: " + e.Handle }
 
-// ProcessNotFoundError: the container has no process ProcessID. Sent as 404.
+// ProcessNotFoundError means the container has no process ProcessID. Sent as 404.
 type ProcessNotFoundError struct{ ProcessID string }
 
 func (e ProcessNotFoundError) Error() string { return "unknown process: " + e.ProcessID }
 
-// ExecutableNotFoundError: a process's executable does not exist. Sent as
+// ExecutableNotFoundError means a process's executable does not exist. Sent as
 // 500; Message travels as is.
 type ExecutableNotFoundError struct{ Message string }
 
 func (e ExecutableNotFoundError) Error() string { return e.Message }
 
-// ServiceUnavailableError: the server cannot serve right now. Sent as 500
+// ServiceUnavailableError means the server cannot serve right now. Sent as 500
 // (not 503). Only the cause's text survives the wire.
 type ServiceUnavailableError struct{ Cause error }
 
@@ -54,7 +54,7 @@ func (e ServiceUnavailableError) Error() string {
 
 func (e ServiceUnavailableError) Unwrap() error { return e.Cause }
 
-// UnrecoverableError: the server is permanently broken (what Ping reports
+// UnrecoverableError means the server is permanently broken (what Ping reports
 // when it cannot recover). Sent as 500.
 type UnrecoverableError struct{ Symptom string }
 
