@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/gdn-dev/gdn/pkg/garden"
 )
@@ -179,22 +180,47 @@ func (p *process) Signal(sig garden.Signal) error {
 // when r ends (on any read error, so the process is not left waiting).
 // The server stops reading input after the close, so later signals or
 // resizes may be ignored by it.
+//
+// Data travels as a JSON string, so bytes that are not UTF-8 arrive as
+// U+FFFD; a rune cut in two by a read is held back until its end arrives,
+// so that valid UTF-8 input is never damaged.
 func (p *process) sendStdin(r io.Reader) {
 	stdin := garden.StreamStdin
-	buf := make([]byte, stdinChunk)
+	buf := make([]byte, stdinChunk+utf8.UTFMax)
+	held := 0
 	for {
-		n, err := r.Read(buf)
-		if n > 0 {
-			data := string(buf[:n])
+		n, err := r.Read(buf[held : held+stdinChunk])
+		n += held
+		cut := n
+		if err == nil {
+			cut = completeUTF8(buf[:n])
+		}
+		if cut > 0 {
+			data := string(buf[:cut])
 			if p.send(garden.ProcessPayload{Source: &stdin, Data: &data}) != nil {
 				return
 			}
 		}
+		held = copy(buf, buf[cut:n])
 		if err != nil {
 			_ = p.send(garden.ProcessPayload{Source: &stdin})
 			return
 		}
 	}
+}
+
+// completeUTF8 is the length of b without a trailing incomplete UTF-8
+// sequence (invalid bytes count as complete: waiting will not fix them).
+func completeUTF8(b []byte) int {
+	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(b[i]) {
+			if utf8.FullRune(b[i:]) {
+				return len(b)
+			}
+			return i
+		}
+	}
+	return len(b)
 }
 
 // copyStream opens one output stream and copies its raw bytes to w until

@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/gdn-dev/gdn/pkg/garden"
@@ -221,5 +223,41 @@ func TestStreamFailureIsReported(t *testing.T) {
 	status, err := p.Wait()
 	if status != 3 || err == nil || err.Error() != "stderr stream: no stream" {
 		t.Errorf("Wait = %d, %v", status, err)
+	}
+}
+
+// TestStdinKeepsRunesWhole feeds stdin one byte at a time: a multi-byte
+// rune must travel whole, not as two U+FFFD halves; invalid bytes are not
+// held back.
+func TestStdinKeepsRunesWhole(t *testing.T) {
+	sent := make(chan []string, 1)
+	_, c := newFake(t, func(req request, nc net.Conn, br *bufio.Reader) {
+		io.WriteString(nc, hijackHead(201, true)+`{"process_id":"p","stream_id":"1"}`+"\n")
+		var got []string
+		for l := range lines(br) {
+			got = append(got, l)
+			if l == `{"process_id":"p","source":0}` {
+				break
+			}
+		}
+		io.WriteString(nc, `{"process_id":"p","exit_status":0}`+"\n")
+		sent <- got
+	})
+	stdin := iotest.OneByteReader(strings.NewReader("é\xffx"))
+	p, err := client.ContainerForHandle(c, "h1").Run(garden.ProcessSpec{Path: "cat"}, client.ProcessIO{Stdin: stdin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`{"process_id":"p","source":0,"data":"é"}`,
+		`{"process_id":"p","source":0,"data":"\ufffd"}`,
+		`{"process_id":"p","source":0,"data":"x"}`,
+		`{"process_id":"p","source":0}`,
+	}
+	if got := <-sent; !slices.Equal(got, want) {
+		t.Errorf("client sent\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
