@@ -34,12 +34,15 @@ func SetBandwidth(hostIf, ifb, alias string, bw Bandwidth) error {
 	}
 	ifbLink, err := netlink.LinkByName(ifb)
 	if err != nil {
-		l := &netlink.Ifb{LinkAttrs: netlink.LinkAttrs{Name: ifb, Alias: alias, TxQLen: 1000}}
+		l := &netlink.Ifb{LinkAttrs: netlink.LinkAttrs{Name: ifb, TxQLen: 1000}}
 		if err := netlink.LinkAdd(l); err != nil {
 			return fmt.Errorf("bandwidth: add %s: %w", ifb, err)
 		}
 		if ifbLink, err = netlink.LinkByName(ifb); err != nil {
 			return err
+		}
+		if err := netlink.LinkSetAlias(ifbLink, alias); err != nil {
+			return fmt.Errorf("bandwidth: alias %s: %w", ifb, err)
 		}
 	}
 	if err := netlink.LinkSetUp(ifbLink); err != nil {

@@ -34,7 +34,9 @@ type Config struct {
 	// Alias marks the host end of the veth, and BridgeAlias a bridge this
 	// makes, as whose they are (IFLA_IFALIAS, `ip link` shows it): the
 	// kernel records it with the device, so that cleanup can tell its own
-	// devices from another networker's of the same names.
+	// devices from another networker's of the same names. (A kill between
+	// making a device and naming it leaves it unmarked; the container's
+	// state names it already, so Down and Cleanup still remove it.)
 	Alias, BridgeAlias string
 }
 
@@ -47,7 +49,7 @@ func Up(cfg Config) (err error) {
 		return err
 	}
 	veth := &netlink.Veth{
-		LinkAttrs: netlink.LinkAttrs{Name: cfg.HostIf, MTU: cfg.MTU, MasterIndex: br.Attrs().Index, Alias: cfg.Alias},
+		LinkAttrs: netlink.LinkAttrs{Name: cfg.HostIf, MTU: cfg.MTU, MasterIndex: br.Attrs().Index},
 		PeerName:  cfg.ContainerIf,
 	}
 	if err := netlink.LinkAdd(veth); err != nil {
@@ -58,6 +60,10 @@ func Up(cfg Config) (err error) {
 			_ = netlink.LinkDel(veth)
 		}
 	}()
+	// The kernel takes an alias only on a change, not with a new link.
+	if err := netlink.LinkSetAlias(veth, cfg.Alias); err != nil {
+		return fmt.Errorf("alias %s: %w", cfg.HostIf, err)
+	}
 	if err := netlink.LinkSetUp(veth); err != nil {
 		return fmt.Errorf("set %s up: %w", cfg.HostIf, err)
 	}
@@ -80,13 +86,16 @@ func ensureBridge(cfg Config) (netlink.Link, error) {
 	if br, err := netlink.LinkByName(cfg.Bridge); err == nil {
 		return br, nil
 	}
-	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: cfg.Bridge, MTU: cfg.MTU, Alias: cfg.BridgeAlias}}
+	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: cfg.Bridge, MTU: cfg.MTU}}
 	if err := netlink.LinkAdd(br); err != nil && !errors.Is(err, unix.EEXIST) {
 		return nil, fmt.Errorf("add bridge %s: %w", cfg.Bridge, err)
 	}
 	link, err := netlink.LinkByName(cfg.Bridge)
 	if err != nil {
 		return nil, err
+	}
+	if err := netlink.LinkSetAlias(link, cfg.BridgeAlias); err != nil {
+		return nil, fmt.Errorf("alias bridge %s: %w", cfg.Bridge, err)
 	}
 	addr := &netlink.Addr{IPNet: ipnet(cfg.Gateway)}
 	if err := netlink.AddrAdd(link, addr); err != nil && !errors.Is(err, unix.EEXIST) {
