@@ -7,7 +7,10 @@ load helpers
 setup() {
 	setup_work
 	export GDN_NET_STATE=$WORK/net
-	# a pool of our own, away from the default one other tools may use
+	# a table and a pool of our own, away from the default ones that other
+	# gdn-nets on this host may be using (their devices carry their table's
+	# name in their alias, so our cleanup leaves them alone)
+	export GDN_NET_TABLE=gdnbats_$$
 	NET=(--network-pool 10.253.0.0/24)
 	PIDS=()
 }
@@ -23,6 +26,7 @@ teardown() {
 		[ -e "$st" ] && gdn-net "${NET[@]}" down "$(basename "$st" .json)" >/dev/null 2>&1
 	done
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	nft delete table ip "$GDN_NET_TABLE" 2>/dev/null || true
 	teardown_work
 }
 
@@ -39,7 +43,9 @@ in_ns() { local pid=$1; shift; nsenter -t "$pid" -n "$@"; }
 # no_net_leftovers: no device, rule or allocation of ours remains.
 no_net_leftovers() {
 	if ip -br link | grep -q 'wbrdg-0afd'; then false; fi
-	if nft list table ip gdn 2>/dev/null | grep -q 'subnet 10.253.'; then false; fi
+	if ip -d link | grep -q "alias gdn-net $GDN_NET_TABLE"; then false; fi
+	if nft list table ip "$GDN_NET_TABLE" 2>/dev/null | grep -q 'chain c-'; then false; fi
+	if nft list table ip "$GDN_NET_TABLE" 2>/dev/null | grep -q 'subnet 10.253.'; then false; fi
 	[ "$(jq '.allocated | length' "$GDN_NET_STATE/subnets.json")" -eq 0 ]
 	[ -z "$(ls "$GDN_NET_STATE/containers")" ]
 }
@@ -63,7 +69,7 @@ no_net_leftovers() {
 	in_ns "$b" busybox nc -l -p 8080 -e echo hello-from-b </dev/null >/dev/null 2>&1 3>&- &
 	sleep 0.3
 	[ "$(in_ns "$a" busybox nc 10.253.0.6 8080 </dev/null)" = hello-from-b ]
-	nft list table ip gdn | grep -q 'masquerade comment "subnet 10.253.0.0/30"'
+	nft list table ip "$GDN_NET_TABLE" | grep -q 'masquerade comment "subnet 10.253.0.0/30"'
 
 	gdn-net "${NET[@]}" down na
 	gdn-net "${NET[@]}" down nb
@@ -105,9 +111,15 @@ no_net_leftovers() {
 	standin; a=$PID
 	run bash -c "echo '{\"Pid\":$a,\"Properties\":{},\"netin\":[],\"netout_rules\":[]}' | gdn-net ${NET[*]} --action up --handle ca"
 	[ "$status" -eq 0 ]
-	[ "$(jq -r '.properties | keys | join(",")' <<<"$output")" = "garden.network.container-ip,garden.network.external-ip,garden.network.host-ip,garden.network.mapped-ports" ]
+	# the contract's keys, in its order (garden-external-networker's)
+	[ "$(jq -r '.properties | keys_unsorted | join(",")' <<<"$output")" = "garden.network.container-ip,garden.network.host-ip,garden.network.mapped-ports,garden.network.interface" ]
+	[ "$(jq -r '.properties["garden.network.interface"]' <<<"$output")" = "$(gdn-net "${NET[@]}" show ca | jq -r .container_interface)" ]
 	[ "$(jq -r '.dns_servers | type' <<<"$output")" = array ]
-	run bash -c "echo null | gdn-net ${NET[*]} --action down --handle ca"
+	[ "$(jq -c '.search_domains' <<<"$output")" = '[]' ]
+	run bash -c "echo '{\"HostIP\":\"192.0.2.1\",\"HostPort\":0,\"ContainerIP\":\"10.253.0.2\",\"ContainerPort\":8080}' | gdn-net ${NET[*]} --port-pool-start 40100 --port-pool-size 2 --action net-in --handle ca"
+	[ "$status" -eq 0 ]
+	[ "$(jq -c . <<<"$output")" = '{"host_port":40100,"container_port":8080}' ]
+	run bash -c "echo null | gdn-net ${NET[*]} --port-pool-start 40100 --port-pool-size 2 --action down --handle ca"
 	[ "$status" -eq 0 ]
 	no_net_leftovers
 	run --separate-stderr gdn-net --action bogus --handle ca
@@ -141,7 +153,7 @@ no_net_leftovers() {
 	[ "$(gdn-net "${NET[@]}" show ia | jq -c .mapped_ports)" = '[{"HostPort":40000,"ContainerPort":8080},{"HostPort":40001,"ContainerPort":9000}]' ]
 
 	gdn-net "${NET[@]}" "${P[@]}" down ia
-	if nft list table ip gdn | grep -q 'handle ia'; then false; fi
+	if nft list table ip "$GDN_NET_TABLE" | grep -q 'handle ia'; then false; fi
 	# released ports go to the back: the never-used 40002 comes first
 	standin; b=$PID
 	echo "{\"Pid\":$b}" | gdn-net "${NET[@]}" "${P[@]}" up ib >/dev/null
@@ -192,13 +204,20 @@ serve() {
 	[ "$(in_ns "$b" busybox nc -w 2 198.51.100.2 8080 </dev/null)" = "hello 8080" ]
 	run in_ns "$b" busybox nc -w 2 198.51.100.2 8081 </dev/null
 	[ "$output" != "hello 8081" ]
-	nft list chain ip gdn "$(gdn-net "${NET[@]}" show ob | jq -r .chain)" | grep -q 'comment "handle ob"'
+	nft list chain ip "$GDN_NET_TABLE" "$(gdn-net "${NET[@]}" show ob | jq -r .chain)" | grep -q 'comment "handle ob"'
 	gdn-net "${NET[@]}" down ob
-	if nft list table ip gdn | grep -q 'handle ob'; then false; fi
+	if nft list table ip "$GDN_NET_TABLE" | grep -q 'handle ob'; then false; fi
 	no_net_leftovers
 }
 
 @test "containers cannot open connections to the host unless --allow-host-access" {
+	# Every table's input hook sees the packet: another gdn-net's table
+	# that rejects traffic from wbrdg-* bridges would reject ours too.
+	for t in $(nft list tables ip | awk '{print $3}'); do
+		if [ "$t" != "$GDN_NET_TABLE" ] && nft list table ip "$t" | grep -q 'iifname "wbrdg-\*" reject'; then
+			skip "table ip $t (another gdn-net) rejects connections from containers to the host"
+		fi
+	done
 	standin; a=$PID
 	echo "{\"Pid\":$a}" | gdn-net "${NET[@]}" up ha >/dev/null
 	busybox nc -ll -p 18080 -e echo hello-host </dev/null >/dev/null 2>&1 3>&- &
@@ -226,7 +245,7 @@ serve() {
 	jq -nc '[range(3000) | {protocol: 1, networks: [{start: "10.99.\(. / 250 | floor).\(. % 250 + 1)", end: "10.99.\(. / 250 | floor).\(. % 250 + 1)"}], ports: [{start: 443, end: 443}]}]' >"$WORK/rules.json"
 	run bash -c "gdn-net ${NET[*]} bulk-net-out va <$WORK/rules.json"
 	[ "$status" -eq 0 ]
-	[ "$(nft list chain ip gdn "$(gdn-net "${NET[@]}" show va | jq -r .chain)" | grep -c 'dport 443')" -eq 3000 ]
+	[ "$(nft list chain ip "$GDN_NET_TABLE" "$(gdn-net "${NET[@]}" show va | jq -r .chain)" | grep -c 'dport 443')" -eq 3000 ]
 	gdn-net "${NET[@]}" down va
 	no_net_leftovers
 }
@@ -250,5 +269,215 @@ serve() {
 	[ "$status" -eq 0 ]
 	[[ "$(jq -r '.removed[]' <<<"$output")" == *"network of da"* ]]
 	[ ! -e "$WORK/dns/hosts" ]
+	no_net_leftovers
+}
+
+# rate_in PID IP BYTES: bytes/s of a transfer from the host into the
+# container (its server writes what it receives to a file, and ends at EOF).
+# busybox nc -e on both sides: a plain nc stops at EOF on its own stdin,
+# and would cut the transfer short.
+rate_in() {
+	local pid=$1 ip=$2 n=$3 sp t0 t1
+	rm -f "$WORK/in"
+	in_ns "$pid" busybox nc -l -p 5001 -e sh -c "cat >$WORK/in" </dev/null >/dev/null 2>&1 3>&- &
+	sp=$!
+	sleep 0.3
+	t0=$(date +%s%N)
+	busybox nc "$ip" 5001 -e head -c "$n" /dev/zero </dev/null 3>&-
+	wait "$sp"
+	t1=$(date +%s%N)
+	[ "$(stat -c %s "$WORK/in")" -eq "$n" ] || { echo "received $(stat -c %s "$WORK/in") of $n bytes"; return 1; }
+	echo $((n * 1000000000 / (t1 - t0)))
+}
+
+# rate_out PID IP BYTES: bytes/s of a transfer from the container to the
+# host (its server sends BYTES and closes).
+rate_out() {
+	local pid=$1 ip=$2 n=$3 sp t0 t1
+	in_ns "$pid" busybox nc -l -p 5002 -e head -c "$n" /dev/zero </dev/null >/dev/null 2>&1 3>&- &
+	sp=$!
+	sleep 0.3
+	t0=$(date +%s%N)
+	busybox nc "$ip" 5002 -e sh -c "cat >$WORK/out" </dev/null 3>&-
+	t1=$(date +%s%N)
+	wait "$sp" || true
+	[ "$(stat -c %s "$WORK/out")" -eq "$n" ] || { echo "received $(stat -c %s "$WORK/out") of $n bytes"; return 1; }
+	echo $((n * 1000000000 / (t1 - t0)))
+}
+
+# within PERCENT GOT WANT: |GOT - WANT| <= PERCENT% of WANT
+within() {
+	local d=$(($2 - $3))
+	[ $((${d#-} * 100)) -le $(($1 * $3)) ] || { echo "$2 is not within $1% of $3"; return 1; }
+}
+
+@test "bandwidth: up's limits.bandwidth_limits caps each way within 25%; gdn-net bandwidth changes and removes it; down removes the ifb" {
+	standin; a=$PID
+	rate=1048576 n=$((5 * 1024 * 1024))
+	echo "{\"Pid\":$a,\"limits\":{\"bandwidth_limits\":{\"rate\":$rate,\"burst\":65536}}}" | gdn-net "${NET[@]}" up ba >/dev/null
+	[ "$(gdn-net "${NET[@]}" show ba | jq -c .bandwidth_limits)" = "{\"rate\":$rate,\"burst\":65536}" ]
+	hostif=$(gdn-net "${NET[@]}" show ba | jq -r .host_interface)
+	ifb=$(gdn-net "${NET[@]}" show ba | jq -r .ifb_interface)
+	tc qdisc show dev "$hostif" | grep -q 'tbf'
+	tc qdisc show dev "$ifb" | grep -q 'tbf'
+	ip -d link show dev "$ifb" | grep -q "alias gdn-net $GDN_NET_TABLE ba"
+
+	in=$(rate_in "$a" 10.253.0.2 "$n")
+	out=$(rate_out "$a" 10.253.0.2 "$n")
+	echo "# limit $rate B/s: into the container $in B/s, out of it $out B/s" >&3
+	within 25 "$in" "$rate"
+	within 25 "$out" "$rate"
+
+	# no limit: the same transfers run far faster (so the test can fail)
+	gdn-net "${NET[@]}" bandwidth ba --rate 0 --burst 0 >/dev/null
+	[ "$(gdn-net "${NET[@]}" show ba | jq -c .bandwidth_limits)" = null ]
+	[ ! -e "/sys/class/net/$ifb" ]
+	if tc qdisc show dev "$hostif" | grep -q tbf; then false; fi
+	fin=$(rate_in "$a" 10.253.0.2 "$n")
+	fout=$(rate_out "$a" 10.253.0.2 "$n")
+	echo "# no limit: into the container $fin B/s, out of it $fout B/s" >&3
+	[ "$fin" -gt $((rate * 4)) ]
+	[ "$fout" -gt $((rate * 4)) ]
+
+	# set by the command: 2 MiB/s
+	rate2=2097152
+	run gdn-net "${NET[@]}" bandwidth ba --rate "$rate2" --burst 65536
+	[ "$status" -eq 0 ]
+	[ "$(jq -c .bandwidth_limits <<<"$output")" = "{\"rate\":$rate2,\"burst\":65536}" ]
+	out2=$(rate_out "$a" 10.253.0.2 $((2 * n)))
+	echo "# limit $rate2 B/s by the command: out of the container $out2 B/s" >&3
+	within 25 "$out2" "$rate2"
+
+	gdn-net "${NET[@]}" down ba
+	[ ! -e "/sys/class/net/$ifb" ]
+	no_net_leftovers
+}
+
+@test "bandwidth: bad limits are InvalidSpec and change nothing" {
+	standin; a=$PID
+	run --separate-stderr bash -c "echo '{\"Pid\":$a,\"limits\":{\"bandwidth_limits\":{\"rate\":1000,\"burst\":100}}}' | gdn-net ${NET[*]} up bb"
+	[ "$status" -eq 5 ]
+	[ "$(error_type "$stderr")" = InvalidSpec ]
+	[[ "$stderr" == *"burst 100 bytes is below one full frame"* ]]
+	[ ! -e "$GDN_NET_STATE/containers/bb.json" ]
+	[ "$(in_ns "$a" ip -br link | grep -c '^w' || true)" -eq 0 ]
+	echo "{\"Pid\":$a}" | gdn-net "${NET[@]}" up bb >/dev/null
+	run --separate-stderr gdn-net "${NET[@]}" bandwidth bb --rate 0 --burst 65536
+	[ "$status" -eq 5 ]
+	[ "$(error_type "$stderr")" = InvalidSpec ]
+	run --separate-stderr gdn-net "${NET[@]}" bandwidth bb --rate 1000
+	[ "$status" -eq 2 ]
+	run --separate-stderr gdn-net "${NET[@]}" bandwidth nosuch --rate 1000000 --burst 65536
+	[ "$status" -eq 3 ]
+	[ "$(gdn-net "${NET[@]}" show bb | jq -c '[.bandwidth_limits, .ifb_interface]')" = '[null,null]' ]
+	if ip -d link show type ifb | grep -q "alias gdn-net $GDN_NET_TABLE bb"; then false; fi
+	gdn-net "${NET[@]}" down bb
+	no_net_leftovers
+}
+
+@test "setup makes the table and base chains, idempotently, and follows --allow-host-access" {
+	run gdn-net setup
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .table <<<"$output")" = "ip $GDN_NET_TABLE" ]
+	first=$(nft list table ip "$GDN_NET_TABLE")
+	for c in postrouting prerouting output forward input; do
+		grep -q "chain $c {" <<<"$first"
+	done
+	grep -q 'reject with icmp host-prohibited comment "gdn base"' <<<"$first"
+	gdn-net setup >/dev/null
+	[ "$(nft list table ip "$GDN_NET_TABLE")" = "$first" ]
+	gdn-net --allow-host-access setup >/dev/null
+	if nft list table ip "$GDN_NET_TABLE" | grep -q reject; then false; fi
+	[ "$(cat /proc/sys/net/ipv4/ip_forward)" = 1 ]
+	run --separate-stderr gdn-net --nft-table 'bad name' setup
+	[ "$status" -eq 2 ]
+}
+
+@test "cleanup after gdn-net up was killed -9 halfway leaves nothing" {
+	standin; a=$PID
+	# many net-out rules: up spends a while on its firewall after the veth exists
+	jq -nc --argjson pid "$a" '{Pid: $pid, netout_rules: [range(10000) | {protocol: 1, networks: [{start: "10.99.\(. / 250 | floor).\(. % 250 + 1)", end: "10.99.\(. / 250 | floor).\(. % 250 + 1)"}], ports: [{start: 443, end: 443}]}]}' >"$WORK/up.json"
+	caught=
+	for try in 1 2 3 4 5; do
+		gdn-net "${NET[@]}" up ka <"$WORK/up.json" >/dev/null 2>&1 3>&- &
+		up=$!
+		st=$GDN_NET_STATE/containers/ka.json
+		until [ -s "$st" ] || ! kill -0 "$up" 2>/dev/null; do :; done
+		hostif=$(jq -r .host_interface "$st" 2>/dev/null || true)
+		until [ -e "/sys/class/net/$hostif" ] || ! kill -0 "$up" 2>/dev/null; do :; done
+		kill -STOP "$up" 2>/dev/null || true
+		if [ -e "/sys/class/net/$hostif" ] && [ "$(jq .complete "$st")" = false ]; then
+			caught=$try
+		fi
+		kill -9 "$up" 2>/dev/null || true
+		wait "$up" 2>/dev/null || true
+		[ -n "$caught" ] && break
+		gdn-net "${NET[@]}" down ka >/dev/null
+	done
+	[ -n "$caught" ]   # killed with its veth made and its up unfinished
+	echo "# up killed halfway on try $caught" >&3
+	[ -e "/sys/class/net/$hostif" ]
+	run gdn-net "${NET[@]}" cleanup
+	[ "$status" -eq 0 ]
+	[[ "$(jq -r '.removed[]' <<<"$output")" == *"network of ka (its up died halfway)"* ]]
+	[ ! -e "/sys/class/net/$hostif" ]
+	[ "$(in_ns "$a" ip -br link | grep -c '^w' || true)" -eq 0 ]
+	no_net_leftovers
+	# nothing left to do
+	[ "$(gdn-net "${NET[@]}" cleanup | jq -c .removed)" = '[]' ]
+}
+
+@test "cleanup removes what a lost state file named: devices, chain, rules, allocation, port; not other networkers' devices" {
+	standin; a=$PID
+	P=(--port-pool-start 40200 --port-pool-size 4)
+	echo "{\"Pid\":$a,\"limits\":{\"bandwidth_limits\":{\"rate\":10000000,\"burst\":65536}}}" | gdn-net "${NET[@]}" "${P[@]}" up la >/dev/null
+	gdn-net "${NET[@]}" "${P[@]}" net-in la --container-port 80 >/dev/null
+	st=$(gdn-net "${NET[@]}" show la)
+	# devices named by our scheme that are not ours: no alias, another table's
+	ip link add wzzzzzzzzzzz-0 type veth peer name wzzzzzzzzzzz-1
+	ip link add wyyyyyyyyyyy-0 type veth peer name wyyyyyyyyyyy-1
+	ip link set wyyyyyyyyyyy-0 alias "gdn-net other_table_$$ x"
+	rm "$GDN_NET_STATE/containers/la.json"
+	run gdn-net "${NET[@]}" "${P[@]}" cleanup
+	ip link del wzzzzzzzzzzz-0 || { echo "a device that is not ours was removed"; false; }
+	ip link del wyyyyyyyyyyy-0 || { echo "another table's device was removed"; false; }
+	[ "$status" -eq 0 ]
+	removed=$(jq -r '.removed[]' <<<"$output")
+	for want in "device $(jq -r .host_interface <<<"$st")" "device $(jq -r .ifb_interface <<<"$st")" \
+		"device $(jq -r .bridge <<<"$st")" "nft chain $(jq -r .chain <<<"$st")" "nft rules of handle la" \
+		"nft rules of subnet 10.253.0.0/30" "allocation 10.253.0.2 in 10.253.0.0/30" "port 40200"; do
+		grep -qxF "$want" <<<"$removed" || { echo "not removed: $want"; echo "$removed"; false; }
+	done
+	[ "$(in_ns "$a" ip -br link | grep -c '^w' || true)" -eq 0 ]
+	if nft list table ip "$GDN_NET_TABLE" | grep -q 'handle la'; then false; fi
+	[ "$(jq '.free | length' "$GDN_NET_STATE/ports.json")" -eq 4 ]
+	no_net_leftovers
+}
+
+@test "the pools are rebuilt from the states when their files are lost or corrupt, and freed of allocations no state holds" {
+	standin; a=$PID
+	standin; b=$PID
+	standin; c=$PID
+	P=(--port-pool-start 40300 --port-pool-size 3)
+	echo "{\"Pid\":$a}" | gdn-net "${NET[@]}" "${P[@]}" up ra >/dev/null
+	[ "$(gdn-net "${NET[@]}" "${P[@]}" net-in ra | jq .host_port)" -eq 40300 ]
+	# a corrupt subnet pool and a lost port pool: rebuilt, so nothing ra holds is handed out again
+	echo garbage >"$GDN_NET_STATE/subnets.json"
+	rm "$GDN_NET_STATE/ports.json"
+	echo "{\"Pid\":$b}" | gdn-net "${NET[@]}" "${P[@]}" up rb >/dev/null
+	[ "$(gdn-net "${NET[@]}" show rb | jq -r .ip)" = 10.253.0.6 ]
+	[ "$(gdn-net "${NET[@]}" "${P[@]}" net-in rb | jq .host_port)" -eq 40301 ]
+	[ "$(jq -c '.allocated | keys' "$GDN_NET_STATE/subnets.json")" = '["10.253.0.0/30","10.253.0.4/30"]' ]
+	# an allocation and a port no state holds (say, a crash lost them): cleanup frees them
+	jq '.allocated["10.253.0.8/30"] = ["10.253.0.10"]' "$GDN_NET_STATE/subnets.json" >"$WORK/s" && mv "$WORK/s" "$GDN_NET_STATE/subnets.json"
+	jq '.free -= [40302]' "$GDN_NET_STATE/ports.json" >"$WORK/p" && mv "$WORK/p" "$GDN_NET_STATE/ports.json"
+	run gdn-net "${NET[@]}" "${P[@]}" cleanup
+	[ "$status" -eq 0 ]
+	[ "$(jq -c .removed <<<"$output")" = '["allocation 10.253.0.10 in 10.253.0.8/30","port 40302"]' ]
+	echo "{\"Pid\":$c}" | gdn-net "${NET[@]}" "${P[@]}" up rc >/dev/null
+	[ "$(gdn-net "${NET[@]}" show rc | jq -r .ip)" = 10.253.0.10 ]
+	[ "$(gdn-net "${NET[@]}" "${P[@]}" net-in rc | jq .host_port)" -eq 40302 ]
+	for h in ra rb rc; do gdn-net "${NET[@]}" "${P[@]}" down "$h" >/dev/null; done
+	[ "$(jq '.free | length' "$GDN_NET_STATE/ports.json")" -eq 3 ]
 	no_net_leftovers
 }
