@@ -1,6 +1,7 @@
 package port
 
 import (
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -76,5 +77,37 @@ func TestUpdateIsSerialised(t *testing.T) {
 	}
 	if len(seen) != 50 {
 		t.Fatalf("%d distinct ports, want 50", len(seen))
+	}
+}
+
+func TestUpdateRebuildsALostOrCorruptFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ports.json")
+	rebuild := func(p *Pool) error {
+		p.Remove(61001) // in use by a container
+		return nil
+	}
+	take := func() uint32 {
+		var port uint32
+		err := Update(path, 61001, 3, rebuild, func(p *Pool) error {
+			var err error
+			port, err = p.Acquire()
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return port
+	}
+	if got := take(); got != 61002 {
+		t.Fatalf("missing file: got port %d, want 61002 (61001 is in use)", got)
+	}
+	if err := os.WriteFile(path, []byte("not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := take(); got != 61002 {
+		t.Fatalf("corrupt file: got port %d, want 61002 again (the rebuild knows only 61001)", got)
+	}
+	if got := take(); got != 61003 {
+		t.Fatalf("good file: got port %d, want 61003", got)
 	}
 }

@@ -151,3 +151,38 @@ func TestHelperAcquire(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestUpdateRebuildsALostOrCorruptFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "subnets.json")
+	held := Allocation{Subnet: pfx("10.254.0.0/30"), IP: ip("10.254.0.2")}
+	rebuilt := 0
+	rebuild := func(p *Pool) error {
+		rebuilt++
+		p.Allocated[held.Subnet] = []netip.Addr{held.IP}
+		return nil
+	}
+	acquire := func() Allocation {
+		var a Allocation
+		err := Update(path, DefaultPool, rebuild, func(p *Pool) error {
+			var err error
+			a, err = p.Acquire(Request{})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	if a := acquire(); a.Subnet == held.Subnet || rebuilt != 1 {
+		t.Fatalf("missing file: got %s (rebuilt %d times), want a subnet other than %s", a.Subnet, rebuilt, held.Subnet)
+	}
+	if a := acquire(); a.Subnet != pfx("10.254.0.8/30") || rebuilt != 1 {
+		t.Fatalf("good file: got %s (rebuilt %d times), want 10.254.0.8/30 from the file", a.Subnet, rebuilt)
+	}
+	if err := os.WriteFile(path, []byte("{garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if a := acquire(); a.Subnet != pfx("10.254.0.4/30") || rebuilt != 2 {
+		t.Fatalf("corrupt file: got %s (rebuilt %d times), want 10.254.0.4/30", a.Subnet, rebuilt)
+	}
+}
