@@ -44,9 +44,11 @@ func statsCmd() *cobra.Command {
 func cleanupCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "cleanup",
-		Short: "Remove networks of containers that are gone, and gdn devices no state names; print what went",
-		Long: "A container is gone when its namespace is (the veth pair went with it). Devices named as gdn\n" +
-			"names them that no state in --state-dir records are removed: use one state dir per host.",
+		Short: "Remove networks of containers that are gone or whose up died, and what no state names; print what went",
+		Long: "A container is gone when its namespace is (the veth pair went with it). Devices marked as this\n" +
+			"networker's (alias \"gdn-net <table> ...\"), chains and rules of its nftables table, and pool\n" +
+			"allocations that no state in --state-dir names are removed too. Networkers with their own\n" +
+			"--state-dir and --nft-table leave each other alone.",
 		Example: "  gdn-net cleanup",
 		Args:    cli.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
