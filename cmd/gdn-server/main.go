@@ -1,0 +1,31 @@
+// Command gdn-server serves the Garden HTTP API and carries out each call
+// by running gdn's tools (gdn-rootfs, gdn-depot, gdn-run, gdn-net), or
+// plugins that speak their contracts.
+package main
+
+import (
+	"os"
+
+	"github.com/gdn-dev/gdn/pkg/cli"
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	var o options
+	root := &cobra.Command{
+		Use:   "gdn-server",
+		Short: "Garden API server (unix socket or TCP) in front of gdn's tools",
+		Example: "  gdn-server --default-rootfs /var/lib/gdn/rootfs\n" +
+			"  gdn-server --bind-ip 127.0.0.1 --bind-port 7777 --depot /var/run/gdn/depot --max-containers 250\n" +
+			"  gdn-server --config /etc/gdn/server.ini",
+		Args: cli.ExactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.loadConfigFile(cmd); err != nil {
+				return err
+			}
+			return serve(cmd, &o)
+		},
+	}
+	o.register(root)
+	os.Exit(cli.Execute(root))
+}

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gdn-dev/gdn/pkg/depot"
+	"github.com/gdn-dev/gdn/pkg/errkind"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// options are gdn-server's flags, named as the reference's `gdn server`
+// names them where they apply.
+type options struct {
+	config                             string
+	bindSocket, bindIP                 string
+	bindPort                           int
+	debugBindIP                        string
+	debugBindPort                      int
+	depot, binDir, initBin             string
+	defaultRootfs                      string
+	defaultGraceTime                   time.Duration
+	maxContainers                      int
+	disablePrivileged                  bool
+	destroyOnStartup                   bool
+	networkMetrics                     bool
+	imagePlugin, privilegedImagePlugin string
+	imageArgs, privilegedImageArgs     []string
+	networkPlugin                      string
+	networkArgs                        []string
+	networkPool                        string
+	denyNetworks                       []string
+	allowHostAccess                    bool
+	dnsServers, extraDNS, hostEntries  []string
+	externalIP                         string
+	portPoolStart, portPoolSize        uint32
+	mtu                                int
+	cpuEntitlementPerShare             float64
+}
+
+func (o *options) register(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVar(&o.config, "config", "", "read settings from FILE: lines `flag-name = value` (a [server] header and # comments are ignored); flags given on the command line win")
+	f.StringVar(&o.bindSocket, "bind-socket", "/tmp/garden.sock", "unix socket to listen on (a stale file is removed)")
+	f.StringVar(&o.bindIP, "bind-ip", "", "listen on TCP at this IP instead of the socket")
+	f.IntVar(&o.bindPort, "bind-port", 0, "TCP port (with --bind-ip; 0: any)")
+	f.StringVar(&o.debugBindIP, "debug-bind-ip", "", "serve pprof, /debug/vars and /metrics on this IP")
+	f.IntVar(&o.debugBindPort, "debug-bind-port", 17013, "debug server port")
+	f.StringVar(&o.depot, "depot", envOr("GDN_DEPOT", depot.DefaultDir), "container bundles (gdn-depot --depot; env GDN_DEPOT)")
+	f.StringVar(&o.binDir, "bin-dir", "", "where gdn's tools are (default: this executable's directory)")
+	f.StringVar(&o.initBin, "init-bin", "", "gdn-init, the containers' pid 1; unprivileged container root (host uid 4294967294) must be able to reach it (default: BIN-DIR/gdn-init)")
+	f.StringVar(&o.defaultRootfs, "default-rootfs", "", "rootfs (directory or image URI) for containers created without one")
+	f.DurationVar(&o.defaultGraceTime, "default-grace-time", 0, "grace time of containers created without one (0: never reaped)")
+	f.IntVar(&o.maxContainers, "max-containers", 0, "refuse creates beyond this many containers (0: no limit)")
+	f.BoolVar(&o.disablePrivileged, "disable-privileged-containers", false, "refuse privileged containers")
+	f.BoolVar(&o.destroyOnStartup, "destroy-containers-on-startup", false, "destroy every existing container at start")
+	f.BoolVar(&o.networkMetrics, "enable-container-network-metrics", false, "report network bytes in metrics")
+	f.StringVar(&o.imagePlugin, "image-plugin", "", "image plugin binary (default: BIN-DIR/gdn-rootfs)")
+	f.StringArrayVar(&o.imageArgs, "image-plugin-extra-arg", nil, "argument passed to the image plugin before its command (repeatable)")
+	f.StringVar(&o.privilegedImagePlugin, "privileged-image-plugin", "", "image plugin for privileged containers (default: the image plugin)")
+	f.StringArrayVar(&o.privilegedImageArgs, "privileged-image-plugin-extra-arg", nil, "argument passed to the privileged image plugin (repeatable)")
+	f.StringVar(&o.networkPlugin, "network-plugin", "", "network plugin binary (default: BIN-DIR/gdn-net with the network flags below)")
+	f.StringArrayVar(&o.networkArgs, "network-plugin-extra-arg", nil, "argument passed to the network plugin before --action (repeatable)")
+	f.StringVar(&o.networkPool, "network-pool", "10.254.0.0/22", "pool of container subnets (a /30 each)")
+	f.StringArrayVar(&o.denyNetworks, "deny-network", nil, "CIDR containers may not reach unless a net-out rule allows it (repeatable)")
+	f.BoolVar(&o.allowHostAccess, "allow-host-access", false, "let containers open connections to the host")
+	f.StringArrayVar(&o.dnsServers, "dns-server", nil, "nameserver for containers instead of the host's (repeatable)")
+	f.StringArrayVar(&o.extraDNS, "additional-dns-server", nil, "nameserver added after the others (repeatable)")
+	f.StringArrayVar(&o.hostEntries, "additional-host-entry", nil, "line added to containers' /etc/hosts (repeatable)")
+	f.StringVar(&o.externalIP, "external-ip", "", "IP reported as ExternalIP and used for net-in (default: detected)")
+	f.Uint32Var(&o.portPoolStart, "port-pool-start", 61001, "first host port for net-in")
+	f.Uint32Var(&o.portPoolSize, "port-pool-size", 4534, "number of host ports for net-in")
+	f.IntVar(&o.mtu, "mtu", 0, "container MTU (default: gdn-net's)")
+	f.Float64Var(&o.cpuEntitlementPerShare, "cpu-entitlement-per-share", 100.0/1024, "percent of a CPU each cpu share is entitled to (metrics)")
+}
+
+// loadConfigFile applies --config: each line sets a flag unless the
+// command line already did (repeatable flags may appear on several lines).
+func (o *options) loadConfigFile(cmd *cobra.Command) error {
+	if o.config == "" {
+		return nil
+	}
+	f, err := os.Open(o.config)
+	if err != nil {
+		return fmt.Errorf("--config: %w: %w", err, errkind.Usage)
+	}
+	defer f.Close()
+	flags := cmd.Flags()
+	given := map[string]bool{}
+	flags.Visit(func(fl *pflag.Flag) { given[fl.Name] = true })
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, ";") || strings.HasPrefix(line, "[") {
+			continue
+		}
+		name, value, found := strings.Cut(line, "=")
+		name, value = strings.TrimSpace(name), strings.Trim(strings.TrimSpace(value), `"`)
+		if !found {
+			value = "true"
+		}
+		if name == "config" || flags.Lookup(name) == nil {
+			return fmt.Errorf("--config %s:%d: unknown setting %q: %w", o.config, n, name, errkind.Usage)
+		}
+		if given[name] {
+			continue
+		}
+		if err := flags.Set(name, value); err != nil {
+			return fmt.Errorf("--config %s:%d: %s: %v: %w", o.config, n, name, err, errkind.Usage)
+		}
+	}
+	return sc.Err()
+}
+
+// bin returns the path of tool name: in --bin-dir, else beside us.
+func (o *options) bin(name string) string {
+	dir := o.binDir
+	if dir == "" {
+		if self, err := os.Executable(); err == nil {
+			dir = filepath.Dir(self)
+		}
+	}
+	return filepath.Join(dir, name)
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/gdn-dev/gdn/pkg/cli"
+	"github.com/gdn-dev/gdn/pkg/errkind"
+	"github.com/gdn-dev/gdn/pkg/garden"
+	"github.com/gdn-dev/gdn/pkg/garden/server"
+	"github.com/gdn-dev/gdn/pkg/gardener"
+	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
+)
+
+func serve(cmd *cobra.Command, o *options) error {
+	log := cli.Logger(cmd)
+	pool, err := netip.ParsePrefix(o.networkPool)
+	if err != nil || !pool.Addr().Is4() || pool.Bits() > 30 {
+		return fmt.Errorf("--network-pool %q: want an IPv4 CIDR of /30 or larger: %w", o.networkPool, errkind.Usage)
+	}
+	if err := os.MkdirAll(o.depot, 0o755); err != nil {
+		return err
+	}
+	// One server per depot: the depot's tools lock their own state, but
+	// grace timers and process attachments would be doubled.
+	lock, err := os.OpenFile(filepath.Join(o.depot, ".gdn-server.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		return fmt.Errorf("another gdn-server serves depot %s: %w", o.depot, errkind.HandleInUse)
+	}
+
+	g := gardener.New(gardenerConfig(o, log))
+	ln, err := listen(o)
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	if o.imagePlugin == "" {
+		if err := g.InitStore(ctx); err != nil {
+			return fmt.Errorf("prepare the image store: %w", err)
+		}
+	}
+	removed, err := g.Recover(ctx, o.destroyOnStartup)
+	if err != nil {
+		log.Error("startup recovery", "error", err)
+	}
+	if len(removed) > 0 {
+		log.Info("startup recovery removed containers", "handles", removed)
+	}
+
+	metrics := server.NewMetrics(func() float64 {
+		hs, err := g.List(context.Background(), garden.Properties{gardener.PropState: "all"})
+		if err != nil {
+			return 0
+		}
+		return float64(len(hs))
+	})
+	srv := server.New(g, server.Config{
+		DefaultGraceTime: o.defaultGraceTime,
+		PoolSize:         1 << (32 - pool.Bits()) / 4,
+		Log:              log,
+		Observe:          metrics.Observe,
+	})
+	if err := srv.Restore(ctx); err != nil {
+		log.Error("restore grace timers", "error", err)
+	}
+	if o.debugBindIP != "" {
+		addr := net.JoinHostPort(o.debugBindIP, strconv.Itoa(o.debugBindPort))
+		go func() {
+			log.Info("debug server", "addr", addr)
+			err := http.ListenAndServe(addr, server.DebugHandler(metrics)) //nolint:gosec // operator-only listener
+			log.Error("debug server", "error", err)
+		}()
+	}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 0}
+	done := make(chan error, 1)
+	go func() { done <- hs.Serve(ln) }()
+	log.Info("serving", "addr", ln.Addr().String())
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	select {
+	case err := <-done:
+		return err
+	case sig := <-sigs:
+		// Stop accepting, let ordinary requests finish, leave the
+		// containers and their processes running.
+		log.Info("shutting down", "signal", sig.String())
+		srv.Detach()
+		sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	}
+}
+
+// listen opens TCP when --bind-ip is set, else the unix socket (a stale
+// file removed first, mode 0777 as the reference).
+func listen(o *options) (net.Listener, error) {
+	if o.bindIP != "" {
+		return net.Listen("tcp", net.JoinHostPort(o.bindIP, strconv.Itoa(o.bindPort)))
+	}
+	if err := os.Remove(o.bindSocket); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	ln, err := net.Listen("unix", o.bindSocket)
+	if err != nil {
+		return nil, err
+	}
+	return ln, os.Chmod(o.bindSocket, 0o777)
+}
+
+// gardenerConfig wires the tools: ours from the bin dir, or the plugins
+// the flags name.
+func gardenerConfig(o *options, log *slog.Logger) gardener.Config {
+	image := gardener.Tool{Name: "image plugin", Path: o.imagePlugin, Args: o.imageArgs}
+	if image.Path == "" {
+		image = gardener.Tool{Name: "gdn-rootfs", Path: o.bin("gdn-rootfs"), Args: o.imageArgs}
+	}
+	privImage := image
+	if o.privilegedImagePlugin != "" {
+		privImage = gardener.Tool{Name: "privileged image plugin", Path: o.privilegedImagePlugin, Args: o.privilegedImageArgs}
+	}
+	nt := gardener.Tool{Name: "network plugin", Path: o.networkPlugin, Args: o.networkArgs}
+	if nt.Path == "" {
+		args := []string{"--network-pool", o.networkPool, "--port-pool-start", strconv.FormatUint(uint64(o.portPoolStart), 10),
+			"--port-pool-size", strconv.FormatUint(uint64(o.portPoolSize), 10)}
+		if o.allowHostAccess {
+			args = append(args, "--allow-host-access")
+		}
+		if o.externalIP != "" {
+			args = append(args, "--external-ip", o.externalIP)
+		}
+		if o.mtu > 0 {
+			args = append(args, "--mtu", strconv.Itoa(o.mtu))
+		}
+		for _, v := range o.denyNetworks {
+			args = append(args, "--deny-network", v)
+		}
+		for _, v := range o.dnsServers {
+			args = append(args, "--dns-server", v)
+		}
+		for _, v := range o.extraDNS {
+			args = append(args, "--additional-dns-server", v)
+		}
+		for _, v := range o.hostEntries {
+			args = append(args, "--additional-host-entry", v)
+		}
+		nt = gardener.Tool{Name: "gdn-net", Path: o.bin("gdn-net"), Args: append(args, o.networkArgs...)}
+	}
+	initBin := o.initBin
+	if initBin == "" {
+		initBin = o.bin("gdn-init")
+	}
+	return gardener.Config{
+		DepotDir:               o.depot,
+		Image:                  image,
+		PrivilegedImage:        privImage,
+		Depot:                  gardener.Tool{Name: "gdn-depot", Path: o.bin("gdn-depot"), Args: []string{"--depot", o.depot}},
+		Run:                    gardener.Tool{Name: "gdn-run", Path: o.bin("gdn-run")},
+		Net:                    nt,
+		DefaultRootfs:          o.defaultRootfs,
+		InitBin:                initBin,
+		MaxContainers:          o.maxContainers,
+		DisablePrivileged:      o.disablePrivileged,
+		NetworkMetrics:         o.networkMetrics,
+		CPUEntitlementPerShare: o.cpuEntitlementPerShare,
+		Log:                    log,
+	}
+}

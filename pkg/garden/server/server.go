@@ -1,0 +1,531 @@
+// Package server serves the Garden HTTP API (28 routes, byte-compatible
+// with the reference server) in front of a Backend, which in gdn-server is
+// the gardener running gdn's tools. The server itself keeps only what a
+// front end needs: grace timers and open process streams.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/gdn-dev/gdn/pkg/garden"
+	"github.com/gdn-dev/gdn/pkg/gardener"
+)
+
+// Backend carries out the operations; *gardener.Gardener is the real one.
+type Backend interface {
+	Lookup(h string) error
+	Capacity(ctx context.Context, poolSize int) (garden.Capacity, error)
+	Create(ctx context.Context, spec garden.ContainerSpec) (string, error)
+	Destroy(ctx context.Context, h string) error
+	List(ctx context.Context, filter garden.Properties) ([]string, error)
+	Info(ctx context.Context, h string) (garden.ContainerInfo, error)
+	Metrics(ctx context.Context, h string) (garden.Metrics, error)
+	Stop(ctx context.Context, h string, kill bool) error
+	StreamIn(ctx context.Context, h, user, dst string, r io.Reader) error
+	StreamOut(ctx context.Context, h, user, src string, w io.Writer) error
+	MemoryLimits(ctx context.Context, h string) (garden.MemoryLimits, error)
+	CPULimits(ctx context.Context, h string) (garden.CPULimits, error)
+	NetIn(ctx context.Context, h string, hostPort, containerPort uint32) (uint32, uint32, error)
+	NetOut(ctx context.Context, h string, rules []garden.NetOutRule) error
+	Properties(ctx context.Context, h string) (garden.Properties, error)
+	Property(ctx context.Context, h, key string) (string, error)
+	SetProperty(ctx context.Context, h, key, value string) error
+	RemoveProperty(ctx context.Context, h, key string) error
+	GraceTime(ctx context.Context, h string) (time.Duration, error)
+	SetGraceTime(ctx context.Context, h string, d time.Duration) error
+	Run(ctx context.Context, h string, spec garden.ProcessSpec, out *gardener.Output) (*gardener.Process, error)
+	Attach(ctx context.Context, h, id string, out *gardener.Output) (*gardener.Process, error)
+}
+
+// Config is the server's policy.
+type Config struct {
+	// DefaultGraceTime applies to containers created with grace_time 0.
+	DefaultGraceTime time.Duration
+	// PoolSize is the number of container subnets (for Capacity).
+	PoolSize int
+	Log      *slog.Logger
+	// Observe, if set, is told about every finished request.
+	Observe func(route string, status int, d time.Duration)
+}
+
+// Server is the Garden API.
+type Server struct {
+	cfg     Config
+	b       Backend
+	log     *slog.Logger
+	router  router
+	streams *streams
+	reaper  *reaper
+	reqID   atomic.Uint64
+	// detach ends open Run/Attach connections on shutdown.
+	detach    chan struct{}
+	detaching atomic.Bool
+}
+
+// New returns a Server for b.
+func New(b Backend, cfg Config) *Server {
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, b: b, log: log, streams: newStreams(), detach: make(chan struct{})}
+	s.reaper = newReaper(s.reap)
+	s.router = router{routes: s.routes()}
+	return s
+}
+
+// Restore arms a grace timer for every existing container, from its
+// stored grace time (or the default). The countdowns start afresh.
+func (s *Server) Restore(ctx context.Context) error {
+	handles, err := s.b.List(ctx, garden.Properties{gardener.PropState: "all"})
+	if err != nil {
+		return err
+	}
+	for _, h := range handles {
+		d, err := s.b.GraceTime(ctx, h)
+		if err != nil {
+			s.log.Warn("restore grace time", "handle", h, "error", err)
+			continue
+		}
+		if d == 0 {
+			d = s.cfg.DefaultGraceTime
+		}
+		s.reaper.arm(h, d)
+	}
+	return nil
+}
+
+// Detach makes open Run/Attach connections return without touching their
+// processes (used on shutdown: http.Server.Shutdown does not wait for
+// hijacked connections).
+func (s *Server) Detach() {
+	if s.detaching.CompareAndSwap(false, true) {
+		close(s.detach)
+	}
+}
+
+func (s *Server) reap(h string) {
+	log := s.log.With("handle", h)
+	log.Info("grace time expired: destroying")
+	if err := s.b.Destroy(context.Background(), h); err != nil {
+		log.Error("reap", "error", err)
+	}
+}
+
+// ServeHTTP routes, logs and measures every request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	rt, p, ok := s.router.lookup(rec, r)
+	name := "NotFound"
+	if ok {
+		name = rt.name
+		rt.handler(rec, r, p)
+	} else if rec.status == http.StatusMethodNotAllowed {
+		name = "MethodNotAllowed"
+	}
+	d := time.Since(start)
+	s.log.Info("request", "request_id", s.reqID.Add(1), "route", name, "method", r.Method,
+		"path", r.URL.Path, "handle", p["handle"], "status", rec.status, "duration", d)
+	if s.cfg.Observe != nil {
+		s.cfg.Observe(name, rec.status, d)
+	}
+}
+
+// statusRecorder remembers the status for the log; it passes Hijack and
+// Flush through (via Unwrap, for http.ResponseController).
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// writeJSON writes v as the reference does: compact JSON and a newline.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// writeError writes err as Garden's error body.
+func writeError(w http.ResponseWriter, err error) {
+	status, body := garden.ErrorBody(err)
+	writeJSON(w, status, body)
+}
+
+var ok = struct{}{}
+
+// decode reads one JSON value from the body; failure is the reference's
+// 500 with the decoder's message.
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
+		writeError(w, err)
+		return false
+	}
+	return true
+}
+
+// container looks h up, pauses its grace countdown for the request and
+// returns the resume func; on failure it has written the 404.
+func (s *Server) container(w http.ResponseWriter, h string) (func(), bool) {
+	if err := s.b.Lookup(h); err != nil {
+		writeError(w, err)
+		return nil, false
+	}
+	return s.reaper.pause(h), true
+}
+
+func (s *Server) routes() []route {
+	r := func(name, method, pattern string, h func(http.ResponseWriter, *http.Request, params)) route {
+		return route{name: name, method: method, pattern: split(pattern), handler: h}
+	}
+	// c wraps a per-container handler that pauses the grace countdown.
+	c := func(h func(http.ResponseWriter, *http.Request, string)) func(http.ResponseWriter, *http.Request, params) {
+		return func(w http.ResponseWriter, req *http.Request, p params) {
+			resume, found := s.container(w, p["handle"])
+			if !found {
+				return
+			}
+			defer resume()
+			h(w, req, p["handle"])
+		}
+	}
+	return []route{
+		r("Ping", "GET", "/ping", s.ping),
+		r("Capacity", "GET", "/capacity", s.capacity),
+		r("List", "GET", "/containers", s.list),
+		r("Create", "POST", "/containers", s.create),
+		r("Info", "GET", "/containers/:handle/info", c(s.info)),
+		r("BulkInfo", "GET", "/containers/bulk_info", s.bulkInfo),
+		r("BulkMetrics", "GET", "/containers/bulk_metrics", s.bulkMetrics),
+		r("Destroy", "DELETE", "/containers/:handle", s.destroy),
+		r("Stop", "PUT", "/containers/:handle/stop", c(s.stop)),
+		r("StreamIn", "PUT", "/containers/:handle/files", c(s.streamIn)),
+		r("StreamOut", "GET", "/containers/:handle/files", c(s.streamOut)),
+		r("CurrentBandwidthLimits", "GET", "/containers/:handle/limits/bandwidth", c(s.bandwidthLimits)),
+		r("CurrentCPULimits", "GET", "/containers/:handle/limits/cpu", c(s.cpuLimits)),
+		r("CurrentDiskLimits", "GET", "/containers/:handle/limits/disk", c(s.diskLimits)),
+		r("CurrentMemoryLimits", "GET", "/containers/:handle/limits/memory", c(s.memoryLimits)),
+		r("NetIn", "POST", "/containers/:handle/net/in", c(s.netIn)),
+		r("NetOut", "POST", "/containers/:handle/net/out", c(s.netOut)),
+		r("BulkNetOut", "POST", "/containers/:handle/net/out/bulk", c(s.bulkNetOut)),
+		r("Stdout", "GET", "/containers/:handle/processes/:pid/attaches/:streamid/stdout", s.stdout),
+		r("Stderr", "GET", "/containers/:handle/processes/:pid/attaches/:streamid/stderr", s.stderr),
+		r("Run", "POST", "/containers/:handle/processes", s.run),
+		r("Attach", "GET", "/containers/:handle/processes/:pid", s.attach),
+		r("SetGraceTime", "PUT", "/containers/:handle/grace_time", s.setGraceTime),
+		r("Properties", "GET", "/containers/:handle/properties", c(s.properties)),
+		r("Property", "GET", "/containers/:handle/properties/:key", s.property),
+		r("SetProperty", "PUT", "/containers/:handle/properties/:key", s.setProperty),
+		r("RemoveProperty", "DELETE", "/containers/:handle/properties/:key", s.removeProperty),
+		r("Metrics", "GET", "/containers/:handle/metrics", c(s.metrics)),
+	}
+}
+
+func (s *Server) ping(w http.ResponseWriter, _ *http.Request, _ params) { writeJSON(w, 200, ok) }
+
+func (s *Server) capacity(w http.ResponseWriter, r *http.Request, _ params) {
+	c, err := s.b.Capacity(r.Context(), s.cfg.PoolSize)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, 200, c)
+}
+
+func (s *Server) list(w http.ResponseWriter, r *http.Request, _ params) {
+	filter := garden.Properties{}
+	for k, v := range r.URL.Query() {
+		filter[k] = v[0]
+	}
+	handles, err := s.b.List(r.Context(), filter)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, 200, garden.ListResponse{Handles: handles})
+}
+
+func (s *Server) create(w http.ResponseWriter, r *http.Request, _ params) {
+	var spec garden.ContainerSpec
+	if !decode(w, r, &spec) {
+		return
+	}
+	if spec.GraceTime == 0 {
+		spec.GraceTime = s.cfg.DefaultGraceTime
+	}
+	h, err := s.b.Create(r.Context(), spec)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	s.reaper.arm(h, spec.GraceTime)
+	writeJSON(w, 200, garden.CreateResponse{Handle: h})
+}
+
+func (s *Server) destroy(w http.ResponseWriter, r *http.Request, p params) {
+	h := p["handle"]
+	if err := s.b.Destroy(r.Context(), h); err != nil {
+		writeError(w, err)
+		return
+	}
+	s.reaper.remove(h)
+	writeJSON(w, 200, ok)
+}
+
+func (s *Server) info(w http.ResponseWriter, r *http.Request, h string) {
+	info, err := s.b.Info(r.Context(), h)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, 200, info)
+}
+
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request, h string) {
+	m, err := s.b.Metrics(r.Context(), h)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, 200, m)
+}
+
+// bulkHandles reads the handles= parameter (which the reference requires;
+// a missing one is answered here as an empty list rather than a dropped
+// connection).
+func bulkHandles(r *http.Request) []string {
+	var hs []string
+	for h := range strings.SplitSeq(r.URL.Query().Get("handles"), ",") {
+		if h != "" {
+			hs = append(hs, h)
+		}
+	}
+	return hs
+}
+
+func (s *Server) bulkInfo(w http.ResponseWriter, r *http.Request, _ params) {
+	res := map[string]garden.ContainerInfoEntry{}
+	for _, h := range bulkHandles(r) {
+		info, err := s.b.Info(r.Context(), h)
+		e := garden.ContainerInfoEntry{Info: info}
+		if err != nil {
+			e.Err = &garden.Error{Message: err.Error()}
+		}
+		res[h] = e
+	}
+	writeJSON(w, 200, res)
+}
+
+func (s *Server) bulkMetrics(w http.ResponseWriter, r *http.Request, _ params) {
+	res := map[string]garden.ContainerMetricsEntry{}
+	for _, h := range bulkHandles(r) {
+		m, err := s.b.Metrics(r.Context(), h)
+		e := garden.ContainerMetricsEntry{Metrics: m}
+		if err != nil {
+			e.Err = &garden.Error{Message: err.Error()}
+		}
+		res[h] = e
+	}
+	writeJSON(w, 200, res)
+}
+
+func (s *Server) stop(w http.ResponseWriter, r *http.Request, h string) {
+	var req garden.StopRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	if err := s.b.Stop(r.Context(), h, req.Kill); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, 200, ok)
+}
+
+func (s *Server) streamIn(w http.ResponseWriter, r *http.Request, h string) {
+	q := r.URL.Query()
+	if err := s.b.StreamIn(r.Context(), h, q.Get("user"), q.Get("destination"), r.Body); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, 200, ok)
+}
+
+// firstByteWriter sends the 200 with the first byte of the archive, so a
+// failure before any byte can still be a JSON error.
+type firstByteWriter struct {
+	w       http.ResponseWriter
+	started bool
+}
+
+func (f *firstByteWriter) Write(b []byte) (int, error) {
+	f.started = true
+	return f.w.Write(b)
+}
+
+func (s *Server) streamOut(w http.ResponseWriter, r *http.Request, h string) {
+	q := r.URL.Query()
+	fw := &firstByteWriter{w: w}
+	err := s.b.StreamOut(r.Context(), h, q.Get("user"), q.Get("source"), fw)
+	if err != nil && !fw.started {
+		writeError(w, err)
+		return
+	}
+	if err != nil {
+		// Bytes are out: all that is left is to cut the stream short.
+		s.log.Warn("stream out cut short", "handle", h, "error", err)
+		panic(http.ErrAbortHandler)
+	}
+}
+
+func (s *Server) bandwidthLimits(w http.ResponseWriter, _ *http.Request, _ string) {
+	writeJSON(w, 200, garden.BandwidthLimits{})
+}
+
+func (s *Server) diskLimits(w http.ResponseWriter, _ *http.Request, _ string) {
+	writeJSON(w, 200, garden.DiskLimits{})
+}
+
+func (s *Server) cpuLimits(w http.ResponseWriter, r *http.Request, h string) {
+	l, err := s.b.CPULimits(r.Context(), h)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, 200, l)
+}
+
+func (s *Server) memoryLimits(w http.ResponseWriter, r *http.Request, h string) {
+	l, err := s.b.MemoryLimits(r.Context(), h)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, 200, l)
+}
+
+func (s *Server) netIn(w http.ResponseWriter, r *http.Request, h string) {
+	var req garden.NetInRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	hp, cp, err := s.b.NetIn(r.Context(), h, req.HostPort, req.ContainerPort)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, 200, garden.NetInResponse{HostPort: hp, ContainerPort: cp})
+}
+
+func (s *Server) netOut(w http.ResponseWriter, r *http.Request, h string) {
+	var rule garden.NetOutRule
+	if !decode(w, r, &rule) {
+		return
+	}
+	if err := s.b.NetOut(r.Context(), h, []garden.NetOutRule{rule}); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, 200, ok)
+}
+
+func (s *Server) bulkNetOut(w http.ResponseWriter, r *http.Request, h string) {
+	var rules []garden.NetOutRule
+	if !decode(w, r, &rules) {
+		return
+	}
+	if len(rules) > 0 {
+		if err := s.b.NetOut(r.Context(), h, rules); err != nil {
+			writeError(w, err)
+			return
+		}
+	}
+	writeJSON(w, 200, ok)
+}
+
+// setGraceTime stores the new grace time and restarts the countdown; 0
+// means never (the reference destroys at once, a quirk not copied). As in
+// the reference, backend errors are logged, not returned.
+func (s *Server) setGraceTime(w http.ResponseWriter, r *http.Request, p params) {
+	h := p["handle"]
+	var d time.Duration
+	if !decode(w, r, &d) {
+		return
+	}
+	if err := s.b.Lookup(h); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := s.b.SetGraceTime(r.Context(), h, d); err != nil {
+		s.log.Error("set grace time", "handle", h, "error", err)
+	}
+	s.reaper.arm(h, d)
+	writeJSON(w, 200, ok)
+}
+
+func (s *Server) properties(w http.ResponseWriter, r *http.Request, h string) {
+	props, err := s.b.Properties(r.Context(), h)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, 200, props)
+}
+
+// withContainer is c() for the routes with a second parameter.
+func (s *Server) withContainer(w http.ResponseWriter, p params, f func(h string)) {
+	resume, found := s.container(w, p["handle"])
+	if !found {
+		return
+	}
+	defer resume()
+	f(p["handle"])
+}
+
+func (s *Server) property(w http.ResponseWriter, r *http.Request, p params) {
+	s.withContainer(w, p, func(h string) {
+		v, err := s.b.Property(r.Context(), h, p["key"])
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, 200, garden.PropertyValue{Value: v})
+	})
+}
+
+func (s *Server) setProperty(w http.ResponseWriter, r *http.Request, p params) {
+	var v garden.PropertyValue
+	if !decode(w, r, &v) {
+		return
+	}
+	s.withContainer(w, p, func(h string) {
+		if err := s.b.SetProperty(r.Context(), h, p["key"], v.Value); err != nil {
+			writeError(w, err)
+			return
+		}
+		writeJSON(w, 200, ok)
+	})
+}
+
+func (s *Server) removeProperty(w http.ResponseWriter, r *http.Request, p params) {
+	s.withContainer(w, p, func(h string) {
+		if err := s.b.RemoveProperty(r.Context(), h, p["key"]); err != nil && !errors.As(err, new(garden.ContainerNotFoundError)) {
+			s.log.Warn("remove property", "handle", h, "error", err)
+		}
+		writeJSON(w, 200, ok)
+	})
+}

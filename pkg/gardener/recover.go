@@ -1,0 +1,61 @@
+package gardener
+
+import (
+	"context"
+	"fmt"
+)
+
+// Recover runs at server start. Containers whose create never finished
+// (the server died half way) are true orphans and are destroyed; so is
+// every container when destroyAll is set. Healthy containers are left
+// alone: their state is on disk, their processes under their dadoos. It
+// returns the handles it destroyed; a destroy that fails is reported and
+// the container stays for the next try.
+func (g *Gardener) Recover(ctx context.Context, destroyAll bool) ([]string, error) {
+	all, err := g.list(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	created, err := g.list(ctx, map[string]string{PropState: StateCreated})
+	if err != nil {
+		return nil, err
+	}
+	healthy := map[string]bool{}
+	for _, h := range created {
+		healthy[h] = true
+	}
+	var removed []string
+	var errs []error
+	for _, h := range all {
+		if healthy[h] && !destroyAll {
+			continue
+		}
+		reason := "its create never finished"
+		if healthy[h] {
+			reason = "--destroy-containers-on-startup"
+		}
+		g.log.Info("destroying at startup", "handle", h, "reason", reason)
+		if err := g.Destroy(ctx, h); err != nil {
+			errs = append(errs, fmt.Errorf("destroy %s: %w", h, err))
+			continue
+		}
+		removed = append(removed, h)
+	}
+	if len(errs) > 0 {
+		return removed, fmt.Errorf("startup recovery: %v", errs)
+	}
+	return removed, nil
+}
+
+// InitStore prepares gdn-rootfs's store (idempotent) with the id mappings
+// of gdn-depot's unprivileged containers: container root is the host's
+// largest uid and gid, the rest map to themselves. Only for gdn-rootfs:
+// another image plugin is set up by its operator, as with Guardian.
+func (g *Gardener) InitStore(ctx context.Context) error {
+	args := []string{"init-store"}
+	for _, kind := range []string{"--uid-mapping", "--gid-mapping"} {
+		args = append(args, kind, "0:4294967294:1", kind, "1:1:4294967293")
+	}
+	_, err := g.cfg.Image.run(ctx, g.log, call{args: args})
+	return err
+}
