@@ -406,7 +406,7 @@ within() {
 		hostif=$(jq -r .host_interface "$st" 2>/dev/null || true)
 		until [ -e "/sys/class/net/$hostif" ] || ! kill -0 "$up" 2>/dev/null; do :; done
 		kill -STOP "$up" 2>/dev/null || true
-		if [ -e "/sys/class/net/$hostif" ] && [ "$(jq .complete "$st")" = false ]; then
+		if [ -e "/sys/class/net/$hostif" ] && [ "$(jq .up_in_progress "$st")" = true ]; then
 			caught=$try
 		fi
 		kill -9 "$up" 2>/dev/null || true

@@ -22,7 +22,7 @@ func netInCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return cli.Print(cmd, network.NetInOutput{HostPort: m.HostPort, ContainerPort: m.ContainerPort}, nil)
+			return cli.Print(cmd, network.NetInOutput(m), nil)
 		},
 	}
 	cmd.Flags().Uint32Var(&hostPort, "host-port", 0, "host port (0: the least recently used of the pool)")

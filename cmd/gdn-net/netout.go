@@ -83,5 +83,5 @@ func runNetInAction(cmd *cobra.Command, h string) error {
 	if err != nil {
 		return err
 	}
-	return cli.Print(cmd, network.NetInOutput{HostPort: m.HostPort, ContainerPort: m.ContainerPort}, nil)
+	return cli.Print(cmd, network.NetInOutput(m), nil)
 }

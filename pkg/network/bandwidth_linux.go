@@ -29,8 +29,8 @@ func (n *Networker) checkBandwidth(bw link.Bandwidth) error {
 // recorded first, so that Down removes what it adds. Errors:
 // errkind.ContainerNotFound, errkind.InvalidSpec.
 func (n *Networker) SetBandwidth(h string, bw link.Bandwidth) (*State, error) {
-	clear := bw == link.Bandwidth{}
-	if !clear {
+	remove := bw == link.Bandwidth{}
+	if !remove {
 		if err := n.checkBandwidth(bw); err != nil {
 			return nil, err
 		}
@@ -44,7 +44,7 @@ func (n *Networker) SetBandwidth(h string, bw link.Bandwidth) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
-	if clear {
+	if remove {
 		if st.Ifb != "" || st.Bandwidth != nil {
 			if err := link.ClearBandwidth(st.HostIf, st.Ifb); err != nil {
 				return nil, err

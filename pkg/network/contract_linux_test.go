@@ -115,8 +115,7 @@ func TestContractUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	st, err := n.Up(ctx, "contract", UpSpec{Pid: in.Pid, Network: in.Network, NetOut: in.NetOut})
-	if err != nil {
+	if _, err := n.Up(ctx, "contract", UpSpec{Pid: in.Pid, Network: in.Network, NetOut: in.NetOut}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _, _ = n.Down(ctx, "contract") })
@@ -125,7 +124,8 @@ func TestContractUp(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if st, err = n.Show("contract"); err != nil {
+	st, err := n.Show("contract")
+	if err != nil {
 		t.Fatal(err)
 	}
 	got, err := json.Marshal(n.ContractUp(st))

@@ -66,17 +66,17 @@ func (n *Networker) Cleanup(_ context.Context) ([]string, error) {
 	for _, h := range slices.Sorted(maps.Keys(states)) {
 		st := states[h]
 		_, err := netlink.LinkByName(st.HostIf)
-		if st.Complete && err == nil {
+		if !st.UpInProgress && err == nil {
 			continue
 		}
 		if _, err := n.down(h); err != nil {
 			return removed, err
 		}
 		delete(states, h)
-		if st.Complete {
-			removed = append(removed, "network of "+h)
-		} else {
+		if st.UpInProgress {
 			removed = append(removed, "network of "+h+" (its up died halfway)")
+		} else {
+			removed = append(removed, "network of "+h)
 		}
 	}
 	keep := nft.Keep{Chains: map[string]bool{}, Handles: map[string]bool{}, Subnets: map[netip.Prefix]bool{}}

@@ -109,9 +109,10 @@ type State struct {
 	// that shapes its outbound traffic (see link.SetBandwidth).
 	Bandwidth *link.Bandwidth `json:"bandwidth_limits,omitempty"`
 	Ifb       string          `json:"ifb_interface,omitempty"`
-	// Complete is set when Up finished: Cleanup takes down a network
-	// whose Up died (kill -9) halfway.
-	Complete bool `json:"complete"`
+	// UpInProgress is set until Up finished: Cleanup takes down a network
+	// whose Up died (kill -9) halfway. (States written before this field
+	// existed lack it, and count as finished.)
+	UpInProgress bool `json:"up_in_progress,omitempty"`
 }
 
 // UpSpec is what Up needs besides the handle.
@@ -187,7 +188,7 @@ func (n *Networker) Up(ctx context.Context, h string, spec UpSpec) (_ *State, er
 		st = &State{
 			Handle: h, Subnet: alloc.Subnet, IP: alloc.IP, Gateway: alloc.Gateway,
 			Bridge: bridgeName(alloc.Subnet), HostIf: "w" + id + "-0", ContainerIf: "w" + id + "-1", Chain: nft.ChainPrefix + id,
-			MTU: n.cfg.MTU, MappedPorts: []PortMap{}, DNSDir: spec.DNSDir,
+			MTU: n.cfg.MTU, MappedPorts: []PortMap{}, DNSDir: spec.DNSDir, UpInProgress: true,
 		}
 		if spec.Bandwidth != nil {
 			bw := *spec.Bandwidth
@@ -233,7 +234,7 @@ func (n *Networker) Up(ctx context.Context, h string, spec UpSpec) (_ *State, er
 			return nil, fmt.Errorf("network up %q: dns files: %w", h, err)
 		}
 	}
-	st.Complete = true
+	st.UpInProgress = false
 	if err := n.save(st); err != nil {
 		return nil, err
 	}
