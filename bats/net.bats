@@ -111,8 +111,8 @@ no_net_leftovers() {
 	standin; a=$PID
 	run bash -c "echo '{\"Pid\":$a,\"Properties\":{},\"netin\":[],\"netout_rules\":[]}' | gdn-net ${NET[*]} --action up --handle ca"
 	[ "$status" -eq 0 ]
-	# the contract's keys, in its order (garden-external-networker's)
-	[ "$(jq -r '.properties | keys_unsorted | join(",")' <<<"$output")" = "garden.network.container-ip,garden.network.host-ip,garden.network.mapped-ports,garden.network.interface" ]
+	# the contract's keys, in its order (garden-external-networker's), then the external IP
+	[ "$(jq -r '.properties | keys_unsorted | join(",")' <<<"$output")" = "garden.network.container-ip,garden.network.host-ip,garden.network.mapped-ports,garden.network.interface,garden.network.external-ip" ]
 	[ "$(jq -r '.properties["garden.network.interface"]' <<<"$output")" = "$(gdn-net "${NET[@]}" show ca | jq -r .container_interface)" ]
 	[ "$(jq -r '.dns_servers | type' <<<"$output")" = array ]
 	[ "$(jq -c '.search_domains' <<<"$output")" = '[]' ]

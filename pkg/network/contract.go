@@ -44,15 +44,17 @@ type UpOutput struct {
 }
 
 // UpProperties are the properties `up` returns, which Guardian stores in
-// the container's property bag (it sets garden.network.external-ip
-// itself).
+// the container's property bag. The first four are the reference's, in
+// its order; ExternalIP is gdn-net's one addition, after them (Guardian
+// sets that property itself, gdn-server takes it from here).
 type UpProperties struct {
 	ContainerIP string `json:"garden.network.container-ip"`
 	HostIP      string `json:"garden.network.host-ip"`
 	// MappedPorts is JSON in a string: [{"HostPort":h,"ContainerPort":c}].
 	MappedPorts string `json:"garden.network.mapped-ports"`
 	// Interface is the container's end of its veth.
-	Interface string `json:"garden.network.interface"`
+	Interface  string `json:"garden.network.interface"`
+	ExternalIP string `json:"garden.network.external-ip,omitempty"`
 }
 
 // NetInInput is the body of `net-in`.
@@ -79,12 +81,17 @@ type NetOutInput struct {
 // ContractUp is the contract's answer to `up` for st: no search domains
 // (an empty list, which leaves the host's search line alone).
 func (n *Networker) ContractUp(st *State) UpOutput {
+	ext := ""
+	if ip, err := n.externalIP(); err == nil {
+		ext = ip.String()
+	}
 	return UpOutput{
 		Properties: UpProperties{
 			ContainerIP: st.IP.String(),
 			HostIP:      st.Gateway.String(),
 			MappedPorts: mappedPorts(st),
 			Interface:   st.ContainerIf,
+			ExternalIP:  ext,
 		},
 		DNSServers:    n.DNSServers(st),
 		SearchDomains: []string{},

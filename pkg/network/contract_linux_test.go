@@ -86,7 +86,9 @@ func TestContractJSONRoundTrip(t *testing.T) {
 // TestContractUp feeds the reference's up example to a real Up, in a
 // network namespace of the test's own, and compares what the contract
 // answers with the reference's answer, byte for byte. Only values the
-// reference leaves open ("...") are filled in, from what Up allocated.
+// reference leaves open ("...") are filled in, from what Up allocated,
+// and gdn-net's one addition, the external IP, follows the reference's
+// properties.
 func TestContractUp(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root")
@@ -136,7 +138,7 @@ func TestContractUp(t *testing.T) {
 		`"garden.network.container-ip": "..."`, `"garden.network.container-ip": "10.253.128.2"`,
 		`"garden.network.host-ip": "..."`, `"garden.network.host-ip": "10.253.128.1"`,
 		`"<json string>"`, `"[{\"HostPort\":40400,\"ContainerPort\":8080}]"`,
-		`"garden.network.interface": "..."`, `"garden.network.interface": "`+st.ContainerIf+`"`,
+		`"garden.network.interface": "..."`, `"garden.network.interface": "`+st.ContainerIf+`", "garden.network.external-ip": "192.0.2.1"`,
 		`"dns_servers": [...]`, `"dns_servers": ["10.253.200.1"]`,
 		`"search_domains": [...]`, `"search_domains": []`)
 	if !bytes.Equal(got, want) {
