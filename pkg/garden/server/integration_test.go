@@ -1,0 +1,523 @@
+package server_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gdn-dev/gdn/pkg/garden"
+	"github.com/gdn-dev/gdn/pkg/garden/client"
+	"github.com/gdn-dev/gdn/pkg/testutil"
+)
+
+// gdn is a real gdn-server with the real tools, in directories and a
+// network pool of its own.
+type gdn struct {
+	t        *testing.T
+	dir      string
+	sock     string
+	args     []string
+	env      []string
+	cmd      *exec.Cmd
+	client   client.Client
+	rootfs   string
+	stopOnce sync.Once
+}
+
+var buildOnce sync.Once
+
+func bin(name string) string { return filepath.Join(testutil.RepoRoot(), "bin", name) }
+
+func startGdn(t *testing.T, extra ...string) *gdn {
+	t.Helper()
+	testutil.RequireRoot(t)
+	buildOnce.Do(func() {
+		out, err := exec.Command("make", "-C", testutil.RepoRoot(), "build").CombinedOutput()
+		if err != nil {
+			t.Fatalf("make build: %v\n%s", err, out)
+		}
+	})
+	dir := testutil.WorkDir(t)
+	g := &gdn{t: t, dir: dir, sock: filepath.Join(dir, "garden.sock")}
+	g.rootfs = testutil.Rootfs(t, dir)
+	initBin := testutil.InitBinary(t, dir)
+	table := fmt.Sprintf("gdnit%d", os.Getpid()%100000)
+	g.env = append(os.Environ(),
+		"GDN_RUNTIME_ROOT="+filepath.Join(dir, "run"),
+		"GDN_STORE="+filepath.Join(dir, "store"),
+		"GDN_NET_STATE="+filepath.Join(dir, "net"),
+		"GDN_NET_TABLE="+table,
+	)
+	g.args = append([]string{
+		"--depot", filepath.Join(dir, "depot"), "--bind-socket", g.sock,
+		"--default-rootfs", g.rootfs, "--init-bin", initBin,
+		"--network-pool", "10.78.0.0/26", "--port-pool-start", "62001", "--port-pool-size", "50",
+		"--log-level", "debug", "--log-file", filepath.Join(dir, "server.log"),
+	}, extra...)
+	g.start()
+	t.Cleanup(func() {
+		// Destroy what the test left, then stop the server and check
+		// nothing of ours remains.
+		if hs, err := g.client.Containers(garden.Properties{"garden.state": "all"}); err == nil {
+			for _, c := range hs {
+				if err := g.client.Destroy(c.Handle()); err != nil {
+					t.Errorf("cleanup destroy %s: %v", c.Handle(), err)
+				}
+			}
+		}
+		g.stop(syscall.SIGTERM)
+		g.assertNoLeaks()
+		_ = exec.Command(bin("gdn-rootfs"), "--store", filepath.Join(dir, "store"), "clean").Run()
+		_ = exec.Command("umount", "-l", filepath.Join(dir, "store")).Run()
+		if t.Failed() {
+			log, _ := os.ReadFile(filepath.Join(dir, "server.log"))
+			t.Logf("server log (tail):\n%s", tail(string(log), 4000))
+		}
+		_ = exec.Command("nft", "delete", "table", "ip", table).Run()
+	})
+	return g
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+func (g *gdn) start() {
+	g.t.Helper()
+	_ = os.Remove(g.sock)
+	cmd := exec.Command(bin("gdn-server"), g.args...)
+	cmd.Env = g.env
+	if err := cmd.Start(); err != nil {
+		g.t.Fatal(err)
+	}
+	g.cmd = cmd
+	g.stopOnce = sync.Once{}
+	g.client = client.New("unix", g.sock)
+	deadline := time.Now().Add(20 * time.Second)
+	for g.client.Ping() != nil {
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(filepath.Join(g.dir, "server.log"))
+			g.t.Fatalf("gdn-server did not start:\n%s", tail(string(log), 3000))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (g *gdn) stop(sig syscall.Signal) {
+	g.stopOnce.Do(func() {
+		_ = g.cmd.Process.Signal(sig)
+		_ = g.cmd.Wait()
+	})
+}
+
+// assertNoLeaks checks the tools' state dirs hold no container and no
+// link of the test's pool remains.
+func (g *gdn) assertNoLeaks() {
+	g.t.Helper()
+	for _, d := range []string{"depot", "run"} {
+		entries, _ := os.ReadDir(filepath.Join(g.dir, d))
+		for _, e := range entries {
+			if !strings.HasPrefix(e.Name(), ".") {
+				g.t.Errorf("leaked %s entry %s", d, e.Name())
+			}
+		}
+	}
+	out, _ := exec.Command("ip", "-o", "addr").Output()
+	if strings.Contains(string(out), "10.78.0.") {
+		g.t.Errorf("leaked addresses of the test pool:\n%s", out)
+	}
+}
+
+func (g *gdn) create(spec garden.ContainerSpec) client.Container {
+	g.t.Helper()
+	c, err := g.client.Create(spec)
+	if err != nil {
+		g.t.Fatalf("create: %v", err)
+	}
+	return c
+}
+
+// run runs a process to its end and returns status, stdout, stderr.
+func run(t *testing.T, c client.Container, stdin string, path string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	io := client.ProcessIO{Stdout: &out, Stderr: &errb}
+	if stdin != "" {
+		io.Stdin = strings.NewReader(stdin)
+	}
+	p, err := c.Run(garden.ProcessSpec{Path: path, Args: args}, io)
+	if err != nil {
+		t.Fatalf("run %s: %v", path, err)
+	}
+	status, err := p.Wait()
+	if err != nil {
+		t.Fatalf("wait %s: %v", path, err)
+	}
+	return status, out.String(), errb.String()
+}
+
+func TestContainerLifecycleThroughTheAPI(t *testing.T) {
+	g := startGdn(t)
+	cl := g.client
+	capacity, err := cl.Capacity()
+	if err != nil || capacity.MaxContainers != 16 || capacity.MemoryInBytes == 0 {
+		t.Fatalf("capacity %+v, %v (want 16 /30s in a /26)", capacity, err)
+	}
+	c := g.create(garden.ContainerSpec{Handle: "c1", Properties: garden.Properties{"owner": "me"}, Env: []string{"FOO=bar"},
+		Limits: garden.Limits{Memory: garden.MemoryLimits{LimitInBytes: 64 << 20}, CPU: garden.CPULimits{LimitInShares: 512}}})
+	if _, err := cl.Create(garden.ContainerSpec{Handle: "c1"}); err == nil || err.Error() != "Handle 'c1' already in use" {
+		t.Fatalf("duplicate handle: %v", err)
+	}
+	if _, err := cl.Create(garden.ContainerSpec{Handle: "bad/../h"}); err == nil {
+		t.Fatal("a handle with / was accepted")
+	}
+	list, err := cl.Containers(garden.Properties{"owner": "me"})
+	if err != nil || len(list) != 1 || list[0].Handle() != "c1" {
+		t.Fatalf("filtered list: %v %v", list, err)
+	}
+	info, err := c.Info()
+	if err != nil || info.State != "active" || info.ContainerIP == "" || !strings.HasPrefix(info.ContainerIP, "10.78.0.") ||
+		info.Properties["owner"] != "me" || info.ContainerPath != filepath.Join(g.dir, "depot", "c1") {
+		t.Fatalf("info %+v, %v", info, err)
+	}
+	if m, err := c.CurrentMemoryLimits(); err != nil || m.LimitInBytes != 64<<20 {
+		t.Fatalf("memory limits %+v %v", m, err)
+	}
+	if cpu, err := c.CurrentCPULimits(); err != nil || cpu.LimitInShares != 512 {
+		t.Fatalf("cpu limits %+v %v", cpu, err)
+	}
+	status, out, errout := run(t, c, "hello", "/bin/sh", "-c", `read x; echo "out:$x:$FOO"; echo err >&2; exit 3`)
+	if status != 3 || out != "out:hello:bar\n" || errout != "err\n" {
+		t.Fatalf("run: status %d, stdout %q, stderr %q", status, out, errout)
+	}
+	if _, err := c.Run(garden.ProcessSpec{Path: "/no/such/binary"}, client.ProcessIO{}); err == nil {
+		t.Fatal("running a missing binary succeeded")
+	} else if !errors.As(err, new(garden.ExecutableNotFoundError)) {
+		t.Logf("missing binary gives %T: %v", err, err)
+	}
+	// Metrics report the memory the container uses.
+	m, err := c.Metrics()
+	if err != nil || m.MemoryStat.TotalUsageTowardLimit == 0 || m.Age <= 0 || m.PidStat.Current == 0 {
+		t.Fatalf("metrics %+v, %v", m, err)
+	}
+	bulk, err := cl.BulkInfo([]string{"c1", "nope"})
+	if err != nil || bulk["c1"].Err != nil || bulk["c1"].Info.ContainerIP != info.ContainerIP || bulk["nope"].Err == nil {
+		t.Fatalf("bulk info %+v, %v", bulk, err)
+	}
+	bm, err := cl.BulkMetrics([]string{"c1", "nope"})
+	if err != nil || bm["c1"].Err != nil || bm["nope"].Err == nil {
+		t.Fatalf("bulk metrics %+v, %v", bm, err)
+	}
+	// Stop, then run again: the init lives on.
+	if err := c.Stop(true); err != nil {
+		t.Fatal(err)
+	}
+	if info, _ := c.Info(); info.State != "stopped" {
+		t.Fatalf("state after stop: %q", info.State)
+	}
+	if status, out, _ := run(t, c, "", "/bin/echo", "again"); status != 0 || out != "again\n" {
+		t.Fatalf("run after stop: %d %q", status, out)
+	}
+	if err := cl.Destroy("c1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.Destroy("c1"); !errors.As(err, new(garden.ContainerNotFoundError)) {
+		t.Fatalf("second destroy: %v", err)
+	}
+	if _, err := c.Info(); !errors.As(err, new(garden.ContainerNotFoundError)) {
+		t.Fatalf("info after destroy: %v", err)
+	}
+}
+
+func TestPropertiesSurviveKill9AndProcessesReattach(t *testing.T) {
+	g := startGdn(t)
+	c := g.create(garden.ContainerSpec{Handle: "p1"})
+	if err := c.SetProperty("k", "v1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Property("missing"); err == nil || err.Error() != "property does not exist: missing" {
+		t.Fatalf("missing property: %v", err)
+	}
+	if err := c.RemoveProperty("missing"); err != nil {
+		t.Fatalf("removing a missing property: %v", err)
+	}
+	var out bytes.Buffer
+	p, err := c.Run(garden.ProcessSpec{ID: "slow", Path: "/bin/sh", Args: []string{"-c", "echo before; sleep 2; echo after; exit 7"}},
+		client.ProcessIO{Stdout: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(out.String(), "before") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	g.stop(syscall.SIGKILL)
+	if _, err := p.Wait(); err == nil {
+		t.Fatal("Wait succeeded although the server was killed")
+	}
+	g.start()
+	if v, err := c.Property("k"); err != nil || v != "v1" {
+		t.Fatalf("property after kill -9: %q %v", v, err)
+	}
+	var rest bytes.Buffer
+	p, err = c.Attach("slow", client.ProcessIO{Stdout: &rest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, err := p.Wait()
+	if err != nil || status != 7 || !strings.Contains(rest.String(), "after") {
+		t.Fatalf("re-attach: status %d, %v, output %q", status, err, rest.String())
+	}
+	if _, err := c.Attach("nope", client.ProcessIO{}); !errors.As(err, new(garden.ProcessNotFoundError)) {
+		t.Fatalf("attach to an unknown process: %v", err)
+	}
+}
+
+func TestAttachAfterClientDisconnect(t *testing.T) {
+	g := startGdn(t)
+	c := g.create(garden.ContainerSpec{Handle: "a1"})
+	// A client that goes away: a raw Run whose connection we close.
+	conn, err := net.Dial("unix", g.sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"id":"p","path":"/bin/sh","args":["-c","sleep 1; echo done; exit 4"]}`
+	fmt.Fprintf(conn, "POST /containers/a1/processes HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+	buf := make([]byte, 512)
+	n, _ := conn.Read(buf)
+	if !strings.HasPrefix(string(buf[:n]), "HTTP/1.1 201 Created\r\n") || strings.Contains(string(buf[:n]), "Connection: close") {
+		t.Fatalf("run response: %q", buf[:n])
+	}
+	conn.Close()
+	var out bytes.Buffer
+	p, err := c.Attach("p", client.ProcessIO{Stdout: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, err := p.Wait(); err != nil || status != 4 || out.String() != "done\n" {
+		t.Fatalf("attach: %d %v %q", status, err, out.String())
+	}
+	// Attaching again to the exited process gives its status at once.
+	p, err = c.Attach("p", client.ProcessIO{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, err := p.Wait(); err != nil || status != 4 {
+		t.Fatalf("attach to exited: %d %v", status, err)
+	}
+}
+
+func TestSignalsAndTTY(t *testing.T) {
+	g := startGdn(t)
+	c := g.create(garden.ContainerSpec{Handle: "t1"})
+	p, err := c.Run(garden.ProcessSpec{Path: "/bin/sleep", Args: []string{"100"}}, client.ProcessIO{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Signal(garden.SignalTerminate); err != nil {
+		t.Fatal(err)
+	}
+	if status, err := p.Wait(); err != nil || status != 143 {
+		t.Fatalf("terminated: %d %v", status, err)
+	}
+	var out bytes.Buffer
+	p, err = c.Run(garden.ProcessSpec{Path: "/bin/sh", Args: []string{"-c", "stty size; read x; stty size"},
+		TTY: &garden.TTYSpec{WindowSize: &garden.WindowSize{Columns: 100, Rows: 30}}},
+		client.ProcessIO{Stdin: &slowReader{then: "go\n"}, Stdout: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if err := p.SetTTY(garden.TTYSpec{WindowSize: &garden.WindowSize{Columns: 120, Rows: 40}}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	ready <- struct{}{}
+	status, err := p.Wait()
+	if err != nil || status != 0 || !strings.Contains(out.String(), "30 100") || !strings.Contains(out.String(), "40 120") {
+		t.Fatalf("tty: %d %v %q", status, err, out.String())
+	}
+}
+
+// ready lets slowReader's second read through.
+var ready = make(chan struct{}, 1)
+
+// slowReader gives stdin only when the test says so (after the resize).
+type slowReader struct {
+	then string
+	sent bool
+}
+
+func (r *slowReader) Read(b []byte) (int, error) {
+	if r.sent {
+		select {} // keep stdin open; the process ends on its own
+	}
+	<-ready
+	r.sent = true
+	return copy(b, r.then), nil
+}
+
+func TestStreamInOutAndGraceTime(t *testing.T) {
+	g := startGdn(t)
+	c := g.create(garden.ContainerSpec{Handle: "s1"})
+	var tb bytes.Buffer
+	tw := tar.NewWriter(&tb)
+	_ = tw.WriteHeader(&tar.Header{Name: "hello.txt", Mode: 0o644, Size: 5, Typeflag: tar.TypeReg})
+	_, _ = tw.Write([]byte("world"))
+	_ = tw.Close()
+	if err := c.StreamIn(client.StreamInSpec{Path: "/tmp/in", User: "root", TarStream: &tb}); err != nil {
+		t.Fatal(err)
+	}
+	if status, out, _ := run(t, c, "", "/bin/cat", "/tmp/in/hello.txt"); status != 0 || out != "world" {
+		t.Fatalf("streamed-in file: %d %q", status, out)
+	}
+	rc, err := c.StreamOut(client.StreamOutSpec{Path: "/tmp/in/hello.txt", User: "root"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(rc)
+	hdr, err := tr.Next()
+	if err != nil || hdr.Name != "hello.txt" {
+		t.Fatalf("stream out header %+v %v", hdr, err)
+	}
+	data, _ := io.ReadAll(tr)
+	rc.Close()
+	if string(data) != "world" {
+		t.Fatalf("stream out data %q", data)
+	}
+	if _, err := c.StreamOut(client.StreamOutSpec{Path: "/no/such"}); err == nil {
+		// The error may only show once the body is read.
+		t.Log("stream out of a missing path: error deferred to the body")
+	}
+
+	// Grace time: a short one reaps, PUT 0 means never.
+	short := g.create(garden.ContainerSpec{Handle: "g1", GraceTime: 500 * time.Millisecond})
+	never := g.create(garden.ContainerSpec{Handle: "g2", GraceTime: 500 * time.Millisecond})
+	if err := never.SetGraceTime(0); err != nil {
+		t.Fatal(err)
+	}
+	// Poll with Lookup (a list): Info would count as activity and
+	// restart the countdown.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := g.client.Lookup(short.Handle()); errors.As(err, new(garden.ContainerNotFoundError)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("g1 was not reaped after its grace time")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	if _, err := g.client.Lookup(never.Handle()); err != nil {
+		t.Fatalf("g2 with grace time 0 was reaped: %v", err)
+	}
+}
+
+func TestMaxContainersUnderParallelCreates(t *testing.T) {
+	g := startGdn(t, "--max-containers", "2")
+	var wg sync.WaitGroup
+	errs := make([]error, 5)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = g.client.Create(garden.ContainerSpec{Handle: fmt.Sprintf("m%d", i)})
+		}()
+	}
+	wg.Wait()
+	ok, full := 0, 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		case err.Error() == "max containers reached":
+			full++
+		default:
+			t.Errorf("create: %v", err)
+		}
+	}
+	if ok != 2 || full != 3 {
+		t.Fatalf("%d creates succeeded, %d refused; want 2 and 3", ok, full)
+	}
+}
+
+func TestNetInReachesTheContainer(t *testing.T) {
+	g := startGdn(t, "--external-ip", "127.0.0.1")
+	c := g.create(garden.ContainerSpec{Handle: "n1"})
+	hostPort, containerPort, err := c.NetIn(0, 8080)
+	if err != nil || hostPort < 62001 || hostPort > 62050 || containerPort != 8080 {
+		t.Fatalf("net in: %d %d %v", hostPort, containerPort, err)
+	}
+	if _, err := c.Run(garden.ProcessSpec{Path: "/bin/sh", Args: []string{"-c", "echo hi-from-container | nc -l -p 8080"}}, client.ProcessIO{}); err != nil {
+		t.Fatal(err)
+	}
+	info, _ := c.Info()
+	if len(info.MappedPorts) != 1 || info.MappedPorts[0].HostPort != hostPort {
+		t.Fatalf("mapped ports %+v", info.MappedPorts)
+	}
+	var got []byte
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		conn, err := net.DialTimeout("tcp", fmt.Sprintf("%s:%d", info.ContainerIP, 8080), time.Second)
+		if err == nil {
+			_ = conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+			got, _ = io.ReadAll(conn)
+			conn.Close()
+			if len(got) > 0 {
+				break
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if string(got) != "hi-from-container\n" {
+		t.Fatalf("read %q from the container", got)
+	}
+	if err := c.BulkNetOut([]garden.NetOutRule{{Protocol: garden.ProtocolTCP, Ports: []garden.PortRange{garden.PortRangeFromPort(443)}}}); err != nil {
+		t.Fatalf("bulk net out: %v", err)
+	}
+	if err := c.NetOut(garden.NetOutRule{Protocol: garden.ProtocolICMP, Ports: []garden.PortRange{garden.PortRangeFromPort(1)}}); err == nil {
+		t.Fatal("a net-out rule with ports for icmp was accepted")
+	}
+}
+
+func TestOOMIsAnEventInInfo(t *testing.T) {
+	g := startGdn(t)
+	c := g.create(garden.ContainerSpec{Handle: "o1", Limits: garden.Limits{Memory: garden.MemoryLimits{LimitInBytes: 16 << 20}}})
+	status, _, _ := run(t, c, "", "/bin/sh", "-c", "x=a; while true; do x=$x$x$x$x; done")
+	if status != 137 {
+		t.Fatalf("memory hog exited %d, want 137 (killed)", status)
+	}
+	info, err := c.Info()
+	if err != nil || len(info.Events) == 0 || info.Events[0] != "Out of memory" {
+		t.Fatalf("events %v, %v", info.Events, err)
+	}
+}
+
+func TestPeaRunsInItsOwnRootfs(t *testing.T) {
+	g := startGdn(t)
+	c := g.create(garden.ContainerSpec{Handle: "pea1"})
+	var out bytes.Buffer
+	p, err := c.Run(garden.ProcessSpec{Path: "/bin/sh", Args: []string{"-c", "ls /tmp; echo pea-ok"}, Image: garden.ImageRef{URI: g.rootfs}},
+		client.ProcessIO{Stdout: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, err := p.Wait(); err != nil || status != 0 || !strings.Contains(out.String(), "pea-ok") {
+		t.Fatalf("pea: %d %v %q", status, err, out.String())
+	}
+}
