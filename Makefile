@@ -58,7 +58,7 @@ lint:
 # Until gdn-server exists: create a container on the default rootfs, run a
 # shell command in it, and tear it down, showing every stage.
 run: build rootfs
-	scripts/demo $(ROOTFS)
+	scripts/run-server $(ROOTFS)
 
 clean:
 	rm -rf $(BIN)
