@@ -45,6 +45,7 @@ bench: build
 	bench/processes
 	bench/rootfs
 	bench/net
+	$(GO) run -tags '$(TAGS)' ./bench/api
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -351,7 +351,7 @@ func (g *Gardener) NetIn(ctx context.Context, h string, hostPort, containerPort 
 	if mp := props[PropMappedPorts]; mp != "" {
 		_ = json.Unmarshal([]byte(mp), &mapped)
 	}
-	mapped = append(mapped, garden.PortMapping{HostPort: res.HostPort, ContainerPort: res.ContainerPort})
+	mapped = append(mapped, garden.PortMapping(res))
 	b, _ := json.Marshal(mapped)
 	if err := g.SetProperty(ctx, h, PropMappedPorts, string(b)); err != nil {
 		return 0, 0, err
