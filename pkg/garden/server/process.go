@@ -82,7 +82,7 @@ func (s *Server) attach(w http.ResponseWriter, r *http.Request, p params) {
 // serveProcess speaks the Run/Attach protocol on the hijacked connection:
 // the first message, then client messages in, and the exit status out.
 // A client that goes away leaves the process running.
-func (s *Server) serveProcess(w http.ResponseWriter, h string, proc *gardener.Process, id string, st *stream, status string) {
+func (s *Server) serveProcess(w http.ResponseWriter, h string, proc Process, id string, st *stream, status string) {
 	defer func() {
 		proc.Detach() // no output is written to st after this
 		s.streams.finish(id, st)
@@ -128,7 +128,7 @@ func (s *Server) serveProcess(w http.ResponseWriter, h string, proc *gardener.Pr
 // readInput handles the client's messages until the connection ends:
 // resize, stdin data, stdin EOF, signals. Unlike the reference it keeps
 // reading after stdin EOF, so a later signal or resize still works.
-func (s *Server) readInput(r io.Reader, proc *gardener.Process, h string) {
+func (s *Server) readInput(r io.Reader, proc Process, h string) {
 	dec := json.NewDecoder(r)
 	stdinOpen := true
 	defer func() {

@@ -19,8 +19,9 @@ import (
 	"github.com/gdn-dev/gdn/pkg/gardener"
 )
 
-// Backend carries out the operations; *gardener.Gardener is the real one.
-type Backend interface {
+// Operations are the backend's container operations: every Backend
+// method but the two that hand out processes.
+type Operations interface {
 	Lookup(h string) error
 	Capacity(ctx context.Context, poolSize int) (garden.Capacity, error)
 	Create(ctx context.Context, spec garden.ContainerSpec) (string, error)
@@ -41,8 +42,56 @@ type Backend interface {
 	RemoveProperty(ctx context.Context, h, key string) error
 	GraceTime(ctx context.Context, h string) (time.Duration, error)
 	SetGraceTime(ctx context.Context, h string, d time.Duration) error
-	Run(ctx context.Context, h string, spec garden.ProcessSpec, out *gardener.Output) (*gardener.Process, error)
-	Attach(ctx context.Context, h, id string, out *gardener.Output) (*gardener.Process, error)
+}
+
+// Process is one client's attachment to a running process, as Run and
+// Attach hand it out; *gardener.Process is the real one.
+type Process interface {
+	ID() string
+	WriteStdin(data []byte) error
+	CloseStdin()
+	Signal(s garden.Signal) error
+	SetTTY(t garden.TTYSpec) error
+	// Wait returns the exit status once the process has exited and its
+	// output has reached this attachment's writers.
+	Wait(ctx context.Context) (int, error)
+	// Detach stops this attachment's output; the process goes on.
+	Detach()
+}
+
+// Backend carries out the operations; *gardener.Gardener is the real one
+// (with P = *gardener.Process), and New infers P from it.
+type Backend[P Process] interface {
+	Operations
+	Run(ctx context.Context, h string, spec garden.ProcessSpec, out *gardener.Output) (P, error)
+	Attach(ctx context.Context, h, id string, out *gardener.Output) (P, error)
+}
+
+// backend is a Backend with its process type erased, as the server uses it.
+type backend interface {
+	Operations
+	Run(ctx context.Context, h string, spec garden.ProcessSpec, out *gardener.Output) (Process, error)
+	Attach(ctx context.Context, h, id string, out *gardener.Output) (Process, error)
+}
+
+var _ Backend[*gardener.Process] = (*gardener.Gardener)(nil)
+
+type erased[P Process] struct{ Backend[P] }
+
+func (e erased[P]) Run(ctx context.Context, h string, spec garden.ProcessSpec, out *gardener.Output) (Process, error) {
+	p, err := e.Backend.Run(ctx, h, spec, out)
+	if err != nil {
+		return nil, err // not p: a nil *T in an interface is not nil
+	}
+	return p, nil
+}
+
+func (e erased[P]) Attach(ctx context.Context, h, id string, out *gardener.Output) (Process, error) {
+	p, err := e.Backend.Attach(ctx, h, id, out)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // Config is the server's policy.
@@ -59,7 +108,7 @@ type Config struct {
 // Server is the Garden API.
 type Server struct {
 	cfg     Config
-	b       Backend
+	b       backend
 	log     *slog.Logger
 	router  router
 	streams *streams
@@ -71,12 +120,12 @@ type Server struct {
 }
 
 // New returns a Server for b.
-func New(b Backend, cfg Config) *Server {
+func New[P Process](b Backend[P], cfg Config) *Server {
 	log := cfg.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, b: b, log: log, streams: newStreams(), detach: make(chan struct{})}
+	s := &Server{cfg: cfg, b: erased[P]{b}, log: log, streams: newStreams(), detach: make(chan struct{})}
 	s.reaper = newReaper(s.reap)
 	s.router = router{routes: s.routes()}
 	return s
@@ -257,6 +306,9 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, _ params) {
 		writeError(w, err)
 		return
 	}
+	if handles == nil {
+		handles = []string{} // never null
+	}
 	writeJSON(w, 200, garden.ListResponse{Handles: handles})
 }
 
@@ -318,15 +370,22 @@ func bulkHandles(r *http.Request) []string {
 	return hs
 }
 
+// entryError is a failed bulk entry's Err, next to a zero Info or
+// Metrics. As Guardian's, it is a plain error whatever the cause: Type ""
+// even for an unknown handle, the message "unknown handle: h".
+func entryError(err error) *garden.Error {
+	return &garden.Error{Message: err.Error()}
+}
+
 func (s *Server) bulkInfo(w http.ResponseWriter, r *http.Request, _ params) {
 	res := map[string]garden.ContainerInfoEntry{}
 	for _, h := range bulkHandles(r) {
 		info, err := s.b.Info(r.Context(), h)
-		e := garden.ContainerInfoEntry{Info: info}
 		if err != nil {
-			e.Err = &garden.Error{Message: err.Error()}
+			res[h] = garden.ContainerInfoEntry{Err: entryError(err)}
+			continue
 		}
-		res[h] = e
+		res[h] = garden.ContainerInfoEntry{Info: info}
 	}
 	writeJSON(w, 200, res)
 }
@@ -335,11 +394,11 @@ func (s *Server) bulkMetrics(w http.ResponseWriter, r *http.Request, _ params) {
 	res := map[string]garden.ContainerMetricsEntry{}
 	for _, h := range bulkHandles(r) {
 		m, err := s.b.Metrics(r.Context(), h)
-		e := garden.ContainerMetricsEntry{Metrics: m}
 		if err != nil {
-			e.Err = &garden.Error{Message: err.Error()}
+			res[h] = garden.ContainerMetricsEntry{Err: entryError(err)}
+			continue
 		}
-		res[h] = e
+		res[h] = garden.ContainerMetricsEntry{Metrics: m}
 	}
 	writeJSON(w, 200, res)
 }
