@@ -180,6 +180,8 @@ func gardenerConfig(o *options, log *slog.Logger) gardener.Config {
 		InitBin:                initBin,
 		MaxContainers:          o.maxContainers,
 		DisablePrivileged:      o.disablePrivileged,
+		OwnImagePlugin:         o.imagePlugin == "" && o.privilegedImagePlugin == "",
+		OwnNetworkPlugin:       o.networkPlugin == "",
 		NetworkMetrics:         o.networkMetrics,
 		CPUEntitlementPerShare: o.cpuEntitlementPerShare,
 		Log:                    log,

@@ -50,6 +50,10 @@ type Config struct {
 	// containers (the same tool unless configured).
 	Image, PrivilegedImage Tool
 	Depot, Run, Net        Tool
+	// OwnImagePlugin and OwnNetworkPlugin say Image and Net are gdn's
+	// own tools, whose commands beyond the plugin contracts (list,
+	// cleanup) startup recovery may use.
+	OwnImagePlugin, OwnNetworkPlugin bool
 	// DefaultRootfs is used when a spec names no image.
 	DefaultRootfs string
 	// InitBin is the host path of gdn-init, handed to gdn-depot.

@@ -3,6 +3,7 @@ package gardener
 import (
 	"context"
 	"fmt"
+	"strings"
 )
 
 // Recover runs at server start. Containers whose create never finished
@@ -41,10 +42,45 @@ func (g *Gardener) Recover(ctx context.Context, destroyAll bool) ([]string, erro
 		}
 		removed = append(removed, h)
 	}
+	if err := g.sweepTools(ctx, removed); err != nil {
+		errs = append(errs, err)
+	}
 	if len(errs) > 0 {
 		return removed, fmt.Errorf("startup recovery: %v", errs)
 	}
 	return removed, nil
+}
+
+// sweepTools removes what a server killed before gdn-depot create left
+// in gdn's own tools: rootfs volumes with no bundle, and networks whose
+// container is gone (gdn-net cleanup). Plugins of other makers have no
+// listing in their contracts, so they are left to their operators.
+func (g *Gardener) sweepTools(ctx context.Context, destroyed []string) error {
+	if g.cfg.OwnImagePlugin {
+		var vols struct {
+			Volumes []string `json:"volumes"`
+		}
+		if err := g.toolJSON(ctx, g.cfg.Image, "", &vols, "list"); err != nil {
+			return err
+		}
+		for _, h := range vols.Volumes {
+			if g.Lookup(h) == nil {
+				continue
+			}
+			g.log.Info("removing orphan rootfs volume at startup", "handle", h)
+			if err := g.deleteRootfs(ctx, h, false); err != nil {
+				return err
+			}
+		}
+	}
+	if g.cfg.OwnNetworkPlugin {
+		out, err := g.cfg.Net.run(ctx, g.log, call{args: []string{"cleanup"}})
+		if err != nil {
+			return err
+		}
+		g.log.Info("gdn-net cleanup at startup", "removed", strings.TrimSpace(string(out)))
+	}
+	return nil
 }
 
 // InitStore prepares gdn-rootfs's store (idempotent) with the id mappings

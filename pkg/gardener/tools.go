@@ -56,7 +56,7 @@ func (t Tool) run(ctx context.Context, log *slog.Logger, c call) ([]byte, error)
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 10 * time.Second
 	err := cmd.Run()
-	log.Debug("tool", "tool", t.Name, "args", c.args, "duration", time.Since(start), "error", err)
+	log.Debug("ran tool", "cmd", t.Name, "args", c.args, "duration", time.Since(start), "error", err)
 	if err == nil {
 		return out.Bytes(), nil
 	}

@@ -521,3 +521,61 @@ func TestPeaRunsInItsOwnRootfs(t *testing.T) {
 		t.Fatalf("pea: %d %v %q", status, err, out.String())
 	}
 }
+
+// tool runs one of gdn's tools with the server's environment.
+func (g *gdn) tool(stdin string, name string, args ...string) string {
+	g.t.Helper()
+	cmd := exec.Command(bin(name), args...)
+	cmd.Env = g.env
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			g.t.Fatalf("%s %v: %v: %s", name, args, err, ee.Stderr)
+		}
+		g.t.Fatal(err)
+	}
+	return string(out)
+}
+
+func TestStartupRemovesTrueOrphansOnly(t *testing.T) {
+	g := startGdn(t)
+	keep := g.create(garden.ContainerSpec{Handle: "keep"})
+	if _, err := keep.Run(garden.ProcessSpec{ID: "sleeper", Path: "/bin/sleep", Args: []string{"30"}}, client.ProcessIO{}); err != nil {
+		t.Fatal(err)
+	}
+	g.stop(syscall.SIGKILL)
+	// What a server killed in the middle of creates leaves: a rootfs
+	// volume with no bundle, and a container whose create never finished.
+	depot := filepath.Join(g.dir, "depot")
+	g.tool("", "gdn-rootfs", "create", g.rootfs, "orphan")
+	partial := g.tool("", "gdn-rootfs", "create", g.rootfs, "half")
+	created := g.tool(partial, "gdn-depot", "--depot", depot, "create", "half", "--init-bin", filepath.Join(g.dir, "gdn-init"),
+		"--property", "garden.state=creating")
+	g.tool(created, "gdn-run", "create")
+	g.start()
+	if _, err := os.Stat(filepath.Join(depot, "half")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the half-created container's bundle is still there: %v", err)
+	}
+	if out := g.tool("", "gdn-run", "list"); strings.Contains(out, `"half"`) {
+		t.Errorf("the half-created container is still in the runtime: %s", out)
+	}
+	if out := g.tool("", "gdn-rootfs", "list"); strings.Contains(out, "orphan") || strings.Contains(out, "half") {
+		t.Errorf("orphan volumes survived startup: %s", out)
+	}
+	c, err := g.client.Lookup("keep")
+	if err != nil {
+		t.Fatalf("the healthy container is gone: %v", err)
+	}
+	p, err := c.Attach("sleeper", client.ProcessIO{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Signal(garden.SignalKill); err != nil {
+		t.Fatal(err)
+	}
+	if status, err := p.Wait(); err != nil || status != 137 {
+		t.Fatalf("the healthy container's process: %d %v", status, err)
+	}
+}
