@@ -35,6 +35,9 @@ const (
 	PropHostIP      = "garden.network.host-ip"
 	PropExternalIP  = "garden.network.external-ip"
 	PropMappedPorts = "garden.network.mapped-ports"
+	// PropPeaVolumes lists the image plugin volumes made for h's peas
+	// (comma-separated), which destroy deletes.
+	PropPeaVolumes = "gdn.pea-volumes"
 	// StateCreated marks a container whose create finished; an
 	// unfiltered list shows only these.
 	StateCreated  = "created"
@@ -264,6 +267,13 @@ func (g *Gardener) imageURI(spec garden.ContainerSpec) (uri string, raw bool) {
 	if uri == "" {
 		uri = g.cfg.DefaultRootfs
 	}
+	return pluginURI(uri)
+}
+
+// pluginURI converts a Garden image URI for the image plugin: docker's
+// #tag becomes :tag; raw:///path is no plugin's business (raw is true and
+// uri the path).
+func pluginURI(uri string) (_ string, raw bool) {
 	if p, ok := strings.CutPrefix(uri, "raw://"); ok {
 		return p, true
 	}
@@ -434,10 +444,19 @@ func (g *Gardener) Destroy(ctx context.Context, h string) error {
 	if err := g.netDown(ctx, h); err != nil {
 		return err
 	}
+	peaVolumes, _ := g.Property(ctx, h, PropPeaVolumes)
 	if err := g.deleteRuntime(ctx, h); err != nil {
 		return err
 	}
 	g.procs.forget(h)
+	for vol := range strings.SplitSeq(peaVolumes, ",") {
+		if vol == "" {
+			continue
+		}
+		if err := g.deleteRootfs(ctx, vol, privileged); err != nil {
+			return err
+		}
+	}
 	if err := g.deleteRootfs(ctx, h, privileged); err != nil {
 		return err
 	}

@@ -3,10 +3,13 @@ package gardener
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -240,6 +243,16 @@ func (g *Gardener) Run(ctx context.Context, h string, spec garden.ProcessSpec, o
 		//lint:ignore ST1005 Garden clients see the reference's exact text
 		return nil, errors.New("Running a process with bind mounts and no image provided is not allowed")
 	}
+	vol, err := g.peaImage(ctx, h, &spec)
+	if err != nil {
+		return nil, err
+	}
+	started := false
+	defer func() {
+		if vol != "" && !started {
+			_ = g.deleteRootfs(context.WithoutCancel(ctx), vol, g.isPrivileged(h))
+		}
+	}()
 	body, err := json.Marshal(spec)
 	if err != nil {
 		return nil, err
@@ -264,11 +277,11 @@ func (g *Gardener) Run(ctx context.Context, h string, spec garden.ProcessSpec, o
 		_ = cmd.Wait()
 		return nil, execError(h, stderr.Bytes(), err)
 	}
-	var started struct {
+	var res struct {
 		ProcessID string `json:"process_id"`
 		Dir       string `json:"dir"`
 	}
-	if err := json.NewDecoder(stdout).Decode(&started); err != nil {
+	if err := json.NewDecoder(stdout).Decode(&res); err != nil {
 		hold.Close()
 		werr := cmd.Wait()
 		if werr == nil {
@@ -279,8 +292,56 @@ func (g *Gardener) Run(ctx context.Context, h string, spec garden.ProcessSpec, o
 	go func() { _, _ = io.Copy(io.Discard, stdout); _ = cmd.Wait() }()
 	// The reader and stdin writer are held before exec lets go of its
 	// own stdin writer, so the process never sees a premature EOF.
-	p, _ := g.procs.get(h+"/"+spec.ID, spec.ID, procdir.Dir(started.Dir), out, func() { hold.Close() })
+	p, _ := g.procs.get(h+"/"+spec.ID, spec.ID, procdir.Dir(res.Dir), out, func() { hold.Close() })
+	started = true
 	return &Process{p: p, out: out}, nil
+}
+
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return strings.HasPrefix(path, "/") && err == nil && fi.IsDir()
+}
+
+// peaImage makes the rootfs of a pea whose image is an image URI (not a
+// directory) with the image plugin, records its volume for destroy, and
+// points spec at it. It returns the volume ("" if none was needed).
+func (g *Gardener) peaImage(ctx context.Context, h string, spec *garden.ProcessSpec) (string, error) {
+	uri := spec.Image.URI
+	if uri == "" || strings.HasPrefix(uri, "raw://") || isDir(uri) {
+		return "", nil
+	}
+	uri, _ = pluginURI(uri)
+	sum := sha256.Sum256([]byte(h + "/" + spec.ID))
+	vol := "pea-" + hex.EncodeToString(sum[:16])
+	// Recorded before it exists, so that no crash can leave it unnamed.
+	vols, err := g.Property(ctx, h, PropPeaVolumes)
+	if err != nil && errors.As(err, new(garden.ContainerNotFoundError)) {
+		return "", err
+	}
+	if vols != "" {
+		vols += ","
+	}
+	if err := g.SetProperty(ctx, h, PropPeaVolumes, vols+vol); err != nil {
+		return "", err
+	}
+	args := []string{"create"}
+	if spec.Image.Username != "" {
+		args = append(args, "--username", spec.Image.Username, "--password", spec.Image.Password)
+	}
+	out, err := g.imageTool(g.isPrivileged(h)).run(ctx, g.log.With("handle", h), call{args: append(args, uri, vol)})
+	if err != nil {
+		return "", err
+	}
+	var partial struct {
+		Root struct {
+			Path string `json:"path"`
+		} `json:"root"`
+	}
+	if err := json.Unmarshal(out, &partial); err != nil || partial.Root.Path == "" {
+		return vol, fmt.Errorf("image plugin printed no root.path for pea image %q", uri)
+	}
+	spec.Image = garden.ImageRef{URI: "raw://" + partial.Root.Path}
+	return vol, nil
 }
 
 // execError maps gdn-run exec's failure to Garden's errors.

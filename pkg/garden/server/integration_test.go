@@ -520,6 +520,30 @@ func TestPeaRunsInItsOwnRootfs(t *testing.T) {
 	if status, err := p.Wait(); err != nil || status != 0 || !strings.Contains(out.String(), "pea-ok") {
 		t.Fatalf("pea: %d %v %q", status, err, out.String())
 	}
+	// An image the image plugin must make: a rootfs tarball. Its volume
+	// goes with the container.
+	images := filepath.Join(g.dir, "images")
+	if out, err := exec.Command(filepath.Join(testutil.RepoRoot(), "scripts", "mk-test-images"), images).CombinedOutput(); err != nil {
+		t.Fatalf("mk-test-images: %v: %s", err, out)
+	}
+	out.Reset()
+	p, err = c.Run(garden.ProcessSpec{Path: "/bin/sh", Args: []string{"-c", "echo from-tarball > /tmp/x; cat /tmp/x"},
+		Image: garden.ImageRef{URI: filepath.Join(images, "rootfs.tar.gz")}}, client.ProcessIO{Stdout: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, err := p.Wait(); err != nil || status != 0 || out.String() != "from-tarball\n" {
+		t.Fatalf("pea from a tarball: %d %v %q", status, err, out.String())
+	}
+	if vols := g.tool("", "gdn-rootfs", "list"); !strings.Contains(vols, "pea-") {
+		t.Fatalf("no pea volume while the container lives: %s", vols)
+	}
+	if err := g.client.Destroy("pea1"); err != nil {
+		t.Fatal(err)
+	}
+	if vols := g.tool("", "gdn-rootfs", "list"); strings.Contains(vols, "pea-") {
+		t.Fatalf("the pea volume outlived its container: %s", vols)
+	}
 }
 
 // tool runs one of gdn's tools with the server's environment.
