@@ -457,7 +457,7 @@ func TestMaxContainersUnderParallelCreates(t *testing.T) {
 }
 
 func TestNetInReachesTheContainer(t *testing.T) {
-	g := startGdn(t, "--external-ip", "127.0.0.1")
+	g := startGdn(t, "--enable-container-network-metrics")
 	c := g.create(garden.ContainerSpec{Handle: "n1"})
 	hostPort, containerPort, err := c.NetIn(0, 8080)
 	if err != nil || hostPort < 62001 || hostPort > 62050 || containerPort != 8080 {
@@ -467,13 +467,15 @@ func TestNetInReachesTheContainer(t *testing.T) {
 		t.Fatal(err)
 	}
 	info, _ := c.Info()
-	if len(info.MappedPorts) != 1 || info.MappedPorts[0].HostPort != hostPort {
-		t.Fatalf("mapped ports %+v", info.MappedPorts)
+	if len(info.MappedPorts) != 1 || info.MappedPorts[0].HostPort != hostPort || info.ExternalIP == "" {
+		t.Fatalf("mapped ports %+v, external IP %q", info.MappedPorts, info.ExternalIP)
 	}
+	// From the host, to the external IP (one of this host's own
+	// addresses) and the mapped port: the DNAT rule must carry it.
 	var got []byte
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
-		conn, err := net.DialTimeout("tcp", fmt.Sprintf("%s:%d", info.ContainerIP, 8080), time.Second)
+		conn, err := net.DialTimeout("tcp", net.JoinHostPort(info.ExternalIP, fmt.Sprint(hostPort)), time.Second)
 		if err == nil {
 			_ = conn.SetReadDeadline(time.Now().Add(2 * time.Second))
 			got, _ = io.ReadAll(conn)
@@ -485,7 +487,11 @@ func TestNetInReachesTheContainer(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	if string(got) != "hi-from-container\n" {
-		t.Fatalf("read %q from the container", got)
+		t.Fatalf("read %q from %s:%d", got, info.ExternalIP, hostPort)
+	}
+	m, err := c.Metrics()
+	if err != nil || m.NetworkStat == nil || m.NetworkStat.TxBytes == 0 || m.NetworkStat.RxBytes == 0 {
+		t.Fatalf("network metrics %+v, %v", m.NetworkStat, err)
 	}
 	if err := c.BulkNetOut([]garden.NetOutRule{{Protocol: garden.ProtocolTCP, Ports: []garden.PortRange{garden.PortRangeFromPort(443)}}}); err != nil {
 		t.Fatalf("bulk net out: %v", err)
