@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -607,5 +608,43 @@ func TestStartupRemovesTrueOrphansOnly(t *testing.T) {
 	}
 	if status, err := p.Wait(); err != nil || status != 137 {
 		t.Fatalf("the healthy container's process: %d %v", status, err)
+	}
+}
+
+func TestConfigFileAndDebugListener(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	conf := filepath.Join(t.TempDir(), "server.ini")
+	body := fmt.Sprintf("[server]\n# settings as in the reference's config file\nmax-containers = 1\ndebug-bind-ip = 127.0.0.1\ndebug-bind-port = %d\n", port)
+	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g := startGdn(t, "--config", conf)
+	g.create(garden.ContainerSpec{Handle: "only"})
+	if _, err := g.client.Create(garden.ContainerSpec{Handle: "second"}); err == nil || err.Error() != "max containers reached" {
+		t.Fatalf("second create with max-containers = 1 in the config file: %v", err)
+	}
+	get := func(path string) string {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d%s", port, path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if m := get("/metrics"); !strings.Contains(m, `gdn_requests_total{route="Create",status="200"} 1`) ||
+		!strings.Contains(m, `gdn_requests_total{route="Create",status="500"} 1`) || !strings.Contains(m, "gdn_containers 1") {
+		t.Fatalf("metrics:\n%s", m)
+	}
+	if v := get("/debug/vars"); !strings.Contains(v, "numGoRoutines") {
+		t.Fatalf("/debug/vars: %s", v)
+	}
+	if p := get("/debug/pprof/"); !strings.Contains(p, "goroutine") {
+		t.Fatalf("/debug/pprof/: %s", p)
 	}
 }
