@@ -88,8 +88,14 @@ func (f fanout) Write(b []byte) (int, error) {
 func (ps *processes) get(key, id string, dir procdir.Dir, first *Output, attached func()) (*proc, bool) {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
+	release := sync.OnceFunc(func() {
+		if attached != nil {
+			attached()
+		}
+	})
 	if p, ok := ps.live[key]; ok {
 		p.subscribe(first)
+		release()
 		return p, false
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -104,8 +110,9 @@ func (ps *processes) get(key, id string, dir procdir.Dir, first *Output, attache
 	go func() {
 		defer close(p.drained)
 		p.attachErr = dir.Attach(ctx, procdir.Streams{
-			Stdin: r, Stdout: fanout{p, 0}, Stderr: fanout{p, 1}, Attached: attached,
+			Stdin: r, Stdout: fanout{p, 0}, Stderr: fanout{p, 1}, Attached: release,
 		})
+		release() // also when Attach failed before holding anything
 		r.Close()
 	}()
 	go func() {
@@ -272,8 +279,10 @@ func (g *Gardener) Run(ctx context.Context, h string, spec garden.ProcessSpec, o
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	defer hold.Close()
+	// On success hold stays open until the reader holds the process's
+	// stdin (the attached callback below closes it).
 	if _, err := hold.Write(body); err != nil {
+		hold.Close()
 		_ = cmd.Wait()
 		return nil, execError(h, stderr.Bytes(), err)
 	}
