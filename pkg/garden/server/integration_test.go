@@ -648,3 +648,16 @@ func TestConfigFileAndDebugListener(t *testing.T) {
 		t.Fatalf("/debug/pprof/: %s", p)
 	}
 }
+
+// Stdin must not end before the server holds it, however quickly the
+// process starts reading: a premature EOF would make cat print nothing.
+func TestStdinReachesEveryProcess(t *testing.T) {
+	g := startGdn(t)
+	c := g.create(garden.ContainerSpec{Handle: "in1"})
+	for i := range 10 {
+		want := fmt.Sprintf("line %d\n", i)
+		if status, out, _ := run(t, c, want, "/bin/cat"); status != 0 || out != want {
+			t.Fatalf("run %d: cat printed %q (status %d), want %q", i, out, status, want)
+		}
+	}
+}
