@@ -10,11 +10,12 @@ import (
 
 func newListCmd() *cobra.Command {
 	var props []string
+	var withProps bool
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List the handles of stored containers",
 		Long:  "list prints the handles of the containers in the depot, sorted; with --property\nonly those whose properties include every given pair.",
-		Example: "  gdn-depot list\n" +
+		Example: "  gdn-depot list\n  gdn-depot list --with-properties -o json\n" +
 			"  gdn-depot list --property garden.state=created --property app=web",
 		Args: cli.ExactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -30,6 +31,26 @@ func newListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if withProps {
+				// One read for a caller that needs every container's
+				// properties (gdn-server's startup), not one exec each.
+				all := map[string]map[string]string{}
+				for _, h := range handles {
+					p, err := dep.Properties(h)
+					if err != nil {
+						continue // destroyed meanwhile
+					}
+					all[h] = p
+				}
+				return cli.Print(cmd, map[string]any{"handles": handles, "properties": all}, func(w io.Writer) error {
+					for _, h := range handles {
+						if _, err := fmt.Fprintf(w, "%s %v\n", h, all[h]); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+			}
 			return cli.Print(cmd, map[string][]string{"handles": handles}, func(w io.Writer) error {
 				for _, h := range handles {
 					if _, err := fmt.Fprintln(w, h); err != nil {
@@ -41,5 +62,6 @@ func newListCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringArrayVar(&props, "property", nil, "only containers with property KEY=VALUE (repeatable)")
+	cmd.Flags().BoolVar(&withProps, "with-properties", false, "also print every listed container's properties")
 	return cmd
 }

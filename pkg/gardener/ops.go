@@ -380,23 +380,43 @@ func (g *Gardener) NetOut(ctx context.Context, h string, rules []garden.NetOutRu
 	return notFound(h, err)
 }
 
-// GraceTime returns h's stored grace time (0: never reaped).
-func (g *Gardener) GraceTime(ctx context.Context, h string) (time.Duration, error) {
-	props, err := g.Properties(ctx, h)
+// GraceTimes returns the stored grace time of every container that has
+// one, in one call of gdn-depot.
+func (g *Gardener) GraceTimes(ctx context.Context) (map[string]time.Duration, error) {
+	all, err := g.allProperties(ctx)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	n, _ := strconv.ParseInt(props[PropGraceTime], 10, 64)
-	return time.Duration(n), nil
+	res := map[string]time.Duration{}
+	for h, props := range all {
+		if v, ok := props[PropGraceTime]; ok {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				g.log.Warn("ignoring a bad grace time", "handle", h, "value", v)
+				continue
+			}
+			res[h] = time.Duration(n)
+		}
+	}
+	return res, nil
 }
 
-// SetGraceTime stores h's grace time; 0 means never (not "now", the
-// reference's quirk), so the property is removed.
-func (g *Gardener) SetGraceTime(ctx context.Context, h string, d time.Duration) error {
-	if d <= 0 {
-		return g.RemoveProperty(ctx, h, PropGraceTime)
+// allProperties returns every container's properties.
+func (g *Gardener) allProperties(ctx context.Context) (map[string]map[string]string, error) {
+	var res struct {
+		Properties map[string]map[string]string `json:"properties"`
 	}
-	return g.SetProperty(ctx, h, PropGraceTime, strconv.FormatInt(int64(d), 10))
+	if err := g.toolJSON(ctx, g.cfg.Depot, "", &res, "list", "--with-properties"); err != nil {
+		return nil, err
+	}
+	return res.Properties, nil
+}
+
+// SetGraceTime stores h's grace time. 0 is stored too: it means never
+// (not "now", the reference's quirk), also after a restart, where a
+// missing value would mean the server's default.
+func (g *Gardener) SetGraceTime(ctx context.Context, h string, d time.Duration) error {
+	return g.SetProperty(ctx, h, PropGraceTime, strconv.FormatInt(int64(max(d, 0)), 10))
 }
 
 // Capacity reports the host's memory, the depot's disk, the image store's

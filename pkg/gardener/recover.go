@@ -3,6 +3,8 @@ package gardener
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -13,26 +15,19 @@ import (
 // returns the handles it destroyed; a destroy that fails is reported and
 // the container stays for the next try.
 func (g *Gardener) Recover(ctx context.Context, destroyAll bool) ([]string, error) {
-	all, err := g.list(ctx, nil)
+	all, err := g.allProperties(ctx)
 	if err != nil {
 		return nil, err
-	}
-	created, err := g.list(ctx, map[string]string{PropState: StateCreated})
-	if err != nil {
-		return nil, err
-	}
-	healthy := map[string]bool{}
-	for _, h := range created {
-		healthy[h] = true
 	}
 	var removed []string
 	var errs []error
-	for _, h := range all {
-		if healthy[h] && !destroyAll {
+	for _, h := range slices.Sorted(maps.Keys(all)) {
+		healthy := all[h][PropState] == StateCreated
+		if healthy && !destroyAll {
 			continue
 		}
 		reason := "its create never finished"
-		if healthy[h] {
+		if healthy {
 			reason = "--destroy-containers-on-startup"
 		}
 		g.log.Info("destroying at startup", "handle", h, "reason", reason)

@@ -661,3 +661,23 @@ func TestStdinReachesEveryProcess(t *testing.T) {
 		}
 	}
 }
+
+// PUT grace_time 0 means never, also after a restart, where the default
+// grace time would otherwise apply again.
+func TestGraceTimeZeroSurvivesRestart(t *testing.T) {
+	g := startGdn(t, "--default-grace-time", "1s")
+	reaped := g.create(garden.ContainerSpec{Handle: "dflt"})
+	kept := g.create(garden.ContainerSpec{Handle: "zero"})
+	if err := kept.SetGraceTime(0); err != nil {
+		t.Fatal(err)
+	}
+	g.stop(syscall.SIGKILL)
+	g.start()
+	time.Sleep(2500 * time.Millisecond)
+	if _, err := g.client.Lookup(reaped.Handle()); !errors.As(err, new(garden.ContainerNotFoundError)) {
+		t.Fatalf("the container with the default grace time was not reaped after the restart: %v", err)
+	}
+	if _, err := g.client.Lookup(kept.Handle()); err != nil {
+		t.Fatalf("the container with grace time 0 was reaped after the restart: %v", err)
+	}
+}

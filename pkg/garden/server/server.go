@@ -40,7 +40,9 @@ type Operations interface {
 	Property(ctx context.Context, h, key string) (string, error)
 	SetProperty(ctx context.Context, h, key, value string) error
 	RemoveProperty(ctx context.Context, h, key string) error
-	GraceTime(ctx context.Context, h string) (time.Duration, error)
+	// GraceTimes returns the stored grace time of every container that
+	// has one (0 included: never reaped).
+	GraceTimes(ctx context.Context) (map[string]time.Duration, error)
 	SetGraceTime(ctx context.Context, h string, d time.Duration) error
 }
 
@@ -138,13 +140,13 @@ func (s *Server) Restore(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	stored, err := s.b.GraceTimes(ctx)
+	if err != nil {
+		return err
+	}
 	for _, h := range handles {
-		d, err := s.b.GraceTime(ctx, h)
-		if err != nil {
-			s.log.Warn("restore grace time", "handle", h, "error", err)
-			continue
-		}
-		if d == 0 {
+		d, ok := stored[h]
+		if !ok {
 			d = s.cfg.DefaultGraceTime
 		}
 		s.reaper.arm(h, d)

@@ -59,20 +59,19 @@ type fake struct {
 	lookedUp []string
 
 	// recorded
-	created    []garden.ContainerSpec
-	filters    []garden.Properties
-	stops      []bool
-	props      map[string]string
-	removed    []string
-	grace      []time.Duration
-	netInReq   [][2]uint32
-	netOut     [][]garden.NetOutRule
-	streamIn   []string // user dst body
-	streamOut  []string // user src
-	ran        []garden.ProcessSpec
-	procs      []*fakeProc
-	destroyed  []string
-	graceAsked []string
+	created   []garden.ContainerSpec
+	filters   []garden.Properties
+	stops     []bool
+	props     map[string]string
+	removed   []string
+	grace     []time.Duration
+	netInReq  [][2]uint32
+	netOut    [][]garden.NetOutRule
+	streamIn  []string // user dst body
+	streamOut []string // user src
+	ran       []garden.ProcessSpec
+	procs     []*fakeProc
+	destroyed []string
 }
 
 // procScript is what a Run's fake process does: stderr at once, stdout
@@ -227,11 +226,8 @@ func (f *fake) RemoveProperty(_ context.Context, _, key string) error {
 	return nil
 }
 
-func (f *fake) GraceTime(_ context.Context, h string) (time.Duration, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.graceAsked = append(f.graceAsked, h)
-	return 0, nil
+func (f *fake) GraceTimes(context.Context) (map[string]time.Duration, error) {
+	return map[string]time.Duration{}, nil
 }
 
 func (f *fake) SetGraceTime(_ context.Context, _ string, d time.Duration) error {
