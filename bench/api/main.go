@@ -25,6 +25,7 @@ import (
 func main() {
 	clients := flag.Int("clients", 5, "parallel clients")
 	creates := flag.Int("creates", 40, "creates per client")
+	live := flag.Int("live", 250, "containers (each with a process) alive across the restart measurement")
 	flag.Parse()
 	repo, _ := filepath.Abs(filepath.Join(filepath.Dir(os.Args[0]), "..", ".."))
 	if _, err := os.Stat(filepath.Join(repo, "bin", "gdn-server")); err != nil {
@@ -43,10 +44,14 @@ func main() {
 		"GDN_NET_STATE="+work+"/net", "GDN_NET_TABLE=gdnbench", "GDN_DEPOT="+work+"/depot")
 	netArgs := []string{"--network-pool", "10.251.0.0/22"}
 	sock := filepath.Join(work, "garden.sock")
-	srv := exec.Command(bin("gdn-server"), "--depot", work+"/depot", "--bind-socket", sock, "--default-rootfs", rootfs,
-		"--init-bin", initBin, "--network-pool", "10.251.0.0/22", "--log-level", "error")
-	srv.Env = env
-	check(srv.Start())
+	var srv *exec.Cmd
+	startServer := func() {
+		srv = exec.Command(bin("gdn-server"), "--depot", work+"/depot", "--bind-socket", sock, "--default-rootfs", rootfs,
+			"--init-bin", initBin, "--network-pool", "10.251.0.0/22", "--log-level", "error")
+		srv.Env = env
+		check(srv.Start())
+	}
+	startServer()
 	defer func() {
 		_ = srv.Process.Signal(os.Interrupt)
 		_ = srv.Wait()
@@ -105,6 +110,40 @@ func main() {
 		tool(nil, "gdn-rootfs", "delete", h)
 		tool(nil, "gdn-depot", "destroy", h)
 	})
+
+	// Restart with many live containers: kill -9, start, and time until
+	// the API answers, and until every process is re-attached.
+	parallel(*clients, *live / *clients, func(c, i int) {
+		h := fmt.Sprintf("live-%d-%d", c, i)
+		ct, err := cl.Create(garden.ContainerSpec{Handle: h})
+		check(err)
+		_, err = ct.Run(garden.ProcessSpec{ID: "sleeper", Path: "/bin/sleep", Args: []string{"1000"}}, client.ProcessIO{})
+		check(err)
+	})
+	check(srv.Process.Kill())
+	_ = srv.Wait()
+	restart := time.Now()
+	startServer()
+	for cl.Ping() != nil {
+		time.Sleep(5 * time.Millisecond)
+	}
+	serving := time.Since(restart)
+	handles, err := cl.Containers(nil)
+	check(err)
+	listed := time.Since(restart)
+	var procs []client.Process
+	for _, ct := range handles {
+		p, err := ct.Attach("sleeper", client.ProcessIO{})
+		check(err)
+		procs = append(procs, p)
+	}
+	attached := time.Since(restart)
+	for _, p := range procs {
+		check(p.Signal(garden.SignalKill))
+	}
+	parallel(*clients, *live / *clients, func(c, i int) { check(cl.Destroy(fmt.Sprintf("live-%d-%d", c, i))) })
+	fmt.Printf("restart with %d live containers (kill -9): serving after %v, all listed after %v, all %d processes re-attached after %v\n",
+		len(handles), serving.Round(time.Millisecond), listed.Round(time.Millisecond), len(procs), attached.Round(time.Millisecond))
 
 	fmt.Printf("%d clients x %d creates, 1 MiB exclusive disk limit; run of /bin/true x20 (one client)\n", *clients, *creates)
 	fmt.Printf("%-9s %28s %28s %7s\n", "", "API mean / median / p95 ms", "tools by hand (same)", "ratio")
