@@ -13,6 +13,7 @@ import (
 	"github.com/gdn-dev/gdn/pkg/cli"
 	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/garden"
+	"github.com/gdn-dev/gdn/pkg/garden/translate"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/spf13/cobra"
 )
@@ -32,7 +33,7 @@ func (o *createOpts) desired(cmd *cobra.Command, h string) (bundle.Desired, map[
 	if err != nil {
 		return bundle.Desired{}, nil, err
 	}
-	d, props, err := gs.Desired()
+	d, props, err := translate.Desired(gs)
 	if err != nil {
 		return bundle.Desired{}, nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/gdn-dev/gdn/pkg/cli"
 	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/garden"
+	"github.com/gdn-dev/gdn/pkg/garden/translate"
 	"github.com/gdn-dev/gdn/pkg/process"
 	"github.com/gdn-dev/gdn/pkg/runtime"
 	"github.com/spf13/cobra"
@@ -117,7 +118,7 @@ func (f *execFlags) spec(cmd *cobra.Command, argv []string) (runtime.ExecSpec, e
 		if f.id == "" {
 			f.id = ps.ID
 		}
-		return ps.ExecSpec()
+		return translate.ExecSpec(ps)
 	}
 	spec := runtime.ExecSpec{Args: argv, Env: f.env, User: f.user, Dir: f.dir}
 	if f.tty {
@@ -191,7 +192,7 @@ func (f *execFlags) pea(spec *runtime.ExecSpec) error {
 			ps.OverrideContainerLimits.Memory.LimitInBytes = n
 		}
 	}
-	pea, err := ps.PeaSpec()
+	pea, err := translate.PeaSpec(ps)
 	if err != nil {
 		return err
 	}

@@ -1,20 +1,16 @@
-// Package garden holds the Garden API's JSON types and converts them into
-// the request types of gdn's tools. It is the only package that knows the
-// Garden vocabulary: key names and defaults follow the reference client
-// byte for byte (snake_case keys, omitempty where the reference has it,
-// nested objects always present).
+// Package garden holds the Garden API's JSON types and errors: key names
+// and defaults follow the reference client byte for byte (snake_case keys,
+// omitempty where the reference has it, nested objects always present).
+// It depends on no tool, so its client is light; pkg/garden/translate
+// turns these requests into the tools' own.
 package garden
 
 import (
 	"encoding/json"
 	"fmt"
-	"maps"
-	"math"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/gdn-dev/gdn/pkg/bundle"
 	"github.com/gdn-dev/gdn/pkg/errkind"
 )
 
@@ -134,40 +130,6 @@ type PidLimits struct {
 type NetIn struct {
 	HostPort      uint32 `json:"host_port"`
 	ContainerPort uint32 `json:"container_port"`
-}
-
-// Desired converts s into the bundle request of the container and its
-// initial properties (a copy). It does not set what the image plugin
-// provides (Rootfs, ImageEnv, ImageMounts) nor Desired.Created. A bind
-// mount mode or origin outside the API's values, or a pid limit above
-// MaxInt64, is errkind.InvalidSpec; paths and env entries are checked by
-// the bundle rules.
-func (s ContainerSpec) Desired() (bundle.Desired, map[string]string, error) {
-	d := bundle.Desired{
-		Handle:     s.Handle,
-		Env:        slices.Clone(s.Env),
-		Privileged: s.Privileged,
-	}
-	for _, bm := range s.BindMounts {
-		if bm.Mode > BindMountModeRW || bm.Origin > BindMountOriginContainer {
-			return bundle.Desired{}, nil, fmt.Errorf("bind mount %q: mode %d or origin %d out of range: %w", bm.DstPath, bm.Mode, bm.Origin, errkind.InvalidSpec)
-		}
-		d.BindMounts = append(d.BindMounts, bundle.BindMount{
-			Source: bm.SrcPath, Destination: bm.DstPath, ReadOnly: bm.Mode == BindMountModeRO,
-		})
-	}
-	if s.Limits.Pid.Max > math.MaxInt64 {
-		return bundle.Desired{}, nil, fmt.Errorf("pid limit %d is too large: %w", s.Limits.Pid.Max, errkind.InvalidSpec)
-	}
-	d.Limits = bundle.Limits{
-		MemoryBytes: s.Limits.Memory.LimitInBytes,
-		CPUShares:   s.Limits.CPU.Weight,
-		PidsMax:     int64(s.Limits.Pid.Max),
-	}
-	if d.Limits.CPUShares == 0 {
-		d.Limits.CPUShares = s.Limits.CPU.LimitInShares
-	}
-	return d, maps.Clone(s.Properties), nil
 }
 
 // ParseBindMount parses the command-line form SRC:DST[:ro|rw] of a host

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gdn-dev/gdn/pkg/bundle"
 	"github.com/gdn-dev/gdn/pkg/errkind"
 )
 
@@ -48,53 +47,6 @@ func TestContainerSpecDecodesEveryKey(t *testing.T) {
 	}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("got  %+v\nwant %+v", s, want)
-	}
-}
-
-func TestDesired(t *testing.T) {
-	cases := []struct {
-		name      string
-		spec      ContainerSpec
-		want      bundle.Desired
-		wantProps map[string]string
-		wantKind  errkind.Kind
-	}{
-		{
-			name: "full",
-			spec: ContainerSpec{
-				Handle: "c1", Env: []string{"A=1"}, Privileged: true, Properties: map[string]string{"k": "v"},
-				BindMounts: []BindMount{{SrcPath: "/a", DstPath: "/b"}, {SrcPath: "/c", DstPath: "/d", Mode: BindMountModeRW}},
-				Limits:     Limits{Memory: MemoryLimits{LimitInBytes: 1 << 20}, CPU: CPULimits{Weight: 3, LimitInShares: 4}, Pid: PidLimits{Max: 10}},
-			},
-			want: bundle.Desired{
-				Handle: "c1", Env: []string{"A=1"}, Privileged: true,
-				BindMounts: []bundle.BindMount{{Source: "/a", Destination: "/b", ReadOnly: true}, {Source: "/c", Destination: "/d"}},
-				Limits:     bundle.Limits{MemoryBytes: 1 << 20, CPUShares: 3, PidsMax: 10},
-			},
-			wantProps: map[string]string{"k": "v"},
-		},
-		{
-			name: "shares when no weight",
-			spec: ContainerSpec{Limits: Limits{CPU: CPULimits{LimitInShares: 4}}},
-			want: bundle.Desired{Limits: bundle.Limits{CPUShares: 4}},
-		},
-		{name: "bad mode", spec: ContainerSpec{BindMounts: []BindMount{{Mode: 2}}}, wantKind: errkind.InvalidSpec},
-		{name: "bad origin", spec: ContainerSpec{BindMounts: []BindMount{{Origin: 2}}}, wantKind: errkind.InvalidSpec},
-		{name: "huge pid limit", spec: ContainerSpec{Limits: Limits{Pid: PidLimits{Max: 1 << 63}}}, wantKind: errkind.InvalidSpec},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			d, props, err := tc.spec.Desired()
-			if errkind.Of(err) != tc.wantKind || (err == nil) != (tc.wantKind == "") {
-				t.Fatalf("got %v, want kind %q", err, tc.wantKind)
-			}
-			if err != nil {
-				return
-			}
-			if !reflect.DeepEqual(d, tc.want) || !reflect.DeepEqual(props, tc.wantProps) {
-				t.Errorf("got %+v %v\nwant %+v %v", d, props, tc.want, tc.wantProps)
-			}
-		})
 	}
 }
 
