@@ -2,49 +2,17 @@ package network
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 
 	"github.com/gdn-dev/gdn/pkg/errkind"
+	"github.com/gdn-dev/gdn/pkg/garden"
 	"github.com/gdn-dev/gdn/pkg/network/nft"
 )
 
 // NetOutRule is Garden's net-out rule, in the JSON both the Garden API
 // and the network plugin contract use.
-type NetOutRule struct {
-	// Protocol: 0 all, 1 tcp, 2 udp, 3 icmp (4, icmpv6, is refused).
-	Protocol uint8        `json:"protocol,omitempty"`
-	Networks []IPRange    `json:"networks,omitempty"`
-	Ports    []PortRange  `json:"ports,omitempty"`
-	ICMPs    *ICMPControl `json:"icmps,omitempty"`
-	Log      bool         `json:"log,omitempty"`
-}
-
-// IPRange is an inclusive range of IPv4 addresses.
-type IPRange struct {
-	Start netip.Addr `json:"start"`
-	End   netip.Addr `json:"end"`
-}
-
-// PortRange is an inclusive range of ports.
-type PortRange struct {
-	Start uint16 `json:"start"`
-	End   uint16 `json:"end"`
-}
-
-// ICMPControl selects an ICMP type and, if Code is set, code.
-type ICMPControl struct {
-	Type uint8  `json:"type"`
-	Code *uint8 `json:"code,omitempty"`
-}
-
-// Garden's protocol numbers.
-const (
-	protoAll    = 0
-	protoTCP    = 1
-	protoUDP    = 2
-	protoICMP   = 3
-	protoICMPv6 = 4
-)
+type NetOutRule = garden.NetOutRule
 
 // logPrefixLen is how much of a handle a log prefix keeps (Guardian's 28,
 // within the kernel's limit).
@@ -52,17 +20,17 @@ const logPrefixLen = 28
 
 // allows validates r as Guardian does and translates it: one nft rule
 // per (network x port range), at least one. Errors: errkind.InvalidSpec.
-func (r NetOutRule) allows(h string) ([]nft.Allow, error) {
+func allows(r NetOutRule, h string) ([]nft.Allow, error) {
 	var proto uint8
 	switch r.Protocol {
-	case protoAll:
-	case protoTCP:
+	case garden.ProtocolAll:
+	case garden.ProtocolTCP:
 		proto = 6
-	case protoUDP:
+	case garden.ProtocolUDP:
 		proto = 17
-	case protoICMP:
+	case garden.ProtocolICMP:
 		proto = 1
-	case protoICMPv6:
+	case garden.ProtocolICMPv6:
 		return nil, fmt.Errorf("invalid protocol: %d (icmpv6 is not supported): %w", r.Protocol, errkind.InvalidSpec)
 	default:
 		return nil, fmt.Errorf("invalid protocol: %d: %w", r.Protocol, errkind.InvalidSpec)
@@ -79,22 +47,23 @@ func (r NetOutRule) allows(h string) ([]nft.Allow, error) {
 	}
 	nets := r.Networks
 	if len(nets) == 0 {
-		nets = []IPRange{{}}
+		nets = []garden.IPRange{{}}
 	}
 	ports := r.Ports
 	if len(ports) == 0 {
-		ports = []PortRange{{}}
+		ports = []garden.PortRange{{}}
 	}
 	var out []nft.Allow
 	for _, n := range nets {
-		if n.Start.IsValid() != n.End.IsValid() || n.Start.IsValid() && (!n.Start.Is4() || !n.End.Is4() || n.End.Less(n.Start)) {
+		start, end := addr(n.Start), addr(n.End)
+		if start.IsValid() != end.IsValid() || start.IsValid() && (!start.Is4() || !end.Is4() || end.Less(start)) {
 			return nil, fmt.Errorf("network range %s-%s is not an IPv4 range: %w", n.Start, n.End, errkind.InvalidSpec)
 		}
 		for _, p := range ports {
 			if p.End < p.Start {
 				return nil, fmt.Errorf("port range %d-%d is backwards: %w", p.Start, p.End, errkind.InvalidSpec)
 			}
-			a := nft.Allow{DstFrom: n.Start, DstTo: n.End, Proto: proto, PortFrom: p.Start, PortTo: p.End, Log: r.Log, LogPrefix: prefix + " "}
+			a := nft.Allow{DstFrom: start, DstTo: end, Proto: proto, PortFrom: p.Start, PortTo: p.End, Log: r.Log, LogPrefix: prefix + " "}
 			if r.ICMPs != nil {
 				t := r.ICMPs.Type
 				a.ICMPType, a.ICMPCode = &t, r.ICMPs.Code
@@ -105,11 +74,18 @@ func (r NetOutRule) allows(h string) ([]nft.Allow, error) {
 	return out, nil
 }
 
+// addr is ip as a netip.Addr (an IPv4 address in its 16-byte form
+// unmapped); the zero Addr for none.
+func addr(ip net.IP) netip.Addr {
+	a, _ := netip.AddrFromSlice(ip)
+	return a.Unmap()
+}
+
 // translate turns rules into nft allows, all or nothing.
 func translate(h string, rules []NetOutRule) ([]nft.Allow, error) {
 	var out []nft.Allow
 	for _, r := range rules {
-		a, err := r.allows(h)
+		a, err := allows(r, h)
 		if err != nil {
 			return nil, err
 		}
