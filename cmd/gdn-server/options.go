@@ -45,7 +45,7 @@ type options struct {
 
 func (o *options) register(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVar(&o.config, "config", "", "read settings from FILE: lines `flag-name = value` (a [server] header and # comments are ignored); flags given on the command line win")
+	f.StringVar(&o.config, "config", "", "read settings from `FILE`: lines \"flag-name = value\" (a [server] header and # comments are ignored); flags given on the command line win")
 	f.StringVar(&o.bindSocket, "bind-socket", "/tmp/garden.sock", "unix socket to listen on (a stale file is removed)")
 	f.StringVar(&o.bindIP, "bind-ip", "", "listen on TCP at this IP instead of the socket")
 	f.IntVar(&o.bindPort, "bind-port", 0, "TCP port (with --bind-ip; 0: any)")
