@@ -27,5 +27,6 @@ func main() {
 		},
 	}
 	o.register(root)
+	cli.SetLogLevelDefault(root, "info")
 	os.Exit(cli.Execute(root))
 }

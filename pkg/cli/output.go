@@ -21,6 +21,15 @@ const (
 	flagLogLvl  = "log-level"
 )
 
+// SetLogLevelDefault changes a tool's default --log-level (warn unless
+// set): gdn-server, a daemon, logs its requests at info by default.
+func SetLogLevelDefault(root *cobra.Command, level string) {
+	addGlobalFlags(root)
+	f := root.PersistentFlags().Lookup(flagLogLvl)
+	f.DefValue = level
+	_ = f.Value.Set(level) // not Changed: a --config file may still set it
+}
+
 func addGlobalFlags(root *cobra.Command) {
 	pf := root.PersistentFlags()
 	if pf.Lookup(flagOutput) == nil {
