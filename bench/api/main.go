@@ -26,6 +26,7 @@ func main() {
 	clients := flag.Int("clients", 5, "parallel clients")
 	creates := flag.Int("creates", 40, "creates per client")
 	live := flag.Int("live", 250, "containers (each with a process) alive across the restart measurement")
+	pool := flag.String("pool", "10.240.0.0/20", "network pool (a /30 per container: /20 holds 1024)")
 	flag.Parse()
 	repo, _ := filepath.Abs(filepath.Join(filepath.Dir(os.Args[0]), "..", ".."))
 	if _, err := os.Stat(filepath.Join(repo, "bin", "gdn-server")); err != nil {
@@ -42,12 +43,12 @@ func main() {
 	run("install", "-m", "0755", bin("gdn-init"), initBin)
 	env := append(os.Environ(), "GDN_RUNTIME_ROOT="+work+"/run", "GDN_STORE="+work+"/store",
 		"GDN_NET_STATE="+work+"/net", "GDN_NET_TABLE=gdnbench", "GDN_DEPOT="+work+"/depot")
-	netArgs := []string{"--network-pool", "10.251.0.0/22"}
+	netArgs := []string{"--network-pool", *pool}
 	sock := filepath.Join(work, "garden.sock")
 	var srv *exec.Cmd
 	startServer := func() {
 		srv = exec.Command(bin("gdn-server"), "--depot", work+"/depot", "--bind-socket", sock, "--default-rootfs", rootfs,
-			"--init-bin", initBin, "--network-pool", "10.251.0.0/22", "--log-level", "error")
+			"--init-bin", initBin, "--network-pool", *pool, "--log-level", "error")
 		srv.Env = env
 		check(srv.Start())
 	}
@@ -111,6 +112,18 @@ func main() {
 		tool(nil, "gdn-depot", "destroy", h)
 	})
 
+	// Create latency with no other container, then with the live ones
+	// (each with a process), to see whether anything grows with them.
+	sequential := func(tag string) []time.Duration {
+		d := parallel(1, 20, func(_, i int) {
+			_, err := cl.Create(spec(fmt.Sprintf("%s-%d", tag, i)))
+			check(err)
+		})
+		parallel(1, 20, func(_, i int) { check(cl.Destroy(fmt.Sprintf("%s-%d", tag, i))) })
+		return d
+	}
+	atZero := sequential("zero")
+
 	// Restart with many live containers: kill -9, start, and time until
 	// the API answers, and until every process is re-attached.
 	parallel(*clients, *live / *clients, func(c, i int) {
@@ -120,6 +133,7 @@ func main() {
 		_, err = ct.Run(garden.ProcessSpec{ID: "sleeper", Path: "/bin/sleep", Args: []string{"1000"}}, client.ProcessIO{})
 		check(err)
 	})
+	atLive := sequential("busy")
 	check(srv.Process.Kill())
 	_ = srv.Wait()
 	restart := time.Now()
@@ -142,6 +156,8 @@ func main() {
 		check(p.Signal(garden.SignalKill))
 	}
 	parallel(*clients, *live / *clients, func(c, i int) { check(cl.Destroy(fmt.Sprintf("live-%d-%d", c, i))) })
+	fmt.Printf("one client, 20 creates: %s ms with no other container, %s ms with %d live ones (ratio %.2f)\n",
+		stats(atZero), stats(atLive), *live, mean(atLive)/mean(atZero))
 	fmt.Printf("restart with %d live containers (kill -9): serving after %v, all listed after %v, all %d processes re-attached after %v\n",
 		len(handles), serving.Round(time.Millisecond), listed.Round(time.Millisecond), len(procs), attached.Round(time.Millisecond))
 

@@ -142,6 +142,12 @@ func (t *Table) remove(dropChain, dropRule func(string) bool) ([]string, error) 
 			seen["nft chain "+ch.Name] = true
 			continue
 		}
+		if strings.HasPrefix(ch.Name, ChainPrefix) {
+			// A container's chain holds only its own rules: it goes
+			// whole or stays whole. Not reading each one keeps a down
+			// from costing a round trip per container on the host.
+			continue
+		}
 		rules, err := c.GetRules(t.table, ch)
 		if err != nil {
 			return nil, err
@@ -194,6 +200,9 @@ func (t *Table) existing(c *nftables.Conn) (map[string]bool, error) {
 		return nil, err
 	}
 	for _, ch := range chains {
+		if strings.HasPrefix(ch.Name, ChainPrefix) {
+			continue // containers' own chains hold no base or subnet rule
+		}
 		rules, err := c.GetRules(t.table, ch)
 		if err != nil {
 			return nil, err
