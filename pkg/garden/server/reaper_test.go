@@ -13,7 +13,11 @@ type reaped struct {
 }
 
 func (r *reaped) destroy(h string) { r.mu.Lock(); r.hs = append(r.hs, h); r.mu.Unlock() }
-func (r *reaped) got() []string    { r.mu.Lock(); defer r.mu.Unlock(); return append([]string(nil), r.hs...) }
+func (r *reaped) got() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.hs...)
+}
 
 // waitFor polls until n handles were reaped, for up to 5 s.
 func (r *reaped) waitFor(t *testing.T, n int) []string {

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -379,30 +380,50 @@ func entryError(err error) *garden.Error {
 	return &garden.Error{Message: err.Error()}
 }
 
+// bulkWorkers is how many containers a bulk call asks about at once: each
+// answer runs tools, and a bulk call may name hundreds of containers.
+const bulkWorkers = 8
+
+// bulk calls f for every handle, bulkWorkers at a time, and returns the
+// answers by handle.
+func bulk[T any](handles []string, f func(h string) T) map[string]T {
+	res := make(map[string]T, len(handles))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, bulkWorkers)
+	for _, h := range handles {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			v := f(h)
+			mu.Lock()
+			res[h] = v
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return res
+}
+
 func (s *Server) bulkInfo(w http.ResponseWriter, r *http.Request, _ params) {
-	res := map[string]garden.ContainerInfoEntry{}
-	for _, h := range bulkHandles(r) {
+	writeJSON(w, 200, bulk(bulkHandles(r), func(h string) garden.ContainerInfoEntry {
 		info, err := s.b.Info(r.Context(), h)
 		if err != nil {
-			res[h] = garden.ContainerInfoEntry{Err: entryError(err)}
-			continue
+			return garden.ContainerInfoEntry{Err: entryError(err)}
 		}
-		res[h] = garden.ContainerInfoEntry{Info: info}
-	}
-	writeJSON(w, 200, res)
+		return garden.ContainerInfoEntry{Info: info}
+	}))
 }
 
 func (s *Server) bulkMetrics(w http.ResponseWriter, r *http.Request, _ params) {
-	res := map[string]garden.ContainerMetricsEntry{}
-	for _, h := range bulkHandles(r) {
+	writeJSON(w, 200, bulk(bulkHandles(r), func(h string) garden.ContainerMetricsEntry {
 		m, err := s.b.Metrics(r.Context(), h)
 		if err != nil {
-			res[h] = garden.ContainerMetricsEntry{Err: entryError(err)}
-			continue
+			return garden.ContainerMetricsEntry{Err: entryError(err)}
 		}
-		res[h] = garden.ContainerMetricsEntry{Metrics: m}
-	}
-	writeJSON(w, 200, res)
+		return garden.ContainerMetricsEntry{Metrics: m}
+	}))
 }
 
 func (s *Server) stop(w http.ResponseWriter, r *http.Request, h string) {

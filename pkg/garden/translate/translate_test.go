@@ -25,13 +25,13 @@ func TestDesired(t *testing.T) {
 			name: "full",
 			spec: garden.ContainerSpec{
 				Handle: "c1", Env: []string{"A=1"}, Privileged: true, Properties: map[string]string{"k": "v"},
-				BindMounts:    []garden.BindMount{{SrcPath: "/a", DstPath: "/b"}, {SrcPath: "/c", DstPath: "/d", Mode: garden.BindMountModeRW}},
-				Limits: garden.Limits{Memory: garden.MemoryLimits{LimitInBytes: 1 << 20}, CPU: garden.CPULimits{Weight: 3, LimitInShares: 4}, Pid: garden.PidLimits{Max: 10}},
+				BindMounts: []garden.BindMount{{SrcPath: "/a", DstPath: "/b"}, {SrcPath: "/c", DstPath: "/d", Mode: garden.BindMountModeRW}},
+				Limits:     garden.Limits{Memory: garden.MemoryLimits{LimitInBytes: 1 << 20}, CPU: garden.CPULimits{Weight: 3, LimitInShares: 4}, Pid: garden.PidLimits{Max: 10}},
 			},
 			want: bundle.Desired{
 				Handle: "c1", Env: []string{"A=1"}, Privileged: true,
-				BindMounts:    []bundle.BindMount{{Source: "/a", Destination: "/b", ReadOnly: true}, {Source: "/c", Destination: "/d"}},
-				Limits: bundle.Limits{MemoryBytes: 1 << 20, CPUShares: 3, PidsMax: 10},
+				BindMounts: []bundle.BindMount{{Source: "/a", Destination: "/b", ReadOnly: true}, {Source: "/c", Destination: "/d"}},
+				Limits:     bundle.Limits{MemoryBytes: 1 << 20, CPUShares: 3, PidsMax: 10},
 			},
 			wantProps: map[string]string{"k": "v"},
 		},
