@@ -116,6 +116,15 @@ func (s *Store) Create(ctx context.Context, req CreateRequest) (_ *Spec, err err
 	if err != nil {
 		return nil, err
 	}
+	if len(lowers) == 1 && lowers[0] == filepath.Join(vol, "lower") {
+		// overlayfs holds private clones of its layers' mounts (id
+		// mapping included), so the id-mapped bind can go: one host
+		// mount per container rather than two, and every new mount
+		// namespace (each container create) copies the host's table.
+		if err := unmount(lowers[0]); err != nil {
+			return nil, err
+		}
+	}
 	mounts, err := s.volumeMounts(vol, img.volumes)
 	if err != nil {
 		return nil, err
