@@ -29,6 +29,7 @@ type options struct {
 	disablePrivileged                  bool
 	destroyOnStartup                   bool
 	networkMetrics                     bool
+	cleanupProcessDirs                 bool
 	imagePlugin, privilegedImagePlugin string
 	imageArgs, privilegedImageArgs     []string
 	networkPlugin                      string
@@ -60,6 +61,7 @@ func (o *options) register(cmd *cobra.Command) {
 	f.BoolVar(&o.disablePrivileged, "disable-privileged-containers", false, "refuse privileged containers")
 	f.BoolVar(&o.destroyOnStartup, "destroy-containers-on-startup", false, "destroy every existing container at start")
 	f.BoolVar(&o.networkMetrics, "enable-container-network-metrics", false, "report network bytes in metrics")
+	f.BoolVar(&o.cleanupProcessDirs, "cleanup-process-dirs-on-wait", false, "remove a process's directory once a client has its exit status (it can be waited for or attached to only once)")
 	f.StringVar(&o.imagePlugin, "image-plugin", "", "image plugin binary (default: BIN-DIR/gdn-rootfs)")
 	f.StringArrayVar(&o.imageArgs, "image-plugin-extra-arg", nil, "argument passed to the image plugin before its command (repeatable)")
 	f.StringVar(&o.privilegedImagePlugin, "privileged-image-plugin", "", "image plugin for privileged containers (default: the image plugin)")

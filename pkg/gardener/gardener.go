@@ -67,6 +67,9 @@ type Config struct {
 	DisablePrivileged bool
 	// NetworkMetrics fills Metrics.NetworkStat.
 	NetworkMetrics bool
+	// CleanupProcessDirsOnWait removes a process's directory once a
+	// client has had its exit status: it can be waited for only once.
+	CleanupProcessDirsOnWait bool
 	// CPUEntitlementPerShare is the percentage of a CPU each share is
 	// entitled to (Metrics.CPUEntitlement).
 	CPUEntitlementPerShare float64
@@ -100,7 +103,7 @@ func New(cfg Config) *Gardener {
 		cfg: cfg, log: log,
 		creating:   map[string]bool{},
 		destroying: map[string]bool{},
-		procs:      newProcesses(),
+		procs:      newProcesses(cfg.CleanupProcessDirsOnWait),
 	}
 }
 

@@ -42,9 +42,14 @@ type Output struct {
 type processes struct {
 	mu   sync.Mutex
 	live map[string]*proc // handle/id
+	// removeOnWait deletes a process's directory once a client has had
+	// its exit status (--cleanup-process-dirs-on-wait).
+	removeOnWait bool
 }
 
-func newProcesses() *processes { return &processes{live: map[string]*proc{}} }
+func newProcesses(removeOnWait bool) *processes {
+	return &processes{live: map[string]*proc{}, removeOnWait: removeOnWait}
+}
 
 type proc struct {
 	key, id string
@@ -168,6 +173,8 @@ func (p *proc) closeStdin() {
 type Process struct {
 	p   *proc
 	out *Output
+	// removeOnWait: see processes.removeOnWait.
+	removeOnWait bool
 }
 
 // ID returns the process id.
@@ -214,6 +221,11 @@ func (pr *Process) Wait(ctx context.Context) (int, error) {
 	case <-pr.p.drained:
 	case <-ctx.Done():
 		return 0, ctx.Err()
+	}
+	if pr.removeOnWait && pr.p.waitErr == nil {
+		// Every writer of its FIFOs is gone (drained), dadoo included:
+		// nothing uses the directory any more.
+		_ = pr.p.dir.Remove()
 	}
 	return pr.p.status, pr.p.waitErr
 }
@@ -303,7 +315,7 @@ func (g *Gardener) Run(ctx context.Context, h string, spec garden.ProcessSpec, o
 	// own stdin writer, so the process never sees a premature EOF.
 	p, _ := g.procs.get(h+"/"+spec.ID, spec.ID, procdir.Dir(res.Dir), out, func() { hold.Close() })
 	started = true
-	return &Process{p: p, out: out}, nil
+	return &Process{p: p, out: out, removeOnWait: g.procs.removeOnWait}, nil
 }
 
 func isDir(path string) bool {
@@ -379,5 +391,5 @@ func (g *Gardener) Attach(ctx context.Context, h, id string, out *Output) (*Proc
 		return nil, garden.ProcessNotFoundError{ProcessID: id}
 	}
 	p, _ := g.procs.get(h+"/"+id, id, g.processDir(h, id), out, nil)
-	return &Process{p: p, out: out}, nil
+	return &Process{p: p, out: out, removeOnWait: g.procs.removeOnWait}, nil
 }

@@ -681,3 +681,29 @@ func TestGraceTimeZeroSurvivesRestart(t *testing.T) {
 		t.Fatalf("the container with grace time 0 was reaped after the restart: %v", err)
 	}
 }
+
+func TestCleanupProcessDirsOnWait(t *testing.T) {
+	g := startGdn(t, "--cleanup-process-dirs-on-wait")
+	c := g.create(garden.ContainerSpec{Handle: "cw1"})
+	p, err := c.Run(garden.ProcessSpec{ID: "once", Path: "/bin/sh", Args: []string{"-c", "exit 5"}}, client.ProcessIO{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, err := p.Wait(); err != nil || status != 5 {
+		t.Fatalf("wait: %d %v", status, err)
+	}
+	dir := filepath.Join(g.dir, "depot", "cw1", "processes", "once")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the process directory is still there after its wait")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := c.Attach("once", client.ProcessIO{}); !errors.As(err, new(garden.ProcessNotFoundError)) {
+		t.Fatalf("attach after the one wait: %v", err)
+	}
+}
