@@ -108,6 +108,11 @@ func (g *gdn) start() {
 	g.cmd = cmd
 	g.stopOnce = sync.Once{}
 	g.client = client.New("unix", g.sock)
+	for i, a := range g.args {
+		if a == "--bind-ip" && i+3 < len(g.args) && g.args[i+2] == "--bind-port" {
+			g.client = client.New("tcp", net.JoinHostPort(g.args[i+1], g.args[i+3]))
+		}
+	}
 	deadline := time.Now().Add(20 * time.Second)
 	for g.client.Ping() != nil {
 		if time.Now().After(deadline) {
@@ -705,5 +710,22 @@ func TestCleanupProcessDirsOnWait(t *testing.T) {
 	}
 	if _, err := c.Attach("once", client.ProcessIO{}); !errors.As(err, new(garden.ProcessNotFoundError)) {
 		t.Fatalf("attach after the one wait: %v", err)
+	}
+}
+
+func TestServesTCP(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := fmt.Sprint(ln.Addr().(*net.TCPAddr).Port)
+	ln.Close()
+	g := startGdn(t, "--bind-ip", "127.0.0.1", "--bind-port", port)
+	c := g.create(garden.ContainerSpec{Handle: "tcp1"})
+	if status, out, _ := run(t, c, "", "/bin/echo", "over tcp"); status != 0 || out != "over tcp\n" {
+		t.Fatalf("run over TCP: %d %q", status, out)
+	}
+	if _, err := os.Stat(g.sock); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a TCP server also made its socket: %v", err)
 	}
 }
