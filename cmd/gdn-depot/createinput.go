@@ -14,12 +14,16 @@ import (
 	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/garden"
 	"github.com/gdn-dev/gdn/pkg/garden/translate"
+	"github.com/gdn-dev/gdn/pkg/idmap"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/spf13/cobra"
 )
 
 // createOpts holds create's flags.
 type createOpts struct {
+	// idRange: --uid-map-start, --uid-map-length, --gid-map-start,
+	// --gid-map-length (0 length: the default mapping).
+	idRange                           [4]uint32
 	rootfs, specFile, memory, initBin string
 	env, bindMounts, props            []string
 	privileged, noNewPrivs            bool
@@ -125,5 +129,16 @@ func (o *createOpts) bundleConfig() (bundle.Config, error) {
 		}
 	}
 	cfg.NoNewPrivileges = o.noNewPrivs
+	// The host's maximus is where HostConfig put container root.
+	if o.idRange[1] > 0 {
+		if cfg.UIDMappings, err = idmap.RangeMappings(cfg.UIDMappings[0].HostID, o.idRange[0], o.idRange[1]); err != nil {
+			return cfg, fmt.Errorf("--uid-map-*: %w", err)
+		}
+	}
+	if o.idRange[3] > 0 {
+		if cfg.GIDMappings, err = idmap.RangeMappings(cfg.GIDMappings[0].HostID, o.idRange[2], o.idRange[3]); err != nil {
+			return cfg, fmt.Errorf("--gid-map-*: %w", err)
+		}
+	}
 	return cfg, nil
 }

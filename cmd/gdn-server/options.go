@@ -30,6 +30,8 @@ type options struct {
 	destroyOnStartup                   bool
 	networkMetrics                     bool
 	cleanupProcessDirs                 bool
+	uidMapStart, uidMapLength          uint32
+	gidMapStart, gidMapLength          uint32
 	imagePlugin, privilegedImagePlugin string
 	imageArgs, privilegedImageArgs     []string
 	networkPlugin                      string
@@ -61,6 +63,10 @@ func (o *options) register(cmd *cobra.Command) {
 	f.BoolVar(&o.disablePrivileged, "disable-privileged-containers", false, "refuse privileged containers")
 	f.BoolVar(&o.destroyOnStartup, "destroy-containers-on-startup", false, "destroy every existing container at start")
 	f.BoolVar(&o.networkMetrics, "enable-container-network-metrics", false, "report network bytes in metrics")
+	f.Uint32Var(&o.uidMapStart, "uid-map-start", 1, "first host uid of unprivileged containers' uids 1.. (container root is the host's largest uid)")
+	f.Uint32Var(&o.uidMapLength, "uid-map-length", 0, "how many uids from --uid-map-start (0: all the rest, identity)")
+	f.Uint32Var(&o.gidMapStart, "gid-map-start", 1, "first host gid of unprivileged containers' gids 1..")
+	f.Uint32Var(&o.gidMapLength, "gid-map-length", 0, "how many gids from --gid-map-start (0: all the rest, identity)")
 	f.BoolVar(&o.cleanupProcessDirs, "cleanup-process-dirs-on-wait", false, "remove a process's directory once a client has its exit status (it can be waited for or attached to only once)")
 	f.StringVar(&o.imagePlugin, "image-plugin", "", "image plugin binary (default: BIN-DIR/gdn-rootfs)")
 	f.StringArrayVar(&o.imageArgs, "image-plugin-extra-arg", nil, "argument passed to the image plugin before its command (repeatable)")

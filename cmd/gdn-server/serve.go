@@ -20,6 +20,7 @@ import (
 	"github.com/gdn-dev/gdn/pkg/garden"
 	"github.com/gdn-dev/gdn/pkg/garden/server"
 	"github.com/gdn-dev/gdn/pkg/gardener"
+	"github.com/gdn-dev/gdn/pkg/idmap"
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 )
@@ -44,6 +45,9 @@ func serve(cmd *cobra.Command, o *options) error {
 		return fmt.Errorf("another gdn-server serves depot %s: %w", o.depot, errkind.HandleInUse)
 	}
 
+	if err := o.defaultIDLengths(); err != nil {
+		return err
+	}
 	g := gardener.New(gardenerConfig(o, log))
 	ln, err := listen(o)
 	if err != nil {
@@ -184,7 +188,31 @@ func gardenerConfig(o *options, log *slog.Logger) gardener.Config {
 		OwnNetworkPlugin:         o.networkPlugin == "",
 		NetworkMetrics:           o.networkMetrics,
 		CleanupProcessDirsOnWait: o.cleanupProcessDirs,
+		UIDs:                     gardener.IDRange{Start: o.uidMapStart, Length: o.uidMapLength},
+		GIDs:                     gardener.IDRange{Start: o.gidMapStart, Length: o.gidMapLength},
 		CPUEntitlementPerShare:   o.cpuEntitlementPerShare,
 		Log:                      log,
 	}
+}
+
+// defaultIDLengths gives a --uid-map-start (or gid) without a length the
+// reference's default: every id from the start up to below the maximus.
+func (o *options) defaultIDLengths() error {
+	for _, r := range []struct {
+		start, length *uint32
+		path          string
+	}{{&o.uidMapStart, &o.uidMapLength, idmap.UIDMapPath}, {&o.gidMapStart, &o.gidMapLength, idmap.GIDMapPath}} {
+		if *r.start == 1 || *r.length > 0 {
+			continue
+		}
+		maximus, err := idmap.ReadMaximus(r.path)
+		if err != nil {
+			return err
+		}
+		if *r.start >= maximus {
+			return fmt.Errorf("id map start %d is not below the maximus %d: %w", *r.start, maximus, errkind.Usage)
+		}
+		*r.length = maximus - *r.start
+	}
+	return nil
 }

@@ -67,6 +67,9 @@ type Config struct {
 	DisablePrivileged bool
 	// NetworkMetrics fills Metrics.NetworkStat.
 	NetworkMetrics bool
+	// UIDs and GIDs place unprivileged containers' ids 1.. on the host
+	// (Length 0: identity, the default).
+	UIDs, GIDs IDRange
 	// CleanupProcessDirsOnWait removes a process's directory once a
 	// client has had its exit status: it can be waited for only once.
 	CleanupProcessDirsOnWait bool
@@ -75,6 +78,9 @@ type Config struct {
 	CPUEntitlementPerShare float64
 	Log                    *slog.Logger
 }
+
+// IDRange is where container ids 1.. start on the host, and how many.
+type IDRange struct{ Start, Length uint32 }
 
 // Gardener runs Garden operations through the tools.
 type Gardener struct {
@@ -345,6 +351,12 @@ func (g *Gardener) createBundle(ctx context.Context, h string, spec garden.Conta
 	}()
 	defer r.Close()
 	args := []string{"create", h, "--spec", "/dev/fd/3", "--init-bin", g.cfg.InitBin}
+	if r := g.cfg.UIDs; r.Length > 0 {
+		args = append(args, "--uid-map-start", strconv.FormatUint(uint64(r.Start), 10), "--uid-map-length", strconv.FormatUint(uint64(r.Length), 10))
+	}
+	if r := g.cfg.GIDs; r.Length > 0 {
+		args = append(args, "--gid-map-start", strconv.FormatUint(uint64(r.Start), 10), "--gid-map-length", strconv.FormatUint(uint64(r.Length), 10))
+	}
 	var stdin io.Reader
 	if rootfs != "" {
 		args = append(args, "--rootfs", rootfs)

@@ -6,6 +6,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/gdn-dev/gdn/pkg/idmap"
 )
 
 // Recover runs at server start. Containers whose create never finished
@@ -80,12 +82,28 @@ func (g *Gardener) sweepTools(ctx context.Context, destroyed []string) error {
 
 // InitStore prepares gdn-rootfs's store (idempotent) with the id mappings
 // of gdn-depot's unprivileged containers: container root is the host's
-// largest uid and gid, the rest map to themselves. Only for gdn-rootfs:
-// another image plugin is set up by its operator, as with Guardian.
+// largest id, the rest map as --uid-map-*/--gid-map-* say (identity by
+// default). Only for gdn-rootfs: another image plugin is set up by its
+// operator, as with Guardian. A store made with other mappings is refused.
 func (g *Gardener) InitStore(ctx context.Context) error {
 	args := []string{"init-store"}
-	for _, kind := range []string{"--uid-mapping", "--gid-mapping"} {
-		args = append(args, kind, "0:4294967294:1", kind, "1:1:4294967293")
+	for _, m := range []struct {
+		flag, mapPath string
+		r             IDRange
+	}{{"--uid-mapping", idmap.UIDMapPath, g.cfg.UIDs}, {"--gid-mapping", idmap.GIDMapPath, g.cfg.GIDs}} {
+		maximus, err := idmap.ReadMaximus(m.mapPath)
+		if err != nil {
+			return err
+		}
+		ms := idmap.Mappings(maximus)
+		if m.r.Length > 0 {
+			if ms, err = idmap.RangeMappings(maximus, m.r.Start, m.r.Length); err != nil {
+				return err
+			}
+		}
+		for _, l := range ms {
+			args = append(args, m.flag, fmt.Sprintf("%d:%d:%d", l.ContainerID, l.HostID, l.Size))
+		}
 	}
 	_, err := g.cfg.Image.run(ctx, g.log, call{args: args})
 	return err

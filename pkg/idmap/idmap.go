@@ -16,6 +16,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/gdn-dev/gdn/pkg/errkind"
 )
 
 // The files that list the ids valid in the current user namespace.
@@ -91,6 +93,17 @@ func Mappings(maximus uint32) []Mapping {
 		ms = append(ms, Mapping{ContainerID: 1, HostID: 1, Size: maximus - 1})
 	}
 	return ms
+}
+
+// RangeMappings is Mappings with the unprivileged ids placed where the
+// operator says (Guardian's --uid-map-start/--uid-map-length): container
+// 0 to host maximus, container 1.. to host start.. for length ids. The
+// range must lie within 1..maximus-1, so it never meets root's line.
+func RangeMappings(maximus, start, length uint32) ([]Mapping, error) {
+	if start == 0 || length == 0 || uint64(start)+uint64(length) > uint64(maximus) {
+		return nil, fmt.Errorf("id map range %d+%d must lie within 1..%d: %w", start, length, maximus-1, errkind.InvalidSpec)
+	}
+	return []Mapping{{ContainerID: 0, HostID: maximus, Size: 1}, {ContainerID: 1, HostID: start, Size: length}}, nil
 }
 
 // Read parses the id map file at path (UIDMapPath or GIDMapPath).

@@ -76,3 +76,16 @@ func TestToContainer(t *testing.T) {
 		t.Error("without mappings ids are the same")
 	}
 }
+
+func TestRangeMappings(t *testing.T) {
+	got, err := RangeMappings(4294967294, 100000, 65536)
+	want := []Mapping{{ContainerID: 0, HostID: 4294967294, Size: 1}, {ContainerID: 1, HostID: 100000, Size: 65536}}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %v, %v", got, err)
+	}
+	for _, bad := range [][2]uint32{{0, 10}, {1, 0}, {4294967290, 10}} {
+		if _, err := RangeMappings(4294967294, bad[0], bad[1]); err == nil {
+			t.Errorf("range %v accepted", bad)
+		}
+	}
+}

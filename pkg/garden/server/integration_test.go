@@ -729,3 +729,24 @@ func TestServesTCP(t *testing.T) {
 		t.Fatalf("a TCP server also made its socket: %v", err)
 	}
 }
+
+// --uid-map-start/--uid-map-length place container ids 1.. where the
+// operator says; the image store is made with the same mapping.
+func TestUIDMapRange(t *testing.T) {
+	g := startGdn(t, "--uid-map-start", "100000", "--uid-map-length", "65536", "--gid-map-start", "200000", "--gid-map-length", "65536")
+	c := g.create(garden.ContainerSpec{Handle: "ids1"})
+	if status, _, errout := run(t, c, "", "/bin/sh", "-c", "touch /tmp/owned && chown 1000:1000 /tmp/owned"); status != 0 {
+		t.Fatalf("chown in the container: %d %s", status, errout)
+	}
+	var st syscall.Stat_t
+	path := filepath.Join(g.dir, "store", "volumes", "ids1", "upper", "tmp", "owned")
+	if err := syscall.Stat(path, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Uid != 100999 || st.Gid != 200999 {
+		t.Fatalf("container uid/gid 1000 is host %d/%d, want 100999/200999", st.Uid, st.Gid)
+	}
+	if _, out, _ := run(t, c, "", "/bin/cat", "/proc/self/uid_map"); !strings.Contains(strings.Join(strings.Fields(out), " "), "1 100000 65536") {
+		t.Fatalf("uid_map in the container:\n%s", out)
+	}
+}
