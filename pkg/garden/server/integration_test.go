@@ -143,7 +143,7 @@ func (g *gdn) assertNoLeaks() {
 		}
 	}
 	out, _ := exec.Command("ip", "-o", "addr").Output()
-	if strings.Contains(string(out), "10.78.0.") {
+	if strings.Contains(string(out), "10.78.") {
 		g.t.Errorf("leaked addresses of the test pool:\n%s", out)
 	}
 }
@@ -748,5 +748,43 @@ func TestUIDMapRange(t *testing.T) {
 	}
 	if _, out, _ := run(t, c, "", "/bin/cat", "/proc/self/uid_map"); !strings.Contains(strings.Join(strings.Fields(out), " "), "1 100000 65536") {
 		t.Fatalf("uid_map in the container:\n%s", out)
+	}
+}
+
+// A create that fails at any stage is undone: the client gets the stage's
+// error and no tool keeps anything of it.
+func TestFailedCreatesLeaveNothing(t *testing.T) {
+	g := startGdn(t)
+	keep := g.create(garden.ContainerSpec{Handle: "keep", Network: "10.78.1.0/30"})
+	cases := []struct {
+		stage string
+		spec  garden.ContainerSpec
+		want  string
+	}{
+		{"image plugin", garden.ContainerSpec{Handle: "f1", Image: garden.ImageRef{URI: "/no/such/rootfs"}}, "/no/such/rootfs"},
+		{"bundle", garden.ContainerSpec{Handle: "f2", BindMounts: []garden.BindMount{{SrcPath: "/no/such/dir", DstPath: "/mnt"}}}, "/no/such/dir"},
+		{"network", garden.ContainerSpec{Handle: "f3", Network: "10.78.1.2"}, ""},
+	}
+	for _, tc := range cases {
+		_, err := g.client.Create(tc.spec)
+		if err == nil {
+			t.Fatalf("%s: create %s succeeded", tc.stage, tc.spec.Handle)
+		}
+		if tc.want != "" && !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %q does not name %q", tc.stage, err, tc.want)
+		}
+		t.Logf("%s stage: %v", tc.stage, err)
+	}
+	list, err := g.client.Containers(garden.Properties{"garden.state": "all"})
+	if err != nil || len(list) != 1 || list[0].Handle() != "keep" {
+		t.Fatalf("containers after failed creates: %v %v", list, err)
+	}
+	for _, tool := range [][]string{{"gdn-rootfs", "list"}, {"gdn-run", "list"}, {"gdn-net", "list"}} {
+		if out := g.tool("", tool[0], tool[1:]...); strings.Contains(out, `"f1"`) || strings.Contains(out, `"f2"`) || strings.Contains(out, `"f3"`) {
+			t.Errorf("%s list still names a failed create: %s", tool[0], out)
+		}
+	}
+	if _, err := keep.Info(); err != nil {
+		t.Fatalf("the healthy container suffered: %v", err)
 	}
 }
