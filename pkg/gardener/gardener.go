@@ -222,11 +222,14 @@ func (g *Gardener) Create(ctx context.Context, spec garden.ContainerSpec) (_ str
 		log.Info("create failed, rolled back", "error", err)
 	}()
 
+	// Each undo is registered before its stage runs (every tool's
+	// teardown is idempotent), so a stage that fails half way is undone
+	// too, whether or not the tool cleaned up after itself.
+	undo = append(undo, func(ctx context.Context) error { return g.deleteRootfs(ctx, h, spec.Privileged) })
 	partial, rootfs, err := g.createRootfs(ctx, h, spec)
 	if err != nil {
 		return "", err
 	}
-	undo = append(undo, func(ctx context.Context) error { return g.deleteRootfs(ctx, h, spec.Privileged) })
 
 	if spec.Properties == nil {
 		spec.Properties = map[string]string{}
@@ -235,16 +238,16 @@ func (g *Gardener) Create(ctx context.Context, spec garden.ContainerSpec) (_ str
 	if spec.GraceTime > 0 {
 		spec.Properties[PropGraceTime] = strconv.FormatInt(int64(spec.GraceTime), 10)
 	}
+	undo = append(undo, func(ctx context.Context) error { return g.destroyBundle(ctx, h) })
 	if err := g.createBundle(ctx, h, spec, partial, rootfs); err != nil {
 		return "", err
 	}
-	undo = append(undo, func(ctx context.Context) error { return g.destroyBundle(ctx, h) })
 
+	undo = append(undo, func(ctx context.Context) error { return g.deleteRuntime(ctx, h) })
 	out, err := g.cfg.Run.run(ctx, log, call{args: []string{"create", h, "--bundle", g.bundle(h)}})
 	if err != nil {
 		return "", err
 	}
-	undo = append(undo, func(ctx context.Context) error { return g.deleteRuntime(ctx, h) })
 	var created struct {
 		Pid int `json:"pid"`
 	}
@@ -252,11 +255,11 @@ func (g *Gardener) Create(ctx context.Context, spec garden.ContainerSpec) (_ str
 		return "", fmt.Errorf("gdn-run create printed no pid: %q", out)
 	}
 
+	undo = append(undo, func(ctx context.Context) error { return g.netDown(ctx, h) })
 	props, err := g.netUp(ctx, h, created.Pid, spec)
 	if err != nil {
 		return "", err
 	}
-	undo = append(undo, func(ctx context.Context) error { return g.netDown(ctx, h) })
 	props[PropState] = StateCreated
 	if err := g.mergeProps(ctx, h, props); err != nil {
 		return "", err
