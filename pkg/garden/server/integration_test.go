@@ -213,7 +213,7 @@ func TestContainerLifecycleThroughTheAPI(t *testing.T) {
 	if _, err := c.Run(garden.ProcessSpec{Path: "/no/such/binary"}, client.ProcessIO{}); err == nil {
 		t.Fatal("running a missing binary succeeded")
 	} else if !errors.As(err, new(garden.ExecutableNotFoundError)) {
-		t.Logf("missing binary gives %T: %v", err, err)
+		t.Fatalf("a missing binary gives %T: %v, want ExecutableNotFoundError", err, err)
 	}
 	// Metrics report the memory the container uses.
 	m, err := c.Metrics()
@@ -405,9 +405,10 @@ func TestStreamInOutAndGraceTime(t *testing.T) {
 	if string(data) != "world" {
 		t.Fatalf("stream out data %q", data)
 	}
-	if _, err := c.StreamOut(client.StreamOutSpec{Path: "/no/such"}); err == nil {
-		// The error may only show once the body is read.
-		t.Log("stream out of a missing path: error deferred to the body")
+	// gdn-run stream-out fails before any byte, so the answer is an error.
+	if rc, err := c.StreamOut(client.StreamOutSpec{Path: "/no/such"}); err == nil {
+		rc.Close()
+		t.Fatal("stream out of a missing path succeeded")
 	}
 
 	// Grace time: a short one reaps, PUT 0 means never.
