@@ -97,6 +97,9 @@ type Gardener struct {
 	destroying map[string]bool
 
 	procs *processes
+
+	// netInMu serialises NetIn's update of garden.network.mapped-ports.
+	netInMu sync.Mutex
 }
 
 // New returns a Gardener for cfg.

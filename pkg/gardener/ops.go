@@ -324,6 +324,10 @@ func (g *Gardener) StreamOut(ctx context.Context, h, user, src string, w io.Writ
 // NetIn maps a host port to a container port through the network plugin
 // and records the mapping in garden.network.mapped-ports.
 func (g *Gardener) NetIn(ctx context.Context, h string, hostPort, containerPort uint32) (uint32, uint32, error) {
+	// The property is read, extended and written back: one net-in at a
+	// time, or two at once would each drop the other's mapping.
+	g.netInMu.Lock()
+	defer g.netInMu.Unlock()
 	props, err := g.Properties(ctx, h)
 	if err != nil {
 		return 0, 0, err
@@ -341,11 +345,6 @@ func (g *Gardener) NetIn(ctx context.Context, h string, hostPort, containerPort 
 	var res garden.NetInResponse
 	if err := json.Unmarshal(out, &res); err != nil {
 		return 0, 0, fmt.Errorf("network plugin net-in printed %q: %w", out, err)
-	}
-	// Read again: another net-in may have landed meanwhile. The network
-	// tool is the authority; this property is the reference's report.
-	if props, err = g.Properties(ctx, h); err != nil {
-		return 0, 0, err
 	}
 	var mapped []garden.PortMapping
 	if mp := props[PropMappedPorts]; mp != "" {

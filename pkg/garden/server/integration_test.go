@@ -496,6 +496,21 @@ func TestNetInReachesTheContainer(t *testing.T) {
 	if string(got) != "hi-from-container\n" {
 		t.Fatalf("read %q from %s:%d", got, info.ExternalIP, hostPort)
 	}
+	// Parallel net-ins each keep their mapping in the report.
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, _, err := c.NetIn(0, uint32(9000+i)); err != nil {
+				t.Errorf("parallel net in: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if info, _ := c.Info(); len(info.MappedPorts) != 5 {
+		t.Fatalf("after 5 net-ins, mapped ports %+v", info.MappedPorts)
+	}
 	m, err := c.Metrics()
 	if err != nil || m.NetworkStat == nil || m.NetworkStat.TxBytes == 0 || m.NetworkStat.RxBytes == 0 {
 		t.Fatalf("network metrics %+v, %v", m.NetworkStat, err)
