@@ -112,7 +112,7 @@ func New(cfg Config) *Gardener {
 		cfg: cfg, log: log,
 		creating:   map[string]bool{},
 		destroying: map[string]bool{},
-		procs:      newProcesses(cfg.CleanupProcessDirsOnWait),
+		procs:      newProcesses(cfg.CleanupProcessDirsOnWait, log),
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,26 +46,28 @@ type processes struct {
 	// removeOnWait deletes a process's directory once a client has had
 	// its exit status (--cleanup-process-dirs-on-wait).
 	removeOnWait bool
+	log          *slog.Logger
 }
 
-func newProcesses(removeOnWait bool) *processes {
-	return &processes{live: map[string]*proc{}, removeOnWait: removeOnWait}
+func newProcesses(removeOnWait bool, log *slog.Logger) *processes {
+	return &processes{live: map[string]*proc{}, removeOnWait: removeOnWait, log: log}
 }
 
 type proc struct {
-	key, id string
-	dir     procdir.Dir
+	id  string
+	dir procdir.Dir
+	// removeOnWait: see processes.removeOnWait.
+	removeOnWait bool
 
-	mu        sync.Mutex
-	outs      [2]map[*Output]bool // stdout, stderr subscribers
-	stdin     *io.PipeWriter
-	closedIn  bool
-	cancel    context.CancelFunc
-	drained   chan struct{} // the FIFO reader finished
-	exited    chan struct{} // the exit status is known
-	status    int
-	waitErr   error
-	attachErr error
+	mu       sync.Mutex
+	outs     [2]map[*Output]bool // stdout, stderr subscribers
+	stdin    *io.PipeWriter
+	closedIn bool
+	cancel   context.CancelFunc
+	drained  chan struct{} // the FIFO reader finished
+	exited   chan struct{} // the exit status is known
+	status   int
+	waitErr  error
 }
 
 // fanout writes a process's stream to every subscriber of that stream.
@@ -106,7 +109,7 @@ func (ps *processes) get(key, id string, dir procdir.Dir, first *Output, attache
 	ctx, cancel := context.WithCancel(context.Background())
 	r, w := io.Pipe()
 	p := &proc{
-		key: key, id: id, dir: dir, stdin: w, cancel: cancel,
+		id: id, dir: dir, stdin: w, cancel: cancel, removeOnWait: ps.removeOnWait,
 		outs:    [2]map[*Output]bool{{}, {}},
 		drained: make(chan struct{}), exited: make(chan struct{}),
 	}
@@ -114,9 +117,14 @@ func (ps *processes) get(key, id string, dir procdir.Dir, first *Output, attache
 	ps.live[key] = p
 	go func() {
 		defer close(p.drained)
-		p.attachErr = dir.Attach(ctx, procdir.Streams{
+		err := dir.Attach(ctx, procdir.Streams{
 			Stdin: r, Stdout: fanout{p, 0}, Stderr: fanout{p, 1}, Attached: release,
 		})
+		if err != nil && ctx.Err() == nil {
+			// The process goes on and its status still comes; what it
+			// printed is lost to its clients.
+			ps.log.Error("reading a process's output", "process", key, "error", err)
+		}
 		release() // also when Attach failed before holding anything
 		r.Close()
 	}()
@@ -173,8 +181,6 @@ func (p *proc) closeStdin() {
 type Process struct {
 	p   *proc
 	out *Output
-	// removeOnWait: see processes.removeOnWait.
-	removeOnWait bool
 }
 
 // ID returns the process id.
@@ -222,7 +228,7 @@ func (pr *Process) Wait(ctx context.Context) (int, error) {
 	case <-ctx.Done():
 		return 0, ctx.Err()
 	}
-	if pr.removeOnWait && pr.p.waitErr == nil {
+	if pr.p.removeOnWait && pr.p.waitErr == nil {
 		// Every writer of its FIFOs is gone (drained), dadoo included:
 		// nothing uses the directory any more.
 		_ = pr.p.dir.Remove()
@@ -315,7 +321,7 @@ func (g *Gardener) Run(ctx context.Context, h string, spec garden.ProcessSpec, o
 	// own stdin writer, so the process never sees a premature EOF.
 	p, _ := g.procs.get(h+"/"+spec.ID, spec.ID, procdir.Dir(res.Dir), out, func() { hold.Close() })
 	started = true
-	return &Process{p: p, out: out, removeOnWait: g.procs.removeOnWait}, nil
+	return &Process{p: p, out: out}, nil
 }
 
 func isDir(path string) bool {
@@ -391,5 +397,5 @@ func (g *Gardener) Attach(ctx context.Context, h, id string, out *Output) (*Proc
 		return nil, garden.ProcessNotFoundError{ProcessID: id}
 	}
 	p, _ := g.procs.get(h+"/"+id, id, g.processDir(h, id), out, nil)
-	return &Process{p: p, out: out, removeOnWait: g.procs.removeOnWait}, nil
+	return &Process{p: p, out: out}, nil
 }
