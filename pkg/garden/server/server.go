@@ -248,12 +248,7 @@ func (s *Server) routes() []route {
 	// c wraps a per-container handler that pauses the grace countdown.
 	c := func(h func(http.ResponseWriter, *http.Request, string)) func(http.ResponseWriter, *http.Request, params) {
 		return func(w http.ResponseWriter, req *http.Request, p params) {
-			resume, found := s.container(w, p["handle"])
-			if !found {
-				return
-			}
-			defer resume()
-			h(w, req, p["handle"])
+			s.withContainer(w, p, func(handle string) { h(w, req, handle) })
 		}
 	}
 	return []route{
@@ -568,7 +563,8 @@ func (s *Server) properties(w http.ResponseWriter, r *http.Request, h string) {
 	writeJSON(w, 200, props)
 }
 
-// withContainer is c() for the routes with a second parameter.
+// withContainer runs f for the request's container with its grace
+// countdown paused, or answers 404 (routes() wraps most handlers in it).
 func (s *Server) withContainer(w http.ResponseWriter, p params, f func(h string)) {
 	resume, found := s.container(w, p["handle"])
 	if !found {
