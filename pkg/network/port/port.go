@@ -9,15 +9,11 @@ package port
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"slices"
 
-	"github.com/gdn-dev/gdn/pkg/atomicfile"
 	"github.com/gdn-dev/gdn/pkg/errkind"
-	"github.com/gdn-dev/gdn/pkg/flock"
+	"github.com/gdn-dev/gdn/pkg/statefile"
 )
 
 // Guardian's default range: 61001 to 65534.
@@ -82,33 +78,20 @@ func (p *Pool) Release(port uint32) {
 // (corrupt) file, or one for another range, is a full pool over [start,
 // start+size) from which rebuild, if not nil, removes the ports in use.
 func Update(path string, start, size uint32, rebuild func(*Pool) error, fn func(*Pool) error) error {
-	lock, err := flock.Acquire(path + ".lock")
-	if err != nil {
-		return err
-	}
-	defer lock.Release()
-	p, err := NewPool(start, size)
-	if err != nil {
-		return err
-	}
-	data, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("port pool %q: %w", path, err)
-	}
-	var onDisk Pool
-	if err == nil && json.Unmarshal(data, &onDisk) == nil && onDisk.Start == start && onDisk.Size == size {
-		p = &onDisk
-	} else if rebuild != nil {
-		if err := rebuild(p); err != nil {
-			return fmt.Errorf("port pool %q: rebuild: %w", path, err)
+	return statefile.Update(path, func(data []byte) (*Pool, error) {
+		var onDisk Pool
+		if data != nil && json.Unmarshal(data, &onDisk) == nil && onDisk.Start == start && onDisk.Size == size {
+			return &onDisk, nil
 		}
-	}
-	if err := fn(p); err != nil {
-		return err
-	}
-	out, err := json.Marshal(p)
-	if err != nil {
-		return err
-	}
-	return atomicfile.WriteFile(path, out, 0o600)
+		p, err := NewPool(start, size)
+		if err != nil {
+			return nil, err
+		}
+		if rebuild != nil {
+			if err := rebuild(p); err != nil {
+				return nil, fmt.Errorf("rebuild: %w", err)
+			}
+		}
+		return p, nil
+	}, fn)
 }
