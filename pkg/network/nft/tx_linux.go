@@ -24,6 +24,15 @@ const ChainPrefix = "c-"
 // missing, in one transaction; run again, it changes nothing (but the
 // input chain's rules, when base.AllowHostAccess changed).
 func (t *Table) Setup(base Base) error {
+	if err := t.withBase(base, nil); err != nil {
+		return fmt.Errorf("set up table %s: %w", t.name, err)
+	}
+	return nil
+}
+
+// withBase runs one transaction: what the table's base lacks (read first,
+// which costs no commit), then what more adds.
+func (t *Table) withBase(base Base, more func(c *nftables.Conn, have map[string]bool)) error {
 	c, err := conn()
 	if err != nil {
 		return err
@@ -33,10 +42,10 @@ func (t *Table) Setup(base Base) error {
 		return err
 	}
 	t.queueBase(c, have, base)
-	if err := c.Flush(); err != nil {
-		return fmt.Errorf("set up table %s: %w", t.name, err)
+	if more != nil {
+		more(c, have)
 	}
-	return nil
+	return c.Flush()
 }
 
 // queueBase queues the table, chains and base rules that have (see
@@ -61,20 +70,13 @@ func (t *Table) queueBase(c *nftables.Conn, have map[string]bool, base Base) {
 // where missing, and its own chain with the jump to it. Reading what
 // exists costs no commit; the kernel commits once.
 func (t *Table) Up(ct Container, base Base) error {
-	c, err := conn()
+	err := t.withBase(base, func(c *nftables.Conn, have map[string]bool) {
+		if !have[SubnetComment(ct.Subnet)] {
+			t.addMasquerade(c, ct.Subnet)
+		}
+		t.addContainer(c, ct)
+	})
 	if err != nil {
-		return err
-	}
-	have, err := t.existing(c)
-	if err != nil {
-		return err
-	}
-	t.queueBase(c, have, base)
-	if !have[SubnetComment(ct.Subnet)] {
-		t.addMasquerade(c, ct.Subnet)
-	}
-	t.addContainer(c, ct)
-	if err := c.Flush(); err != nil {
 		return fmt.Errorf("firewall of %q: %w", ct.Handle, err)
 	}
 	return nil
