@@ -138,7 +138,7 @@ func gardenerConfig(o *options, log *slog.Logger) gardener.Config {
 	if image.Path == "" {
 		image = gardener.Tool{Name: "gdn-rootfs", Path: o.bin("gdn-rootfs"), Args: o.imageArgs}
 	}
-	privImage := image
+	var privImage gardener.Tool // none: the image plugin serves both
 	if o.privilegedImagePlugin != "" {
 		privImage = gardener.Tool{Name: "privileged image plugin", Path: o.privilegedImagePlugin, Args: o.privilegedImageArgs}
 	}

@@ -228,7 +228,7 @@ func (g *Gardener) Create(ctx context.Context, spec garden.ContainerSpec) (_ str
 	// Each undo is registered before its stage runs (every tool's
 	// teardown is idempotent), so a stage that fails half way is undone
 	// too, whether or not the tool cleaned up after itself.
-	undo = append(undo, func(ctx context.Context) error { return g.deleteRootfs(ctx, h, spec.Privileged) })
+	undo = append(undo, func(ctx context.Context) error { return g.deleteRootfs(ctx, g.imageTool(spec.Privileged), h, h) })
 	partial, rootfs, err := g.createRootfs(ctx, h, spec)
 	if err != nil {
 		return "", err
@@ -335,8 +335,9 @@ func (g *Gardener) createRootfs(ctx context.Context, h string, spec garden.Conta
 	return out, "", err
 }
 
-func (g *Gardener) deleteRootfs(ctx context.Context, h string, privileged bool) error {
-	_, err := g.imageTool(privileged).run(ctx, g.log.With("handle", h), call{args: []string{"delete", h}})
+// deleteRootfs deletes volume vol of h with the image plugin that made it.
+func (g *Gardener) deleteRootfs(ctx context.Context, image Tool, h, vol string) error {
+	_, err := image.run(ctx, g.log.With("handle", h), call{args: []string{"delete", vol}})
 	return err
 }
 
@@ -461,44 +462,30 @@ func (g *Gardener) Destroy(ctx context.Context, h string) error {
 	}()
 	ctx = context.WithoutCancel(ctx) // half a destroy helps nobody
 	start := time.Now()
-	privileged := g.isPrivileged(h)
+	s, err := g.show(ctx, h) // its image plugin and pea volumes
+	if err != nil {
+		return err
+	}
+	image := g.imageTool(s.Privileged)
 	if err := g.netDown(ctx, h); err != nil {
 		return err
 	}
-	peaVolumes, _ := g.Property(ctx, h, PropPeaVolumes)
 	if err := g.deleteRuntime(ctx, h); err != nil {
 		return err
 	}
 	g.procs.forget(h)
-	for vol := range strings.SplitSeq(peaVolumes, ",") {
+	vols := append(strings.Split(s.Properties[PropPeaVolumes], ","), h)
+	for _, vol := range vols {
 		if vol == "" {
 			continue
 		}
-		if err := g.deleteRootfs(ctx, vol, privileged); err != nil {
+		if err := g.deleteRootfs(ctx, image, h, vol); err != nil {
 			return err
 		}
-	}
-	if err := g.deleteRootfs(ctx, h, privileged); err != nil {
-		return err
 	}
 	if err := g.destroyBundle(ctx, h); err != nil {
 		return err
 	}
 	g.log.Info("destroyed", "handle", h, "duration", time.Since(start))
 	return nil
-}
-
-// isPrivileged reads whether h's bundle has no user namespace, to pick
-// the image plugin that made its rootfs.
-func (g *Gardener) isPrivileged(h string) bool {
-	b, err := os.ReadFile(filepath.Join(g.bundle(h), "config.json"))
-	if err != nil {
-		return false
-	}
-	var cfg struct {
-		Linux struct {
-			UIDMappings []json.RawMessage `json:"uidMappings"`
-		} `json:"linux"`
-	}
-	return json.Unmarshal(b, &cfg) == nil && len(cfg.Linux.UIDMappings) == 0
 }

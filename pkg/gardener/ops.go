@@ -208,15 +208,20 @@ func (g *Gardener) Metrics(ctx context.Context, h string) (garden.Metrics, error
 			} `json:"disk_usage"`
 		}
 		ns   *garden.ContainerNetworkStat
+		sum  summary
 		wg   sync.WaitGroup
-		errs [3]error
+		errs [4]error
 	)
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); errs[0] = g.toolJSON(ctx, g.cfg.Run, h, &rs, "stats", h) }()
 	go func() {
 		defer wg.Done()
-		errs[1] = g.toolJSON(ctx, g.imageTool(g.isPrivileged(h)), h, &ds, "stats", h)
+		image, err := g.imageToolOf(ctx, h)
+		if errs[1] = err; err == nil {
+			errs[1] = g.toolJSON(ctx, image, h, &ds, "stats", h)
+		}
 	}()
+	go func() { defer wg.Done(); sum, errs[3] = g.show(ctx, h) }()
 	if g.cfg.NetworkMetrics {
 		wg.Add(1)
 		go func() {
@@ -247,39 +252,51 @@ func (g *Gardener) Metrics(ctx context.Context, h string) (garden.Metrics, error
 		}
 	}
 	m.MemoryStat.TotalUsageTowardLimit = rs.Memory.TotalUsageTowardLimit
-	shares := uint64(1024)
-	if lim, err := g.limits(ctx, h); err == nil && lim.CPUShares > 0 {
-		shares = lim.CPUShares
+	shares := uint64(1024) // the kernel's default
+	if sum.Limits.CPUShares > 0 {
+		shares = sum.Limits.CPUShares
 	}
 	m.CPUEntitlement = uint64(float64(shares) * g.cfg.CPUEntitlementPerShare / 100 * float64(m.Age))
 	return m, nil
 }
 
-// depotLimits is the limits part of gdn-depot show.
-type depotLimits struct {
-	MemoryBytes uint64 `json:"memory_bytes"`
-	CPUShares   uint64 `json:"cpu_shares"`
-	PidsMax     uint64 `json:"pids_max"`
+// summary is what gdn-depot show says of a container: the one source of
+// its privilege, limits and properties (the gardener reads no bundle).
+type summary struct {
+	Privileged bool `json:"privileged"`
+	Limits     struct {
+		MemoryBytes uint64 `json:"memory_bytes"`
+		CPUShares   uint64 `json:"cpu_shares"`
+	} `json:"limits"`
+	Properties map[string]string `json:"properties"`
 }
 
-func (g *Gardener) limits(ctx context.Context, h string) (depotLimits, error) {
-	var res struct {
-		Limits depotLimits `json:"limits"`
+func (g *Gardener) show(ctx context.Context, h string) (summary, error) {
+	var s summary
+	err := g.depotJSON(ctx, h, &s, nil, "show", h)
+	return s, err
+}
+
+// imageToolOf returns the image plugin that made h's rootfs. Only with a
+// separate privileged plugin configured must the bundle be asked.
+func (g *Gardener) imageToolOf(ctx context.Context, h string) (Tool, error) {
+	if g.cfg.PrivilegedImage.Path == "" {
+		return g.cfg.Image, nil
 	}
-	err := g.depotJSON(ctx, h, &res, nil, "show", h)
-	return res.Limits, err
+	s, err := g.show(ctx, h)
+	return g.imageTool(s.Privileged), err
 }
 
 // MemoryLimits reports h's memory limit from its bundle.
 func (g *Gardener) MemoryLimits(ctx context.Context, h string) (garden.MemoryLimits, error) {
-	l, err := g.limits(ctx, h)
-	return garden.MemoryLimits{LimitInBytes: l.MemoryBytes}, err
+	s, err := g.show(ctx, h)
+	return garden.MemoryLimits{LimitInBytes: s.Limits.MemoryBytes}, err
 }
 
 // CPULimits reports h's cpu shares from its bundle.
 func (g *Gardener) CPULimits(ctx context.Context, h string) (garden.CPULimits, error) {
-	l, err := g.limits(ctx, h)
-	return garden.CPULimits{LimitInShares: l.CPUShares}, err
+	s, err := g.show(ctx, h)
+	return garden.CPULimits{LimitInShares: s.Limits.CPUShares}, err
 }
 
 // Stop stops every process of h but its init (gdn-run stop).

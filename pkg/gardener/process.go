@@ -268,14 +268,14 @@ func (g *Gardener) Run(ctx context.Context, h string, spec garden.ProcessSpec, o
 		//lint:ignore ST1005 Garden clients see the reference's exact text
 		return nil, errors.New("Running a process with bind mounts and no image provided is not allowed")
 	}
-	vol, err := g.peaImage(ctx, h, &spec)
+	image, vol, err := g.peaImage(ctx, h, &spec)
 	if err != nil {
 		return nil, err
 	}
 	started := false
 	defer func() {
 		if vol != "" && !started {
-			_ = g.deleteRootfs(context.WithoutCancel(ctx), vol, g.isPrivileged(h))
+			_ = g.deleteRootfs(context.WithoutCancel(ctx), image, h, vol)
 		}
 	}()
 	body, err := json.Marshal(spec)
@@ -331,33 +331,36 @@ func isDir(path string) bool {
 
 // peaImage makes the rootfs of a pea whose image is an image URI (not a
 // directory) with the image plugin, records its volume for destroy, and
-// points spec at it. It returns the volume ("" if none was needed).
-func (g *Gardener) peaImage(ctx context.Context, h string, spec *garden.ProcessSpec) (string, error) {
+// points spec at it. It returns the plugin and the volume ("" if none
+// was needed).
+func (g *Gardener) peaImage(ctx context.Context, h string, spec *garden.ProcessSpec) (Tool, string, error) {
 	uri := spec.Image.URI
 	if uri == "" || strings.HasPrefix(uri, "raw://") || isDir(uri) {
-		return "", nil
+		return Tool{}, "", nil
 	}
 	uri, _ = pluginURI(uri)
 	sum := sha256.Sum256([]byte(h + "/" + spec.ID))
 	vol := "pea-" + hex.EncodeToString(sum[:16])
-	// Recorded before it exists, so that no crash can leave it unnamed.
-	vols, err := g.Property(ctx, h, PropPeaVolumes)
-	if err != nil && errors.As(err, new(garden.ContainerNotFoundError)) {
-		return "", err
+	s, err := g.show(ctx, h)
+	if err != nil {
+		return Tool{}, "", err
 	}
+	image := g.imageTool(s.Privileged)
+	// Recorded before it exists, so that no crash can leave it unnamed.
+	vols := s.Properties[PropPeaVolumes]
 	if vols != "" {
 		vols += ","
 	}
 	if err := g.SetProperty(ctx, h, PropPeaVolumes, vols+vol); err != nil {
-		return "", err
+		return Tool{}, "", err
 	}
 	args := []string{"create"}
 	if spec.Image.Username != "" {
 		args = append(args, "--username", spec.Image.Username, "--password", spec.Image.Password)
 	}
-	out, err := g.imageTool(g.isPrivileged(h)).run(ctx, g.log.With("handle", h), call{args: append(args, uri, vol)})
+	out, err := image.run(ctx, g.log.With("handle", h), call{args: append(args, uri, vol)})
 	if err != nil {
-		return "", err
+		return Tool{}, "", err
 	}
 	var partial struct {
 		Root struct {
@@ -365,10 +368,10 @@ func (g *Gardener) peaImage(ctx context.Context, h string, spec *garden.ProcessS
 		} `json:"root"`
 	}
 	if err := json.Unmarshal(out, &partial); err != nil || partial.Root.Path == "" {
-		return vol, fmt.Errorf("image plugin printed no root.path for pea image %q", uri)
+		return image, vol, fmt.Errorf("image plugin printed no root.path for pea image %q", uri)
 	}
 	spec.Image = garden.ImageRef{URI: "raw://" + partial.Root.Path}
-	return vol, nil
+	return image, vol, nil
 }
 
 // execError maps gdn-run exec's failure to Garden's errors.

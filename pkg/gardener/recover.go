@@ -39,7 +39,7 @@ func (g *Gardener) Recover(ctx context.Context, destroyAll bool) ([]string, erro
 		}
 		removed = append(removed, h)
 	}
-	if err := g.sweepTools(ctx, removed); err != nil {
+	if err := g.sweepTools(ctx, all); err != nil {
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
@@ -49,10 +49,11 @@ func (g *Gardener) Recover(ctx context.Context, destroyAll bool) ([]string, erro
 }
 
 // sweepTools removes what a server killed before gdn-depot create left
-// in gdn's own tools: rootfs volumes with no bundle, and networks whose
+// in gdn's own tools: rootfs volumes that are neither a bundle's nor one
+// of its peas' (props holds every bundle's properties), and networks whose
 // container is gone (gdn-net cleanup). Plugins of other makers have no
 // listing in their contracts, so they are left to their operators.
-func (g *Gardener) sweepTools(ctx context.Context, destroyed []string) error {
+func (g *Gardener) sweepTools(ctx context.Context, props map[string]map[string]string) error {
 	if g.cfg.OwnImagePlugin {
 		var vols struct {
 			Volumes []string `json:"volumes"`
@@ -60,12 +61,19 @@ func (g *Gardener) sweepTools(ctx context.Context, destroyed []string) error {
 		if err := g.toolJSON(ctx, g.cfg.Image, "", &vols, "list"); err != nil {
 			return err
 		}
-		for _, h := range vols.Volumes {
-			if g.Lookup(h) == nil {
+		owned := map[string]bool{}
+		for h, p := range props {
+			owned[h] = true
+			for _, vol := range strings.Split(p[PropPeaVolumes], ",") {
+				owned[vol] = true
+			}
+		}
+		for _, vol := range vols.Volumes {
+			if owned[vol] || g.Lookup(vol) == nil {
 				continue
 			}
-			g.log.Info("removing orphan rootfs volume at startup", "handle", h)
-			if err := g.deleteRootfs(ctx, h, false); err != nil {
+			g.log.Info("removing orphan rootfs volume at startup", "volume", vol)
+			if err := g.deleteRootfs(ctx, g.cfg.Image, vol, vol); err != nil {
 				return err
 			}
 		}

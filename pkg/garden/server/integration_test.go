@@ -566,6 +566,12 @@ func TestPeaRunsInItsOwnRootfs(t *testing.T) {
 	if vols := g.tool("", "gdn-rootfs", "list"); !strings.Contains(vols, "pea-") {
 		t.Fatalf("no pea volume while the container lives: %s", vols)
 	}
+	// The startup sweep of orphan volumes must know it for its container's.
+	g.stop(syscall.SIGKILL)
+	g.start()
+	if vols := g.tool("", "gdn-rootfs", "list"); !strings.Contains(vols, "pea-") {
+		t.Fatalf("a restart removed the live container's pea volume: %s", vols)
+	}
 	if err := g.client.Destroy("pea1"); err != nil {
 		t.Fatal(err)
 	}
