@@ -47,13 +47,9 @@ func (r *Runtime) stats(c *libcontainer.Container) (Stats, error) {
 // a "stats" event is sent every interval. Errors: errkind.ContainerNotFound,
 // errkind.ContainerNotRunning.
 func (r *Runtime) Events(ctx context.Context, h string, interval time.Duration, emit func(Event) error) error {
-	c, err := r.load(h)
+	c, st, err := r.loadState(h)
 	if err != nil {
 		return err
-	}
-	st, err := c.State()
-	if err != nil {
-		return fmt.Errorf("state of %q: %w", h, err)
 	}
 	fd, ok, err := openPidfd(st.InitProcessPid)
 	if err != nil {

@@ -113,18 +113,27 @@ func (r *Runtime) load(h string) (*libcontainer.Container, error) {
 // that its init runs. Errors: errkind.ContainerNotFound,
 // errkind.ContainerNotRunning.
 func (r *Runtime) loadRunning(h string) (*libcontainer.State, error) {
-	c, err := r.load(h)
+	c, st, err := r.loadState(h)
 	if err != nil {
 		return nil, err
-	}
-	st, err := c.State()
-	if err != nil {
-		return nil, fmt.Errorf("state of %q: %w", h, err)
 	}
 	if status, err := c.Status(); err != nil || status == libcontainer.Stopped {
 		return nil, fmt.Errorf("container %q: %w", h, notRunning(libcontainer.ErrNotRunning))
 	}
 	return st, nil
+}
+
+// loadState is load with the container's libcontainer state.
+func (r *Runtime) loadState(h string) (*libcontainer.Container, *libcontainer.State, error) {
+	c, err := r.load(h)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := c.State()
+	if err != nil {
+		return nil, nil, fmt.Errorf("state of %q: %w", h, err)
+	}
+	return c, st, nil
 }
 
 // State returns the state of container h, or an error wrapping

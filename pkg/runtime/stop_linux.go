@@ -26,13 +26,9 @@ const killGrace = 10 * time.Second
 // survive even SIGKILL (D state) are logged, not an error. Errors:
 // errkind.ContainerNotFound.
 func (r *Runtime) Stop(ctx context.Context, h string, kill bool) error {
-	c, err := r.load(h)
+	c, st, err := r.loadState(h)
 	if err != nil {
 		return err
-	}
-	st, err := c.State()
-	if err != nil {
-		return fmt.Errorf("state of %q: %w", h, err)
 	}
 	if !kill {
 		if err := signalAllButInit(ctx, c, st.InitProcessPid, unix.SIGTERM, StopGrace); err != nil {
