@@ -31,13 +31,19 @@ func newReaper(destroy func(string)) *reaper {
 func (r *reaper) arm(h string, grace time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	b := r.bombOf(h)
+	b.grace = grace
+	r.restart(h, b)
+}
+
+// bombOf returns h's bomb, made if missing; r.mu is held.
+func (r *reaper) bombOf(h string) *bomb {
 	b := r.bombs[h]
 	if b == nil {
 		b = &bomb{}
 		r.bombs[h] = b
 	}
-	b.grace = grace
-	r.restart(h, b)
+	return b
 }
 
 func (r *reaper) restart(h string, b *bomb) {
@@ -67,11 +73,7 @@ func (r *reaper) restart(h string, b *bomb) {
 func (r *reaper) pause(h string) (resume func()) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	b := r.bombs[h]
-	if b == nil {
-		b = &bomb{}
-		r.bombs[h] = b
-	}
+	b := r.bombOf(h)
 	b.pauses++
 	if b.timer != nil {
 		b.timer.Stop()
