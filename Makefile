@@ -7,7 +7,7 @@ GO      ?= go
 TAGS    := seccomp containers_image_openpgp exclude_graphdriver_btrfs exclude_graphdriver_devicemapper
 PREFIX  ?= /usr/local
 BIN     := bin
-TOOLS   := gdn-run gdn-depot gdn-rootfs gdn-net dadoo gdn-server
+TOOLS   := gdn-run gdn-depot gdn-rootfs gdn-net dadoo gdn-server gdn-leakcheck
 ROOTFS  ?= /var/lib/gdn/rootfs
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
