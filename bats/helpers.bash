@@ -32,6 +32,7 @@ teardown_work() {
 	for h in $handles; do
 		assert_no_leaks "$h" || leaks=1
 	done
+	leak_check || leaks=1
 	local m
 	for m in $(awk -v w="$WORK/" 'index($5, w) == 1 {print $5}' /proc/self/mountinfo | sort -r); do
 		echo "leaked mount: $m"
@@ -62,6 +63,30 @@ assert_no_leaks() {
 	[ ! -e "$GDN_RUNTIME_ROOT/$h" ] || { echo "leaked runtime state $GDN_RUNTIME_ROOT/$h"; return 1; }
 	[ ! -e "$GDN_DEPOT/$h" ] || { echo "leaked depot dir $GDN_DEPOT/$h"; return 1; }
 	! grep -q -- "$h" /proc/self/mountinfo || { echo "leaked mount: $(grep -- "$h" /proc/self/mountinfo)"; return 1; }
+	local json out rc=0
+	json=$(leak_check_cmd -o json --owned "$h") || rc=$?
+	[ "$rc" -le 1 ] || { echo "gdn-leakcheck failed (status $rc)"; return 1; }
+	out=$(jq -r --arg h "$h" '.leaks[] | select(.handle == $h) | "\(.kind) \(.what)"' <<<"$json")
+	[ -z "$out" ] || { echo "leaks of $h:"; echo "$out"; return 1; }
+}
+
+# leak_check [gdn-leakcheck flags...]: gdn-leakcheck on the test's own
+# instance: its depot and runtime root, and its store, net state and nft
+# table when the test set them (GDN_STORE, GDN_NET_STATE, GDN_NET_TABLE).
+# The cgroup parent is shared with other runs on this host, so only this
+# run's handles (see handle) count there. Prints each leftover and fails
+# when there is any.
+leak_check() {
+	local out
+	out=$(leak_check_cmd -o text --owned "bats-*-$$" "$@" 2>&1) && return 0
+	echo "leak check of the test's instance:"
+	echo "$out"
+	return 1
+}
+
+leak_check_cmd() {
+	gdn-leakcheck --depot "$GDN_DEPOT" --runtime-root "$GDN_RUNTIME_ROOT" \
+		--store "${GDN_STORE:-}" --net-state "${GDN_NET_STATE:-}" --nft-table "${GDN_NET_TABLE:-}" "$@"
 }
 
 # error_type: the "type" of the error JSON a tool printed on stderr.

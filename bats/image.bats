@@ -33,16 +33,19 @@ setup() {
 }
 
 teardown() {
+	local leaks=0
 	for h in $( (ls "$GDN_RUNTIME_ROOT" 2>/dev/null; ls "$GDN_DEPOT" 2>/dev/null; ls "$GDN_STORE/volumes" 2>/dev/null) | grep -v '^\.' | sort -u); do
 		gdn-run delete "$h" >/dev/null 2>&1 || true
 		gdn-depot destroy "$h" >/dev/null 2>&1 || true
 		gdn-rootfs delete "$h" >/dev/null 2>&1 || true
 	done
+	leak_check || leaks=1
 	run ! grep -q " $GDN_STORE/volumes/" /proc/self/mountinfo
 	for m in $(awk -v w="$WORK/" 'index($5, w) == 1 {print $5}' /proc/self/mountinfo | sort -r); do
 		umount "$m" 2>/dev/null || true
 	done
 	rm -rf "$WORK"
+	return $leaks
 }
 
 @test "pull by tag: env, volumes, a whiteout and an opaque directory, in a running container" {

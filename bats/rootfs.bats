@@ -28,6 +28,7 @@ teardown_work_store() {
 		gdn-depot destroy "$h" >/dev/null 2>&1 || true
 		gdn-rootfs delete "$h" >/dev/null 2>&1 || true
 	done
+	leak_check || leaks=1
 	if grep -q " $GDN_STORE/volumes/" /proc/self/mountinfo; then
 		echo "leaked mounts: $(grep " $GDN_STORE/volumes/" /proc/self/mountinfo)"
 		leaks=1

@@ -28,7 +28,7 @@ setup() {
 }
 
 teardown() {
-	local h stopped=0
+	local h stopped=0 leaked=0
 	if [ -n "${SERVER:-}" ] && kill -0 "$SERVER" 2>/dev/null; then
 		for h in $(api GET '/containers?garden.state=all' | jq -r '.Handles[]'); do
 			api DELETE "/containers/$h" >/dev/null || true
@@ -43,6 +43,8 @@ teardown() {
 			kill -KILL "$SERVER"
 		fi
 	fi
+	# before the store's mount and the table go: what is in them counts
+	leak_check || leaked=1
 	gdn-rootfs clean >/dev/null 2>&1 || true
 	umount "$GDN_STORE" 2>/dev/null || true
 	nft delete table ip "$GDN_NET_TABLE" 2>/dev/null || true
@@ -50,8 +52,8 @@ teardown() {
 		echo "server log (tail):"
 		tail -30 "$WORK/server.log"
 	fi
-	teardown_work
-	[ "${stopped:-1}" -eq 1 ]
+	teardown_work || leaked=1
+	[ "${stopped:-1}" -eq 1 ] && [ "$leaked" -eq 0 ]
 }
 
 # api METHOD PATH [curl args...]: the body of the answer.
