@@ -19,6 +19,7 @@ import (
 
 	"github.com/gdn-dev/gdn/pkg/garden"
 	"github.com/gdn-dev/gdn/pkg/garden/client"
+	"github.com/gdn-dev/gdn/pkg/leakcheck"
 	"github.com/gdn-dev/gdn/pkg/testutil"
 )
 
@@ -34,6 +35,36 @@ type gdn struct {
 	client   client.Client
 	rootfs   string
 	stopOnce sync.Once
+	table    string
+	// handles are those the test asked to create, for the leak check in
+	// the cgroup parent that test runs share (see leaks).
+	handles sync.Map
+}
+
+// recorder is the test's client: it notes each handle created.
+type recorder struct {
+	client.Client
+	g *gdn
+}
+
+func (r recorder) Create(spec garden.ContainerSpec) (client.Container, error) {
+	c, err := r.Client.Create(spec)
+	r.g.handles.Store(spec.Handle, true)
+	if err == nil {
+		r.g.handles.Store(c.Handle(), true)
+	}
+	return c, err
+}
+
+// leaks is what the server's instance owns: its own homes and table, and
+// the handles this test created in the /garden every run shares.
+func (g *gdn) leaks() leakcheck.Instance {
+	return leakcheck.Instance{
+		Depot: filepath.Join(g.dir, "depot"), Store: filepath.Join(g.dir, "store"),
+		RuntimeRoot: filepath.Join(g.dir, "run"), NetState: filepath.Join(g.dir, "net"),
+		NftTable: g.table, CgroupParent: "/garden",
+		Owned: func(h string) bool { _, ok := g.handles.Load(h); return ok },
+	}
 }
 
 var buildOnce sync.Once
@@ -54,6 +85,7 @@ func startGdn(t *testing.T, extra ...string) *gdn {
 	g.rootfs = testutil.Rootfs(t, dir)
 	initBin := testutil.InitBinary(t, dir)
 	table := fmt.Sprintf("gdnit%d", os.Getpid()%100000)
+	g.table = table
 	g.env = append(os.Environ(),
 		"GDN_RUNTIME_ROOT="+filepath.Join(dir, "run"),
 		"GDN_STORE="+filepath.Join(dir, "store"),
@@ -79,6 +111,7 @@ func startGdn(t *testing.T, extra ...string) *gdn {
 		}
 		g.stop(syscall.SIGTERM)
 		g.assertNoLeaks()
+		leakcheck.AssertClean(t, g.leaks())
 		_ = exec.Command(bin("gdn-rootfs"), "--store", filepath.Join(dir, "store"), "clean").Run()
 		_ = exec.Command("umount", "-l", filepath.Join(dir, "store")).Run()
 		if t.Failed() {
@@ -107,10 +140,10 @@ func (g *gdn) start() {
 	}
 	g.cmd = cmd
 	g.stopOnce = sync.Once{}
-	g.client = client.New("unix", g.sock)
+	g.client = recorder{client.New("unix", g.sock), g}
 	for i, a := range g.args {
 		if a == "--bind-ip" && i+3 < len(g.args) && g.args[i+2] == "--bind-port" {
-			g.client = client.New("tcp", net.JoinHostPort(g.args[i+1], g.args[i+3]))
+			g.client = recorder{client.New("tcp", net.JoinHostPort(g.args[i+1], g.args[i+3])), g}
 		}
 	}
 	deadline := time.Now().Add(20 * time.Second)
