@@ -196,9 +196,12 @@ func under(dir, path string) (string, bool) {
 	if path == dir {
 		return "", true
 	}
+	prefix := dir + "/"
 	if dir == "/" {
-		return strings.TrimPrefix(path, "/"), strings.HasPrefix(path, "/")
+		prefix = "/"
 	}
-	rest, ok := strings.CutPrefix(path, dir+"/")
-	return rest, ok
+	if rest, ok := strings.CutPrefix(path, prefix); ok {
+		return rest, true
+	}
+	return "", false
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/tag"
 )
 
@@ -107,16 +108,17 @@ func (i Instance) Except(handles ...string) Instance {
 }
 
 // Check lists the instance's leftovers, sorted by kind and name. It reads
-// only; an error means a part could not be read (the leaks found in the
-// other parts are still returned).
+// only. A relative path is errkind.InvalidSpec; another error means a part
+// could not be read (the leaks found in the other parts are still
+// returned).
 func (i Instance) Check() ([]Leak, error) {
 	for _, p := range []string{i.Depot, i.Store, i.RuntimeRoot, i.NetState} {
 		if p != "" && !filepath.IsAbs(p) {
-			return nil, fmt.Errorf("leakcheck: path %q is not absolute", p)
+			return nil, fmt.Errorf("leakcheck: path %q is not absolute: %w", p, errkind.InvalidSpec)
 		}
 	}
 	if i.CgroupParent != "" && (!filepath.IsAbs(i.CgroupParent) || filepath.Clean(i.CgroupParent) == "/") {
-		return nil, fmt.Errorf("leakcheck: cgroup parent %q is not an absolute path below the root", i.CgroupParent)
+		return nil, fmt.Errorf("leakcheck: cgroup parent %q is not an absolute path below the root: %w", i.CgroupParent, errkind.InvalidSpec)
 	}
 	c := newCheck(i)
 	var errs []error
