@@ -37,6 +37,7 @@ type Leak struct {
 	What string `json:"what"`
 }
 
+// String is the leak as one line: "kind what (handle h)".
 func (l Leak) String() string {
 	if l.Handle == "" {
 		return l.Kind + " " + l.What

@@ -219,9 +219,9 @@ func TestReportsEachLeftoverOfItsInstanceOnly(t *testing.T) {
 	mkLink(t, "lko"+f.id, "gdn-net "+f.otherTable+" "+h)
 	mkLink(t, "lkp"+f.id, "gdn-net "+f.otherTable)
 	mkTable(t, f.otherTable, h)
-	otherCg, _ := waiter(t, "sh")
-	joinCgroup(t, filepath.Join(hierarchies(t)[0], f.otherParent, h), otherCg.Process.Pid)
-	otherDadoo, _ := waiter(t, "/usr/local/bin/dadoo", "-runtime-root", filepath.Join(f.dir, "other-run"), "exec", "lk-c7", filepath.Join(f.dir, "other-depot", "lk-c7", "processes", "p1"))
+	otherProc, _ := waiter(t, "sh")
+	joinCgroup(t, filepath.Join(hierarchies(t)[0], f.otherParent, h), otherProc.Process.Pid)
+	waiter(t, "/usr/local/bin/dadoo", "-runtime-root", filepath.Join(f.dir, "other-run"), "exec", "lk-c7", filepath.Join(f.dir, "other-depot", "lk-c7", "processes", "p1"))
 
 	got := checkLeaks(t, in)
 	want := []Leak{
@@ -276,8 +276,6 @@ func TestReportsEachLeftoverOfItsInstanceOnly(t *testing.T) {
 	for _, l := range got {
 		t.Errorf("unexpected leak %s", l)
 	}
-	_ = otherCg
-	_ = otherDadoo
 }
 
 func TestExceptKeepsALiveNeighbour(t *testing.T) {
@@ -303,8 +301,7 @@ func TestExceptKeepsALiveNeighbour(t *testing.T) {
 		`{"handle":"lk-live","subnet":"10.99.0.0/30","ip":"10.99.0.2","bridge":"lkb`+f.id+`","chain":"c-lk-live","mapped_ports":[{"HostPort":62901,"ContainerPort":8080}]}`)
 	write(t, filepath.Join(in.NetState, "subnets.json"), `{"allocated":{"10.99.0.0/30":["10.99.0.2"]}}`)
 	write(t, filepath.Join(in.NetState, "ports.json"), `{"start":62901,"size":2,"free":[62902]}`)
-	d, _ := waiter(t, "dadoo", "-runtime-root", in.RuntimeRoot, "exec", live, filepath.Join(in.Depot, live, "processes", "p1"))
-	_ = d
+	waiter(t, "dadoo", "-runtime-root", in.RuntimeRoot, "exec", live, filepath.Join(in.Depot, live, "processes", "p1"))
 
 	got := checkLeaks(t, in.Except(live))
 	if len(got) != len(goneCgs) {
@@ -335,6 +332,9 @@ func TestOwnedScopesASharedParent(t *testing.T) {
 	}
 }
 
+// A zombie in the instance's cgroup is not reported. (On this kernel a
+// zombie's /proc/PID/cgroup already reads "/", so this holds even without
+// Check's own test of the process state; it guards the outcome.)
 func TestZombiesCountAsGone(t *testing.T) {
 	f := newFixture(t)
 	cgs := mkCgroup(t, f.inst.CgroupParent, "lk-z")
