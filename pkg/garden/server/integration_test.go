@@ -839,6 +839,8 @@ func TestFailedCreatesLeaveNothing(t *testing.T) {
 			t.Errorf("%s list still names a failed create: %s", tool[0], out)
 		}
 	}
+	// Nothing of the failed creates anywhere, while keep lives on.
+	leakcheck.AssertClean(t, g.leaks().Except("keep"))
 	if _, err := keep.Info(); err != nil {
 		t.Fatalf("the healthy container suffered: %v", err)
 	}
