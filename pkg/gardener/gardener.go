@@ -38,11 +38,24 @@ const (
 	// PropPeaVolumes lists the image plugin volumes made for h's peas
 	// (comma-separated), which destroy deletes.
 	PropPeaVolumes = "gdn.pea-volumes"
-	// StateCreated marks a container whose create finished; an
-	// unfiltered list shows only these.
-	StateCreated  = "created"
-	stateCreating = "creating"
+	// StateCreated marks a container whose create finished.
+	StateCreated = "created"
+	// StateCreating and StateDestroying mark the server's own work in
+	// progress: set before a create's first stage (in the bundle's first
+	// properties) and before a destroy's first teardown. A list leaves
+	// such containers out, and startup recovery finishes them off (a
+	// server killed half way). A container built by hand with the tools
+	// has no garden.state: it is complete, and listed and served as one.
+	StateCreating   = "creating"
+	StateDestroying = "destroying"
 )
+
+// inProgress tells whether props belong to a container that the server
+// is still creating or already destroying.
+func inProgress(props map[string]string) bool {
+	s := props[PropState]
+	return s == StateCreating || s == StateDestroying
+}
 
 // Config is what the gardener needs to know: the tools and the policy the
 // server's flags set.
@@ -215,11 +228,22 @@ func (g *Gardener) Create(ctx context.Context, spec garden.ContainerSpec) (_ str
 		if err == nil {
 			return
 		}
+		// A stage refused because the handle is taken made nothing, and
+		// what holds the name (a container built by hand meanwhile) is not
+		// this create's to undo.
+		if errors.Is(err, errkind.HandleInUse) && len(undo) > 0 {
+			undo = undo[:len(undo)-1]
+		}
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
+		// A failed undo stops the rollback: what the earlier stages made
+		// stays (the bundle, marked creating, above all), so nothing is
+		// left that the depot does not name. A destroy by the client, or
+		// the next startup's recovery, takes it down whole.
 		for i := len(undo) - 1; i >= 0; i-- {
 			if uerr := undo[i](cctx); uerr != nil {
-				log.Error("create rollback", "error", uerr)
+				log.Error("create rollback failed; the container stays, marked creating, for a destroy or the next start", "error", uerr)
+				return
 			}
 		}
 		log.Info("create failed, rolled back", "error", err)
@@ -237,7 +261,7 @@ func (g *Gardener) Create(ctx context.Context, spec garden.ContainerSpec) (_ str
 	if spec.Properties == nil {
 		spec.Properties = map[string]string{}
 	}
-	spec.Properties[PropState] = stateCreating
+	spec.Properties[PropState] = StateCreating
 	if spec.GraceTime > 0 {
 		spec.Properties[PropGraceTime] = strconv.FormatInt(int64(spec.GraceTime), 10)
 	}
@@ -442,8 +466,10 @@ func (g *Gardener) netDown(ctx context.Context, h string) error {
 }
 
 // Destroy removes h: network, runtime container (and every process),
-// rootfs, bundle. If a stage fails the bundle stays, so the container
-// stays listed and destroy can be retried.
+// rootfs, bundle. The container is marked destroying first; if a stage
+// fails the bundle stays, so destroy can be retried (and startup
+// recovery retries it), and the bundle is the last thing to go: nothing
+// outlives the depot entry that names it.
 func (g *Gardener) Destroy(ctx context.Context, h string) error {
 	if err := g.Lookup(h); err != nil {
 		return err
@@ -465,6 +491,13 @@ func (g *Gardener) Destroy(ctx context.Context, h string) error {
 	s, err := g.show(ctx, h) // its image plugin and pea volumes
 	if err != nil {
 		return err
+	}
+	// Marked before the first teardown: from here the container is gone
+	// for lists, and a server killed part way finishes at its next start.
+	if s.Properties[PropState] != StateDestroying {
+		if err := g.mergeProps(ctx, h, map[string]string{PropState: StateDestroying}); err != nil {
+			return notFound(h, err)
+		}
 	}
 	image := g.imageTool(s.Privileged)
 	if err := g.netDown(ctx, h); err != nil {
