@@ -67,6 +67,7 @@ func TestFailedRollbackKeepsTheContainerForRecovery(t *testing.T) {
 	if err == nil {
 		t.Fatal("create with an invalid net-out rule succeeded")
 	}
+	t.Logf("create failed as planned: %v", err)
 	if hs, _ := g.client.Containers(nil); len(hs) != 0 {
 		t.Errorf("a failed create is listed: %v", hs)
 	}
