@@ -3,7 +3,9 @@ package server_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -174,5 +176,42 @@ func TestHandBuiltContainerIsServed(t *testing.T) {
 	}
 	if _, err := g.client.Lookup("byhand"); err == nil {
 		t.Error("destroyed container still found")
+	}
+}
+
+// A second server that would share a running server's socket, image store
+// or depot refuses at once, naming the holder, and touches nothing: the
+// first one's socket stays served and its volumes stay.
+func TestSecondServerRefusesWhatTheFirstOwns(t *testing.T) {
+	g := startGdn(t)
+	c := g.create(garden.ContainerSpec{Handle: "first"})
+	other := t.TempDir()
+	store := filepath.Join(g.dir, "store")
+	cases := []struct{ what, depot, store, sock string }{
+		{"socket " + g.sock, filepath.Join(other, "d1"), filepath.Join(other, "s1"), g.sock},
+		{"store " + store, filepath.Join(other, "d2"), store, filepath.Join(other, "s2.sock")},
+		{"depot " + filepath.Join(g.dir, "depot"), filepath.Join(g.dir, "depot"), filepath.Join(other, "s3"), filepath.Join(other, "s3.sock")},
+	}
+	for _, tc := range cases {
+		cmd := exec.Command(bin("gdn-server"), "--depot", tc.depot, "--store", tc.store, "--bind-socket", tc.sock,
+			"--default-rootfs", g.rootfs, "--network-pool", "10.78.9.0/30")
+		cmd.Env = g.env
+		out, err := cmd.CombinedOutput()
+		if err == nil {
+			t.Fatalf("a second server sharing the %s started", tc.what)
+		}
+		want := fmt.Sprintf("another gdn-server (pid %d) serves %s", g.cmd.Process.Pid, tc.what)
+		if !strings.Contains(string(out), want) {
+			t.Errorf("second server's error %q does not say %q", out, want)
+		}
+	}
+	if err := g.client.Ping(); err != nil {
+		t.Fatalf("the first server's socket was taken: %v", err)
+	}
+	if out := g.tool("", "gdn-rootfs", "list"); !strings.Contains(out, "first") {
+		t.Errorf("the first server's volume is gone: %s", out)
+	}
+	if status, _, _ := run(t, c, "", "/bin/true"); status != 0 {
+		t.Errorf("the first server's container suffered: %d", status)
 	}
 }
