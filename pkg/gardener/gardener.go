@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gdn-dev/gdn/pkg/crash"
 	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/garden"
 	"github.com/gdn-dev/gdn/pkg/handle"
@@ -49,6 +50,14 @@ const (
 	StateCreating   = "creating"
 	StateDestroying = "destroying"
 )
+
+// CrashPoints are the steps of create, destroy and net-in at which a test
+// can kill the server (pkg/crash): each names what has just been done.
+var CrashPoints = []string{
+	"gdn-server.create.rootfs", "gdn-server.create.bundle", "gdn-server.create.runtime", "gdn-server.create.network",
+	"gdn-server.destroy.marked", "gdn-server.destroy.network", "gdn-server.destroy.runtime", "gdn-server.destroy.rootfs",
+	"gdn-server.netin.network",
+}
 
 // inProgress tells whether props belong to a container that the server
 // is still creating or already destroying.
@@ -257,6 +266,7 @@ func (g *Gardener) Create(ctx context.Context, spec garden.ContainerSpec) (_ str
 	if err != nil {
 		return "", err
 	}
+	crash.Point("gdn-server.create.rootfs")
 
 	if spec.Properties == nil {
 		spec.Properties = map[string]string{}
@@ -269,6 +279,7 @@ func (g *Gardener) Create(ctx context.Context, spec garden.ContainerSpec) (_ str
 	if err := g.createBundle(ctx, h, spec, partial, rootfs); err != nil {
 		return "", err
 	}
+	crash.Point("gdn-server.create.bundle")
 
 	undo = append(undo, func(ctx context.Context) error { return g.deleteRuntime(ctx, h) })
 	out, err := g.cfg.Run.run(ctx, log, call{args: []string{"create", h, "--bundle", g.bundle(h)}})
@@ -281,12 +292,14 @@ func (g *Gardener) Create(ctx context.Context, spec garden.ContainerSpec) (_ str
 	if err := json.Unmarshal(out, &created); err != nil || created.Pid <= 0 {
 		return "", fmt.Errorf("gdn-run create printed no pid: %q", out)
 	}
+	crash.Point("gdn-server.create.runtime")
 
 	undo = append(undo, func(ctx context.Context) error { return g.netDown(ctx, h) })
 	props, err := g.netUp(ctx, h, created.Pid, spec)
 	if err != nil {
 		return "", err
 	}
+	crash.Point("gdn-server.create.network")
 	props[PropState] = StateCreated
 	if err := g.mergeProps(ctx, h, props); err != nil {
 		return "", err
@@ -499,13 +512,16 @@ func (g *Gardener) Destroy(ctx context.Context, h string) error {
 			return notFound(h, err)
 		}
 	}
+	crash.Point("gdn-server.destroy.marked")
 	image := g.imageTool(s.Privileged)
 	if err := g.netDown(ctx, h); err != nil {
 		return err
 	}
+	crash.Point("gdn-server.destroy.network")
 	if err := g.deleteRuntime(ctx, h); err != nil {
 		return err
 	}
+	crash.Point("gdn-server.destroy.runtime")
 	g.procs.forget(h)
 	vols := append(strings.Split(s.Properties[PropPeaVolumes], ","), h)
 	for _, vol := range vols {
@@ -516,6 +532,7 @@ func (g *Gardener) Destroy(ctx context.Context, h string) error {
 			return err
 		}
 	}
+	crash.Point("gdn-server.destroy.rootfs")
 	if err := g.destroyBundle(ctx, h); err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gdn-dev/gdn/pkg/crash"
 	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/garden"
 	"golang.org/x/sys/unix"
@@ -381,6 +382,7 @@ func (g *Gardener) NetIn(ctx context.Context, h string, hostPort, containerPort 
 	if err := json.Unmarshal(out, &res); err != nil {
 		return 0, 0, fmt.Errorf("network plugin net-in printed %q: %w", out, err)
 	}
+	crash.Point("gdn-server.netin.network")
 	var mapped []garden.PortMapping
 	if mp := props[PropMappedPorts]; mp != "" {
 		_ = json.Unmarshal([]byte(mp), &mapped)
