@@ -11,7 +11,7 @@ TOOLS   := gdn-run gdn-depot gdn-rootfs gdn-net dadoo gdn-server gdn-leakcheck
 ROOTFS  ?= /var/lib/gdn/rootfs
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build test test-go test-bats bench install lint run rootfs clean
+.PHONY: all build test test-go test-bats bench soak install lint run rootfs clean
 
 all: build
 
@@ -39,6 +39,12 @@ test-go:
 
 test-bats: build
 	GDN_BIN=$(CURDIR)/$(BIN) bats bats/
+
+# The long soak (make test runs a 100-cycle form of it): 2000
+# create/run/destroy cycles from 5 clients, then the churn test at 4 x 250.
+soak: build
+	GDN_SOAK_CYCLES=2000 $(GO) test -tags '$(TAGS)' -count=1 -v -timeout 60m -run '^TestSoakServerStaysFlat$$' ./pkg/garden/server/
+	GDN_CHURN_CYCLES=250 $(GO) test -tags '$(TAGS)' -count=1 -v -timeout 60m -run '^TestChurnEveryCreatedContainerHasItsNetwork$$' ./pkg/garden/server/
 
 bench: build
 	bench/run

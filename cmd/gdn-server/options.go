@@ -10,6 +10,7 @@ import (
 
 	"github.com/gdn-dev/gdn/pkg/depot"
 	"github.com/gdn-dev/gdn/pkg/errkind"
+	"github.com/gdn-dev/gdn/pkg/tag"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -22,7 +23,8 @@ type options struct {
 	bindPort                           int
 	debugBindIP                        string
 	debugBindPort                      int
-	depot, binDir, initBin             string
+	tag                                string
+	depot, store, binDir, initBin      string
 	defaultRootfs                      string
 	defaultGraceTime                   time.Duration
 	maxContainers                      int
@@ -49,12 +51,14 @@ type options struct {
 func (o *options) register(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&o.config, "config", "", "read settings from `FILE`: lines \"flag-name = value\" (a [server] header and # comments are ignored); flags given on the command line win")
-	f.StringVar(&o.bindSocket, "bind-socket", "/tmp/garden.sock", "unix socket to listen on (a stale file is removed)")
+	f.StringVar(&o.tag, "tag", os.Getenv(tag.Env), "scope this instance's host-global names by TAG (cgroup parent /garden-TAG, nft table gdn-TAG, default directories and socket), so several servers share a host; handed to every tool as env "+tag.Env)
+	f.StringVar(&o.bindSocket, "bind-socket", "", "unix socket to listen on (a stale file is removed; default /tmp/garden.sock, /tmp/garden-TAG.sock with --tag)")
 	f.StringVar(&o.bindIP, "bind-ip", "", "listen on TCP at this IP instead of the socket")
 	f.IntVar(&o.bindPort, "bind-port", 0, "TCP port (with --bind-ip; 0: any)")
 	f.StringVar(&o.debugBindIP, "debug-bind-ip", "", "serve pprof, /debug/vars and /metrics on this IP")
 	f.IntVar(&o.debugBindPort, "debug-bind-port", 17013, "debug server port")
-	f.StringVar(&o.depot, "depot", envOr("GDN_DEPOT", depot.DefaultDir), "container bundles (gdn-depot --depot; env GDN_DEPOT)")
+	f.StringVar(&o.depot, "depot", "", "container bundles (gdn-depot --depot; env GDN_DEPOT; default "+depot.DefaultDir+", suffixed -TAG with --tag)")
+	f.StringVar(&o.store, "store", "", "gdn-rootfs's image store (gdn-rootfs --store; env GDN_STORE; default "+defaultStore+", suffixed -TAG with --tag)")
 	f.StringVar(&o.binDir, "bin-dir", "", "where gdn's tools are (default: this executable's directory)")
 	f.StringVar(&o.initBin, "init-bin", "", "gdn-init, the containers' pid 1; unprivileged container root (host uid 4294967294) must be able to reach it (default: BIN-DIR/gdn-init)")
 	f.StringVar(&o.defaultRootfs, "default-rootfs", "", "rootfs (directory or image URI) for containers created without one")
@@ -123,6 +127,31 @@ func (o *options) loadConfigFile(cmd *cobra.Command) error {
 		}
 	}
 	return sc.Err()
+}
+
+// defaultStore is gdn-rootfs's default store (rootfs.DefaultDir, not
+// imported: it would link the image libraries into the server).
+const defaultStore = "/var/lib/gdn/store"
+
+// resolveInstance validates --tag, hands it to the tools through the
+// environment, and fills the defaults that depend on it.
+func (o *options) resolveInstance() error {
+	if err := tag.Validate(o.tag); err != nil {
+		return fmt.Errorf("--tag: %w", err)
+	}
+	if err := os.Setenv(tag.Env, o.tag); err != nil {
+		return err
+	}
+	if o.depot == "" {
+		o.depot = envOr("GDN_DEPOT", tag.Scoped(depot.DefaultDir, o.tag))
+	}
+	if o.store == "" {
+		o.store = envOr("GDN_STORE", tag.Scoped(defaultStore, o.tag))
+	}
+	if o.bindSocket == "" {
+		o.bindSocket = tag.Scoped("/tmp/garden", o.tag) + ".sock"
+	}
+	return nil
 }
 
 // bin returns the path of tool name: in --bin-dir, else beside us.

@@ -17,12 +17,12 @@ import (
 
 	"github.com/gdn-dev/gdn/pkg/cli"
 	"github.com/gdn-dev/gdn/pkg/errkind"
+	"github.com/gdn-dev/gdn/pkg/flock"
 	"github.com/gdn-dev/gdn/pkg/garden"
 	"github.com/gdn-dev/gdn/pkg/garden/server"
 	"github.com/gdn-dev/gdn/pkg/gardener"
 	"github.com/gdn-dev/gdn/pkg/idmap"
 	"github.com/spf13/cobra"
-	"golang.org/x/sys/unix"
 )
 
 func serve(cmd *cobra.Command, o *options) error {
@@ -31,19 +31,18 @@ func serve(cmd *cobra.Command, o *options) error {
 	if err != nil || !pool.Addr().Is4() || pool.Bits() > 30 {
 		return fmt.Errorf("--network-pool %q: want an IPv4 CIDR of /30 or larger: %w", o.networkPool, errkind.Usage)
 	}
-	if err := os.MkdirAll(o.depot, 0o755); err != nil {
+	if err := o.resolveInstance(); err != nil {
 		return err
 	}
-	// One server per depot: the depot's tools lock their own state, but
-	// grace timers and process attachments would be doubled.
-	lock, err := os.OpenFile(filepath.Join(o.depot, ".gdn-server.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	locks, err := claimInstance(o)
 	if err != nil {
 		return err
 	}
-	defer lock.Close()
-	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		return fmt.Errorf("another gdn-server serves depot %s: %w", o.depot, errkind.HandleInUse)
-	}
+	defer func() {
+		for _, l := range locks {
+			l.Release()
+		}
+	}()
 
 	if err := o.defaultIDLengths(); err != nil {
 		return err
@@ -115,6 +114,44 @@ func serve(cmd *cobra.Command, o *options) error {
 	}
 }
 
+// claimInstance takes, without waiting, the locks that make this server
+// the one owner of its depot (grace timers and process attachments would
+// be doubled), its image store (its startup sweep deletes volumes no
+// bundle names) and its socket (a second server would unlink a live
+// one). A second server refuses at once, naming the holder, before it
+// touches anything.
+func claimInstance(o *options) ([]*flock.Lock, error) {
+	type claim struct{ what, dir, file string }
+	claims := []claim{{"depot " + o.depot, o.depot, ".gdn-server.lock"}}
+	if o.imagePlugin == "" {
+		// Beside the store: the store itself may be a mount made later.
+		claims = append(claims, claim{"store " + o.store, filepath.Dir(o.store), "." + filepath.Base(o.store) + ".gdn-server.lock"})
+	}
+	if o.bindIP == "" {
+		claims = append(claims, claim{"socket " + o.bindSocket, filepath.Dir(o.bindSocket), filepath.Base(o.bindSocket) + ".lock"})
+	}
+	var locks []*flock.Lock
+	for _, c := range claims {
+		err := os.MkdirAll(c.dir, 0o755)
+		var l *flock.Lock
+		if err == nil {
+			l, err = flock.Claim(filepath.Join(c.dir, c.file))
+		}
+		var held *flock.HeldError
+		if errors.As(err, &held) {
+			err = fmt.Errorf("another gdn-server (pid %s) serves %s: %w", held.Holder, c.what, errkind.HandleInUse)
+		}
+		if err != nil {
+			for _, l := range locks {
+				l.Release()
+			}
+			return nil, err
+		}
+		locks = append(locks, l)
+	}
+	return locks, nil
+}
+
 // listen opens TCP when --bind-ip is set, else the unix socket (a stale
 // file removed first, mode 0777 as the reference).
 func listen(o *options) (net.Listener, error) {
@@ -136,7 +173,7 @@ func listen(o *options) (net.Listener, error) {
 func gardenerConfig(o *options, log *slog.Logger) gardener.Config {
 	image := gardener.Tool{Name: "image plugin", Path: o.imagePlugin, Args: o.imageArgs}
 	if image.Path == "" {
-		image = gardener.Tool{Name: "gdn-rootfs", Path: o.bin("gdn-rootfs"), Args: o.imageArgs}
+		image = gardener.Tool{Name: "gdn-rootfs", Path: o.bin("gdn-rootfs"), Args: append([]string{"--store", o.store}, o.imageArgs...)}
 	}
 	var privImage gardener.Tool // none: the image plugin serves both
 	if o.privilegedImagePlugin != "" {

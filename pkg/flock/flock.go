@@ -5,6 +5,8 @@ package flock
 import (
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -52,4 +54,48 @@ func (l *Lock) Release() error {
 // held.
 func AcquireShared(path string) (*Lock, error) {
 	return acquire(path, unix.LOCK_SH)
+}
+
+// Claim takes the exclusive lock on path without waiting, for a process
+// that owns what the path stands for while it runs (a server and its
+// depot, store or socket), and writes its pid into the file. If another
+// process holds it, Claim fails at once with an error that names the
+// holder's pid.
+func Claim(path string) (*Lock, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock %q: %w", path, err)
+	}
+	for {
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err == unix.EWOULDBLOCK {
+		holder, _ := os.ReadFile(path)
+		f.Close()
+		return nil, &HeldError{Path: path, Holder: strings.TrimSpace(string(holder))}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %q: %w", path, err)
+	}
+	if err := f.Truncate(0); err == nil {
+		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
+	return &Lock{f: f}, nil
+}
+
+// HeldError is Claim's error when another process holds the lock.
+type HeldError struct {
+	Path   string
+	Holder string // the holder's pid, as it wrote it ("" if unknown)
+}
+
+func (e *HeldError) Error() string {
+	if e.Holder == "" {
+		return fmt.Sprintf("%s is held by another process", e.Path)
+	}
+	return fmt.Sprintf("%s is held by pid %s", e.Path, e.Holder)
 }

@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gdn-dev/gdn/pkg/crash"
 	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/garden"
 	"github.com/gdn-dev/gdn/pkg/handle"
@@ -38,11 +39,32 @@ const (
 	// PropPeaVolumes lists the image plugin volumes made for h's peas
 	// (comma-separated), which destroy deletes.
 	PropPeaVolumes = "gdn.pea-volumes"
-	// StateCreated marks a container whose create finished; an
-	// unfiltered list shows only these.
-	StateCreated  = "created"
-	stateCreating = "creating"
+	// StateCreated marks a container whose create finished.
+	StateCreated = "created"
+	// StateCreating and StateDestroying mark the server's own work in
+	// progress: set before a create's first stage (in the bundle's first
+	// properties) and before a destroy's first teardown. A list leaves
+	// such containers out, and startup recovery finishes them off (a
+	// server killed half way). A container built by hand with the tools
+	// has no garden.state: it is complete, and listed and served as one.
+	StateCreating   = "creating"
+	StateDestroying = "destroying"
 )
+
+// CrashPoints are the steps of create, destroy and net-in at which a test
+// can kill the server (pkg/crash): each names what has just been done.
+var CrashPoints = []string{
+	"gdn-server.create.rootfs", "gdn-server.create.bundle", "gdn-server.create.runtime", "gdn-server.create.network",
+	"gdn-server.destroy.marked", "gdn-server.destroy.network", "gdn-server.destroy.runtime", "gdn-server.destroy.rootfs",
+	"gdn-server.netin.network",
+}
+
+// inProgress tells whether props belong to a container that the server
+// is still creating or already destroying.
+func inProgress(props map[string]string) bool {
+	s := props[PropState]
+	return s == StateCreating || s == StateDestroying
+}
 
 // Config is what the gardener needs to know: the tools and the policy the
 // server's flags set.
@@ -215,11 +237,22 @@ func (g *Gardener) Create(ctx context.Context, spec garden.ContainerSpec) (_ str
 		if err == nil {
 			return
 		}
+		// A stage refused because the handle is taken made nothing, and
+		// what holds the name (a container built by hand meanwhile) is not
+		// this create's to undo.
+		if errors.Is(err, errkind.HandleInUse) && len(undo) > 0 {
+			undo = undo[:len(undo)-1]
+		}
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
+		// A failed undo stops the rollback: what the earlier stages made
+		// stays (the bundle, marked creating, above all), so nothing is
+		// left that the depot does not name. A destroy by the client, or
+		// the next startup's recovery, takes it down whole.
 		for i := len(undo) - 1; i >= 0; i-- {
 			if uerr := undo[i](cctx); uerr != nil {
-				log.Error("create rollback", "error", uerr)
+				log.Error("create rollback failed; the container stays, marked creating, for a destroy or the next start", "error", uerr)
+				return
 			}
 		}
 		log.Info("create failed, rolled back", "error", err)
@@ -233,11 +266,12 @@ func (g *Gardener) Create(ctx context.Context, spec garden.ContainerSpec) (_ str
 	if err != nil {
 		return "", err
 	}
+	crash.Point("gdn-server.create.rootfs")
 
 	if spec.Properties == nil {
 		spec.Properties = map[string]string{}
 	}
-	spec.Properties[PropState] = stateCreating
+	spec.Properties[PropState] = StateCreating
 	if spec.GraceTime > 0 {
 		spec.Properties[PropGraceTime] = strconv.FormatInt(int64(spec.GraceTime), 10)
 	}
@@ -245,6 +279,7 @@ func (g *Gardener) Create(ctx context.Context, spec garden.ContainerSpec) (_ str
 	if err := g.createBundle(ctx, h, spec, partial, rootfs); err != nil {
 		return "", err
 	}
+	crash.Point("gdn-server.create.bundle")
 
 	undo = append(undo, func(ctx context.Context) error { return g.deleteRuntime(ctx, h) })
 	out, err := g.cfg.Run.run(ctx, log, call{args: []string{"create", h, "--bundle", g.bundle(h)}})
@@ -257,12 +292,14 @@ func (g *Gardener) Create(ctx context.Context, spec garden.ContainerSpec) (_ str
 	if err := json.Unmarshal(out, &created); err != nil || created.Pid <= 0 {
 		return "", fmt.Errorf("gdn-run create printed no pid: %q", out)
 	}
+	crash.Point("gdn-server.create.runtime")
 
 	undo = append(undo, func(ctx context.Context) error { return g.netDown(ctx, h) })
 	props, err := g.netUp(ctx, h, created.Pid, spec)
 	if err != nil {
 		return "", err
 	}
+	crash.Point("gdn-server.create.network")
 	props[PropState] = StateCreated
 	if err := g.mergeProps(ctx, h, props); err != nil {
 		return "", err
@@ -442,8 +479,10 @@ func (g *Gardener) netDown(ctx context.Context, h string) error {
 }
 
 // Destroy removes h: network, runtime container (and every process),
-// rootfs, bundle. If a stage fails the bundle stays, so the container
-// stays listed and destroy can be retried.
+// rootfs, bundle. The container is marked destroying first; if a stage
+// fails the bundle stays, so destroy can be retried (and startup
+// recovery retries it), and the bundle is the last thing to go: nothing
+// outlives the depot entry that names it.
 func (g *Gardener) Destroy(ctx context.Context, h string) error {
 	if err := g.Lookup(h); err != nil {
 		return err
@@ -466,13 +505,23 @@ func (g *Gardener) Destroy(ctx context.Context, h string) error {
 	if err != nil {
 		return err
 	}
+	// Marked before the first teardown: from here the container is gone
+	// for lists, and a server killed part way finishes at its next start.
+	if s.Properties[PropState] != StateDestroying {
+		if err := g.mergeProps(ctx, h, map[string]string{PropState: StateDestroying}); err != nil {
+			return notFound(h, err)
+		}
+	}
+	crash.Point("gdn-server.destroy.marked")
 	image := g.imageTool(s.Privileged)
 	if err := g.netDown(ctx, h); err != nil {
 		return err
 	}
+	crash.Point("gdn-server.destroy.network")
 	if err := g.deleteRuntime(ctx, h); err != nil {
 		return err
 	}
+	crash.Point("gdn-server.destroy.runtime")
 	g.procs.forget(h)
 	vols := append(strings.Split(s.Properties[PropPeaVolumes], ","), h)
 	for _, vol := range vols {
@@ -483,6 +532,7 @@ func (g *Gardener) Destroy(ctx context.Context, h string) error {
 			return err
 		}
 	}
+	crash.Point("gdn-server.destroy.rootfs")
 	if err := g.destroyBundle(ctx, h); err != nil {
 		return err
 	}

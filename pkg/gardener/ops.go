@@ -8,19 +8,23 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/gdn-dev/gdn/pkg/crash"
 	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/garden"
 	"golang.org/x/sys/unix"
 )
 
 // List returns the handles whose properties match every pair of filter.
-// As in Guardian, a filter without garden.state shows only created
-// containers, and garden.state=all turns that off.
+// As in Guardian, a filter without garden.state shows only finished
+// containers — here those created by the server and those built by hand
+// (no garden.state), not the server's creates and destroys in progress —
+// and garden.state=all turns that off.
 func (g *Gardener) List(ctx context.Context, filter garden.Properties) ([]string, error) {
 	f := map[string]string{}
 	for k, v := range filter {
@@ -28,7 +32,18 @@ func (g *Gardener) List(ctx context.Context, filter garden.Properties) ([]string
 	}
 	switch f[PropState] {
 	case "":
-		f[PropState] = StateCreated
+		all, err := g.allProperties(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		hs := []string{}
+		for h, p := range all {
+			if !inProgress(p) {
+				hs = append(hs, h)
+			}
+		}
+		slices.Sort(hs)
+		return hs, nil
 	case "all":
 		delete(f, PropState)
 	}
@@ -36,24 +51,28 @@ func (g *Gardener) List(ctx context.Context, filter garden.Properties) ([]string
 }
 
 func (g *Gardener) list(ctx context.Context, filter map[string]string) ([]string, error) {
-	args := []string{"list"}
-	for k, v := range filter {
-		args = append(args, "--property", k+"="+v)
-	}
-	out, err := g.cfg.Depot.run(ctx, g.log, call{args: args})
-	if err != nil {
-		return nil, err
-	}
 	var res struct {
 		Handles []string `json:"handles"`
 	}
-	if err := json.Unmarshal(out, &res); err != nil {
+	if err := g.toolJSON(ctx, g.cfg.Depot, "", &res, listArgs(filter, false)...); err != nil {
 		return nil, err
 	}
 	if res.Handles == nil {
 		res.Handles = []string{}
 	}
 	return res.Handles, nil
+}
+
+// listArgs is gdn-depot's list command for filter.
+func listArgs(filter map[string]string, withProps bool) []string {
+	args := []string{"list"}
+	if withProps {
+		args = append(args, "--with-properties")
+	}
+	for k, v := range filter {
+		args = append(args, "--property", k+"="+v)
+	}
+	return args
 }
 
 // Properties returns all of h's properties.
@@ -363,6 +382,7 @@ func (g *Gardener) NetIn(ctx context.Context, h string, hostPort, containerPort 
 	if err := json.Unmarshal(out, &res); err != nil {
 		return 0, 0, fmt.Errorf("network plugin net-in printed %q: %w", out, err)
 	}
+	crash.Point("gdn-server.netin.network")
 	var mapped []garden.PortMapping
 	if mp := props[PropMappedPorts]; mp != "" {
 		_ = json.Unmarshal([]byte(mp), &mapped)
@@ -399,7 +419,7 @@ func (g *Gardener) NetOut(ctx context.Context, h string, rules []garden.NetOutRu
 // GraceTimes returns the stored grace time of every container that has
 // one, in one call of gdn-depot.
 func (g *Gardener) GraceTimes(ctx context.Context) (map[string]time.Duration, error) {
-	all, err := g.allProperties(ctx)
+	all, err := g.allProperties(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -417,13 +437,17 @@ func (g *Gardener) GraceTimes(ctx context.Context) (map[string]time.Duration, er
 	return res, nil
 }
 
-// allProperties returns every container's properties.
-func (g *Gardener) allProperties(ctx context.Context) (map[string]map[string]string, error) {
+// allProperties returns the properties of every container that matches
+// filter (every container for none), in one run of gdn-depot.
+func (g *Gardener) allProperties(ctx context.Context, filter map[string]string) (map[string]map[string]string, error) {
 	var res struct {
 		Properties map[string]map[string]string `json:"properties"`
 	}
-	if err := g.toolJSON(ctx, g.cfg.Depot, "", &res, "list", "--with-properties"); err != nil {
+	if err := g.toolJSON(ctx, g.cfg.Depot, "", &res, listArgs(filter, true)...); err != nil {
 		return nil, err
+	}
+	if res.Properties == nil {
+		res.Properties = map[string]map[string]string{}
 	}
 	return res.Properties, nil
 }

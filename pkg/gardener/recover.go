@@ -10,27 +10,31 @@ import (
 	"github.com/gdn-dev/gdn/pkg/idmap"
 )
 
-// Recover runs at server start. Containers whose create never finished
-// (the server died half way) are true orphans and are destroyed; so is
-// every container when destroyAll is set. Healthy containers are left
-// alone: their state is on disk, their processes under their dadoos. It
-// returns the handles it destroyed; a destroy that fails is reported and
-// the container stays for the next try.
+// Recover runs at server start. Containers the server was still creating
+// or already destroying when it died are finished off (destroyed); so is
+// every container when destroyAll is set. The rest — the server's
+// finished creates and containers built by hand with the tools — are
+// left alone: their state is on disk, their processes under their
+// dadoos. It returns the handles it destroyed; a destroy that fails is
+// reported and the container stays for the next try.
 func (g *Gardener) Recover(ctx context.Context, destroyAll bool) ([]string, error) {
-	all, err := g.allProperties(ctx)
+	all, err := g.allProperties(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
 	var removed []string
 	var errs []error
 	for _, h := range slices.Sorted(maps.Keys(all)) {
-		healthy := all[h][PropState] == StateCreated
-		if healthy && !destroyAll {
-			continue
-		}
-		reason := "its create never finished"
-		if healthy {
+		var reason string
+		switch {
+		case all[h][PropState] == StateCreating:
+			reason = "its create never finished"
+		case all[h][PropState] == StateDestroying:
+			reason = "its destroy never finished"
+		case destroyAll:
 			reason = "--destroy-containers-on-startup"
+		default:
+			continue
 		}
 		g.log.Info("destroying at startup", "handle", h, "reason", reason)
 		if err := g.Destroy(ctx, h); err != nil {

@@ -96,6 +96,9 @@ func startGdn(t *testing.T, extra ...string) *gdn {
 		"--depot", filepath.Join(dir, "depot"), "--bind-socket", g.sock,
 		"--default-rootfs", g.rootfs, "--init-bin", initBin,
 		"--network-pool", "10.78.0.0/26", "--port-pool-start", "62001", "--port-pool-size", "50",
+		// Its own tag: its cgroups (and any other host-global name) are
+		// never those of a server already running on this host.
+		"--tag", fmt.Sprintf("it%d", os.Getpid()%100000),
 		"--log-level", "debug", "--log-file", filepath.Join(dir, "server.log"),
 	}, extra...)
 	g.start()

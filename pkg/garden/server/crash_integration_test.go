@@ -1,0 +1,238 @@
+package server_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gdn-dev/gdn/pkg/crash"
+	"github.com/gdn-dev/gdn/pkg/garden"
+	"github.com/gdn-dev/gdn/pkg/garden/client"
+	"github.com/gdn-dev/gdn/pkg/gardener"
+)
+
+// crashPoints are the steps a crash test kills at: the server's own and
+// those of every tool it runs.
+func crashPoints() []string {
+	return slices.Concat(gardener.CrashPoints)
+}
+
+// startWithCrashAt (re)starts the server with the tools (and the server
+// itself) told to die at point.
+func (g *gdn) startWithCrashAt(point string) {
+	saved := g.env
+	g.env = append(slices.Clip(g.env), crash.Env+"="+point)
+	defer func() { g.env = saved }()
+	g.start()
+}
+
+// For every step of create, net-in, run and destroy, in the server and in
+// each tool: die there (SIGKILL), recover as an operator would (server
+// start, then a second destroy of what is still listed), and check that
+// nothing is left but the neighbour, which still works.
+func TestCrashAtEveryStepLeavesNothing(t *testing.T) {
+	g := startGdn(t)
+	nb := g.create(garden.ContainerSpec{Handle: "neighbour"})
+	nbInfo, err := nb.Info()
+	if err != nil {
+		t.Fatal(err)
+	}
+	logPath := filepath.Join(g.dir, "server.log")
+	for _, point := range crashPoints() {
+		began := time.Now()
+		g.stop(syscall.SIGTERM)
+		before, _ := os.ReadFile(logPath)
+		g.startWithCrashAt(point)
+		victimSteps(g.client)
+		serverDied := processGone(g.cmd.Process.Pid)
+		g.stop(syscall.SIGKILL)
+		after, _ := os.ReadFile(logPath)
+		toolDied := strings.Contains(string(after[len(before):]), "signal: killed")
+		if !serverDied && !toolDied {
+			t.Errorf("%s: the scenario never reached this step", point)
+		}
+		t0 := time.Now()
+		g.start()
+		t.Logf("%s: crash and restart %v (restart %v)", point, time.Since(began).Round(time.Millisecond), time.Since(t0).Round(time.Millisecond))
+		if hs, err := g.client.Containers(garden.Properties{"garden.state": "all"}); err == nil {
+			for _, c := range hs {
+				if c.Handle() != "neighbour" {
+					if err := g.client.Destroy(c.Handle()); err != nil {
+						t.Errorf("%s: second destroy of %s: %v", point, c.Handle(), err)
+					}
+				}
+			}
+		}
+		for _, leak := range g.leftovers("neighbour") {
+			t.Errorf("%s: left behind: %s", point, leak)
+		}
+		if status, out, _ := run(t, nb, "", "/bin/echo", "ok"); status != 0 || out != "ok\n" {
+			t.Errorf("%s: the neighbour's process: %d %q", point, status, out)
+		}
+		if out, err := exec.Command("busybox", "ping", "-c1", "-W2", nbInfo.ContainerIP).CombinedOutput(); err != nil {
+			t.Errorf("%s: the neighbour's network: %v: %s", point, err, out)
+		}
+	}
+}
+
+// victimSteps is the scenario each crash test runs: create, net-in, run,
+// destroy of one container. Errors are expected (something dies).
+func victimSteps(gc client.Client) {
+	c, err := gc.Create(garden.ContainerSpec{Handle: "victim"})
+	if err != nil {
+		return
+	}
+	_, _, _ = c.NetIn(0, 8080)
+	if p, err := c.Run(garden.ProcessSpec{Path: "/bin/true"}, client.ProcessIO{}); err == nil {
+		_, _ = p.Wait()
+	}
+	_ = gc.Destroy("victim")
+}
+
+// processGone tells whether pid has exited (a zombie counts: it is ours
+// to reap).
+func processGone(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	fields := strings.Fields(string(stat))
+	return len(fields) > 2 && fields[2] == "Z"
+}
+
+// leftovers lists what of the test's instance is left that is not one of
+// except's containers: depot and runtime entries, volumes, networks.
+func (g *gdn) leftovers(except ...string) []string {
+	var out []string
+	keep := func(name string) bool { return strings.HasPrefix(name, ".") || slices.Contains(except, name) }
+	for _, d := range []string{"depot", "run"} {
+		entries, _ := os.ReadDir(filepath.Join(g.dir, d))
+		for _, e := range entries {
+			if !keep(e.Name()) {
+				out = append(out, d+" entry "+e.Name())
+			}
+		}
+		trash, _ := os.ReadDir(filepath.Join(g.dir, d, ".trash"))
+		for _, e := range trash {
+			out = append(out, d+" trash "+e.Name())
+		}
+	}
+	for _, tool := range [][]string{{"gdn-rootfs", "list"}, {"gdn-net", "list"}} {
+		listing := g.tool("", tool[0], tool[1:]...)
+		for _, word := range strings.FieldsFunc(listing, func(r rune) bool { return strings.ContainsRune(`{}[]":, `+"\n", r) }) {
+			if strings.HasPrefix(word, "victim") || strings.HasPrefix(word, "load-") {
+				out = append(out, tool[0]+" still lists "+word)
+			}
+		}
+	}
+	return out
+}
+
+// The server killed (kill -9) at random moments while clients create,
+// run and destroy: after each restart every acknowledged create that was
+// not destroyed is there and whole (it runs a process), every
+// acknowledged destroy stays gone, and in the end nothing is left.
+func TestKill9UnderLoadLosesNothingAcknowledged(t *testing.T) {
+	const clients, kills = 3, 5
+	g := startGdn(t)
+	var (
+		mu        sync.Mutex
+		live      = map[string]bool{} // acknowledged creates not destroyed
+		destroyed = map[string]bool{} // acknowledged destroys
+		seq       int
+	)
+	for k := range kills {
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		gc := g.client
+		for range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					mu.Lock()
+					seq++
+					h := fmt.Sprintf("load-%d", seq)
+					mu.Unlock()
+					c, err := gc.Create(garden.ContainerSpec{Handle: h})
+					if err != nil {
+						continue
+					}
+					mu.Lock()
+					live[h] = true
+					mu.Unlock()
+					if p, err := c.Run(garden.ProcessSpec{Path: "/bin/true"}, client.ProcessIO{}); err == nil {
+						_, _ = p.Wait()
+					}
+					if rand.IntN(3) > 0 { // keep some alive across kills
+						err := gc.Destroy(h)
+						mu.Lock()
+						// A destroy the kill cut short may or may not
+						// have happened: only an acknowledged one is
+						// promised.
+						delete(live, h)
+						if err == nil {
+							destroyed[h] = true
+						}
+						mu.Unlock()
+					}
+				}
+			}()
+		}
+		time.Sleep(time.Duration(300+rand.IntN(1200)) * time.Millisecond)
+		g.stop(syscall.SIGKILL)
+		close(stop)
+		wg.Wait()
+		g.start()
+		mu.Lock()
+		listed, err := g.client.Containers(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		have := map[string]client.Container{}
+		for _, c := range listed {
+			have[c.Handle()] = c
+		}
+		for h := range live {
+			c, ok := have[h]
+			if !ok {
+				t.Errorf("kill %d: acknowledged container %s is gone", k, h)
+				continue
+			}
+			if status, _, _ := run(t, c, "", "/bin/true"); status != 0 {
+				t.Errorf("kill %d: %s is not whole: run exited %d", k, h, status)
+			}
+		}
+		for h := range destroyed {
+			if _, ok := have[h]; ok {
+				t.Errorf("kill %d: destroyed container %s is back", k, h)
+			}
+		}
+		t.Logf("kill %d: %d containers live, %d destroyed so far, %d listed", k, len(live), len(destroyed), len(listed))
+		mu.Unlock()
+	}
+	// What a killed create left (never acknowledged) the restarts
+	// removed; destroy the rest and the harness checks nothing is left.
+	hs, _ := g.client.Containers(garden.Properties{"garden.state": "all"})
+	for _, c := range hs {
+		if err := g.client.Destroy(c.Handle()); err != nil {
+			t.Errorf("final destroy %s: %v", c.Handle(), err)
+		}
+	}
+	for _, leak := range g.leftovers() {
+		t.Errorf("left behind: %s", leak)
+	}
+}
