@@ -64,8 +64,9 @@ type Instance struct {
 	except map[string]bool
 }
 
-// Default homes of the tools (the default instance's). With a tag, each
-// top directory is scoped by tag.Scoped, as the cgroup parent and table.
+// Default homes of the tools (the default instance's). With a tag, each is
+// scoped by tag.Scoped, as gdn-server scopes its default depot and store
+// (/var/run/gdn/depot-TAG), the cgroup parent and the table.
 const (
 	defaultDepot       = "/var/run/gdn/depot"
 	defaultStore       = "/var/lib/gdn/store"
@@ -81,13 +82,10 @@ func Defaults(t string) (Instance, error) {
 	if err := tag.Validate(t); err != nil {
 		return Instance{}, err
 	}
-	scopedDir := func(p string) string {
-		return filepath.Join(tag.Scoped(filepath.Dir(p), t), filepath.Base(p))
-	}
 	return Instance{
-		Depot:        scopedDir(defaultDepot),
-		Store:        scopedDir(defaultStore),
-		NetState:     scopedDir(defaultNetState),
+		Depot:        tag.Scoped(defaultDepot, t),
+		Store:        tag.Scoped(defaultStore, t),
+		NetState:     tag.Scoped(defaultNetState, t),
 		RuntimeRoot:  tag.Scoped(defaultRuntimeRoot, t),
 		CgroupParent: tag.Scoped(defaultParent, t),
 		NftTable:     tag.Scoped(defaultTable, t),

@@ -14,8 +14,8 @@ func TestDefaultsFollowTheTag(t *testing.T) {
 		t.Errorf("Defaults(\"\") = %+v, %v", def, err)
 	}
 	ci, err := Defaults("ci")
-	if err != nil || ci.CgroupParent != "/garden-ci" || ci.NftTable != "gdn-ci" || ci.Depot != "/var/run/gdn-ci/depot" ||
-		ci.Store != "/var/lib/gdn-ci/store" || ci.RuntimeRoot != "/run/runc-ci" {
+	if err != nil || ci.CgroupParent != "/garden-ci" || ci.NftTable != "gdn-ci" || ci.Depot != "/var/run/gdn/depot-ci" ||
+		ci.Store != "/var/lib/gdn/store-ci" || ci.NetState != "/var/lib/gdn/net-ci" || ci.RuntimeRoot != "/run/runc-ci" {
 		t.Errorf("Defaults(ci) = %+v, %v", ci, err)
 	}
 	if _, err := Defaults("Bad-Tag"); !errors.Is(err, errkind.InvalidSpec) {
