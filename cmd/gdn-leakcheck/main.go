@@ -41,7 +41,7 @@ func main() {
 			}
 			for name, p := range map[string]*string{"depot": &inst.Depot, "store": &inst.Store,
 				"runtime-root": &inst.RuntimeRoot, "net-state": &inst.NetState,
-				"nft-table": &inst.NftTable, "cgroup-parent": &inst.CgroupParent} {
+				"nft-table": &inst.NftTable, "cgroup-parent": &inst.CgroupParent, "init-bin": &inst.InitBin} {
 				if cmd.Flags().Changed(name) {
 					*p = *homes[name]
 				}
@@ -83,6 +83,7 @@ func main() {
 		{"net-state", "gdn-net state directory (env GDN_NET_STATE)"},
 		{"nft-table", "gdn-net's nftables table, which also marks its devices (env GDN_NET_TABLE)"},
 		{"cgroup-parent", "cgroup parent of the containers (default /garden, /garden-TAG with a tag)"},
+		{"init-bin", "the init the instance's containers mount: a process showing another one there is not its own"},
 	} {
 		homes[h.name] = f.String(h.name, "", h.usage)
 	}

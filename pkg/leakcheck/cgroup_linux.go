@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -42,6 +43,39 @@ func (c *check) owns(name string) bool {
 	return !c.keep[name] && (c.Owned == nil || c.Owned(name))
 }
 
+// initMountPath is where a container sees its init (bundle.InitMountPath,
+// not imported: it would link the bundle rules into gdn-leakcheck).
+const initMountPath = "/tmp/garden-init"
+
+// foreignProcess tells whether pid is provably another instance's: its
+// root holds an init at initMountPath that is not InitBin. A process
+// that shows none (a pea, an init not yet in its rootfs) is not foreign.
+func (c *check) foreignProcess(pid int) bool {
+	if c.initBin == nil {
+		return false
+	}
+	st, err := os.Stat(fmt.Sprintf("/proc/%d/root%s", pid, initMountPath))
+	return err == nil && !os.SameFile(st, c.initBin)
+}
+
+// foreignCgroup tells whether the cgroup dir holds a process that is
+// provably another instance's.
+func (c *check) foreignCgroup(dir string) bool {
+	if c.initBin == nil {
+		return false
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+	if err != nil {
+		return false
+	}
+	for _, f := range strings.Fields(string(data)) {
+		if pid, err := strconv.Atoi(f); err == nil && c.foreignProcess(pid) {
+			return true
+		}
+	}
+	return false
+}
+
 // cgroups reports the cgroups under the parent, in each hierarchy.
 func (c *check) cgroups() error {
 	if c.CgroupParent == "" {
@@ -52,6 +86,8 @@ func (c *check) cgroups() error {
 		return err
 	}
 	var errs []error
+	found := map[string][]string{} // name -> its dir in each hierarchy
+	var names []string
 	for _, dir := range dirs {
 		es, err := os.ReadDir(dir)
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -59,8 +95,19 @@ func (c *check) cgroups() error {
 		}
 		for _, e := range es {
 			if e.IsDir() && c.owns(e.Name()) {
-				c.add(KindCgroup, e.Name(), filepath.Join(dir, e.Name()))
+				if found[e.Name()] == nil {
+					names = append(names, e.Name())
+				}
+				found[e.Name()] = append(found[e.Name()], filepath.Join(dir, e.Name()))
 			}
+		}
+	}
+	for _, n := range names {
+		if slices.ContainsFunc(found[n], c.foreignCgroup) {
+			continue // the same name in another instance, alive
+		}
+		for _, p := range found[n] {
+			c.add(KindCgroup, n, p)
 		}
 	}
 	return errors.Join(errs...)
@@ -87,7 +134,7 @@ func (c *check) processes() error {
 			continue // gone, or a zombie
 		}
 		what := fmt.Sprintf("%d (%s)", pid, comm)
-		if h, cg, ok := c.procCgroup(pid); ok {
+		if h, cg, ok := c.procCgroup(pid); ok && !c.foreignProcess(pid) {
 			c.add(KindProcess, h, what+" in cgroup "+cg)
 		} else if h, ok := c.dadoo(pid); ok {
 			c.add(KindProcess, h, what+" dadoo")

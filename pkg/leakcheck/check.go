@@ -33,8 +33,10 @@ type check struct {
 	// keepVolumes holds the excepted handles and their peas' volumes.
 	keepVolumes map[string]bool
 	// live holds the excepted handles' network states.
-	live  map[string]*netState
-	leaks []Leak
+	live map[string]*netState
+	// initBin is InitBin's stat, nil when unset or unreadable.
+	initBin os.FileInfo
+	leaks   []Leak
 }
 
 // propPeaVolumes is gdn-server's property listing a container's pea
@@ -48,6 +50,9 @@ func newCheck(i Instance) *check {
 		}
 	}
 	c := &check{Instance: i, keep: map[string]bool{}, keepVolumes: map[string]bool{}, live: map[string]*netState{}}
+	if i.InitBin != "" {
+		c.initBin, _ = os.Stat(i.InitBin)
+	}
 	for h := range i.except {
 		c.keep[h], c.keepVolumes[h] = true, true
 		if i.Depot != "" {

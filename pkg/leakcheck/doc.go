@@ -33,5 +33,7 @@
 //
 // Several test runs may share one cgroup parent (the default instance's
 // /garden, while each has its own depot and table): Owned then tells this
-// run's handles from the others', for what is found by cgroup alone.
+// run's handles from the others', for what is found by cgroup alone, and
+// InitBin tells a live container of another run that reuses a handle name
+// (its init is another file) from this run's leftover.
 package leakcheck

@@ -60,6 +60,11 @@ type Instance struct {
 	// cgroup, or by a process's cgroup) are this instance's: for test runs
 	// that share a parent. Nil: all are.
 	Owned func(handle string) bool
+	// InitBin, if set, is the init binary this instance's containers
+	// bind-mount: a process under CgroupParent whose root shows another
+	// file there is another instance's, and so is its cgroup. For runs
+	// that share a parent and may reuse each other's handle names.
+	InitBin string
 
 	except map[string]bool
 }

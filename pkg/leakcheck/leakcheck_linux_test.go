@@ -9,9 +9,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/gdn-dev/gdn/pkg/bundle"
 	"github.com/gdn-dev/gdn/pkg/testutil"
 	"golang.org/x/sys/unix"
 )
@@ -383,5 +385,63 @@ func TestSubvolumesOfTheStore(t *testing.T) {
 	}
 	for _, l := range got {
 		t.Errorf("unexpected leak %s", l)
+	}
+}
+
+// sleeper starts a copy of the static init, chrooted into root, where it
+// is root/tmp/garden-init; it is killed at cleanup.
+func sleeper(t *testing.T, root string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(initMountPath)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Chroot: root}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd
+}
+
+// Two runs share a parent and a handle name: with InitBin, the other
+// run's live container (its init is another file) is not this run's leak.
+func TestInitBinTellsInstancesApart(t *testing.T) {
+	f := newFixture(t)
+	ours := testutil.InitBinary(t, f.dir)
+	mineRoot, theirRoot := filepath.Join(f.dir, "mine"), filepath.Join(f.dir, "theirs")
+	mkdir(t, filepath.Join(mineRoot, "tmp"))
+	mkdir(t, filepath.Join(theirRoot, "tmp"))
+	if err := os.Link(ours, filepath.Join(mineRoot, initMountPath)); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(ours)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(theirRoot, initMountPath), data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mine := mkCgroup(t, f.inst.CgroupParent, "lk-mine")
+	theirs := mkCgroup(t, f.inst.CgroupParent, "lk-theirs")
+	joinCgroup(t, mine[0], sleeper(t, mineRoot).Process.Pid)
+	joinCgroup(t, theirs[0], sleeper(t, theirRoot).Process.Pid)
+
+	inst := Instance{CgroupParent: f.inst.CgroupParent, InitBin: ours}
+	got := checkLeaks(t, inst)
+	for _, l := range got {
+		if l.Handle != "lk-mine" {
+			t.Errorf("another instance's reported: %s", l)
+		}
+	}
+	if len(got) != len(mine)+1 { // its cgroups and its init
+		t.Errorf("want lk-mine's %d cgroups and its process, got %v", len(mine), got)
+	}
+	inst.InitBin = ""
+	if got := checkLeaks(t, inst); len(got) != 2*(len(mine)+1) {
+		t.Errorf("without InitBin both are leaks, got %d: %v", len(got), got)
+	}
+}
+
+func TestInitMountPathIsTheBundles(t *testing.T) {
+	if initMountPath != bundle.InitMountPath {
+		t.Errorf("initMountPath %q, the bundle mounts the init at %q", initMountPath, bundle.InitMountPath)
 	}
 }

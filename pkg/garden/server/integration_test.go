@@ -59,13 +59,16 @@ func (r recorder) Create(spec garden.ContainerSpec) (client.Container, error) {
 }
 
 // leaks is what the server's instance owns: its own homes and table, and
-// the handles this test created in the /garden every run shares.
+// in the /garden every run shares, the handles this test created whose
+// processes, if any, run its own init (another run of the same test
+// reuses the names).
 func (g *gdn) leaks() leakcheck.Instance {
 	return leakcheck.Instance{
 		Depot: filepath.Join(g.dir, "depot"), Store: filepath.Join(g.dir, "store"),
 		RuntimeRoot: filepath.Join(g.dir, "run"), NetState: filepath.Join(g.dir, "net"),
 		NftTable: g.table, CgroupParent: "/garden",
-		Owned: func(h string) bool { _, ok := g.handles.Load(h); return ok },
+		Owned:   func(h string) bool { _, ok := g.handles.Load(h); return ok },
+		InitBin: filepath.Join(g.dir, "gdn-init"),
 	}
 }
 
