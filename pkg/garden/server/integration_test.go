@@ -181,8 +181,7 @@ func (g *gdn) stop(sig syscall.Signal) {
 	})
 }
 
-// assertNoLeaks checks the tools' state dirs hold no container and no
-// link of the test's pool remains.
+// assertNoLeaks checks the tools' state dirs hold no container.
 func (g *gdn) assertNoLeaks() {
 	g.t.Helper()
 	for _, d := range []string{"depot", "run"} {
@@ -193,10 +192,8 @@ func (g *gdn) assertNoLeaks() {
 			}
 		}
 	}
-	out, _ := exec.Command("ip", "-o", "addr").Output()
-	if strings.Contains(string(out), "10.78.") {
-		g.t.Errorf("leaked addresses of the test pool:\n%s", out)
-	}
+	// The test's devices are checked by assertClean, by their alias: any
+	// address of the pool would also be another run's using the same one.
 }
 
 func (g *gdn) create(spec garden.ContainerSpec) client.Container {
