@@ -91,7 +91,7 @@ func (n *Networker) Cleanup(_ context.Context) ([]string, error) {
 	}
 	for _, name := range slices.Sorted(maps.Keys(owned)) {
 		if !known[name] && ourName(name) {
-			if err := link.Delete(name); err != nil {
+			if err := link.Delete(name, n.Owner()); err != nil {
 				return removed, err
 			}
 			removed = append(removed, "device "+name)
