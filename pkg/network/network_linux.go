@@ -341,7 +341,7 @@ func (n *Networker) downLocked(st *State) error {
 		}
 		lastSubnet = &st.Subnet
 	}
-	if err := n.nft.Down(h, st.Chain, lastSubnet); err != nil {
+	if err := n.nft.Down(h, st.Chain, lastSubnet, st.Bridge); err != nil {
 		return err
 	}
 	crash.Point("gdn-net.down.nft")
