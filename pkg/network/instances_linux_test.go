@@ -49,6 +49,13 @@ func reachesHost(pid int, addr netip.Addr, port int) bool {
 	return strings.TrimSpace(string(out)) == "hello"
 }
 
+// oldRejecter tells whether some table has an older gdn-net's input rule,
+// which rejects what comes from any wbrdg-* bridge.
+func oldRejecter() bool {
+	out, _ := exec.Command("nft", "list", "ruleset").Output()
+	return strings.Contains(string(out), `iifname "wbrdg-*" reject`)
+}
+
 // TestTwoInstances: two networkers share the host, each with its own
 // table, pool and state dir; one lets its containers reach the host, the
 // other does not, and neither's rules judge the other's containers. One's
@@ -85,6 +92,7 @@ func TestTwoInstances(t *testing.T) {
 	}
 	t.Cleanup(func() { _, _ = b.Down(ctx, "b2") })
 
+	unverified := false
 	check := func(when string) {
 		t.Helper()
 		for _, c := range []struct {
@@ -95,7 +103,15 @@ func TestTwoInstances(t *testing.T) {
 			if err := complete(c.table, c.st); err != nil {
 				t.Errorf("%s: %s: %v", when, c.st.Handle, err)
 			}
-			if got := reachesHost(pids[c.st.Handle], c.st.Gateway, port); got != c.want {
+			got := reachesHost(pids[c.st.Handle], c.st.Gateway, port)
+			if got != c.want && c.want && oldRejecter() {
+				// Another gdn-net of the old kind (another test run
+				// on this host, say) rejects what comes from every
+				// wbrdg-* bridge, ours too: what this test is about.
+				unverified = true
+				continue
+			}
+			if got != c.want {
 				t.Errorf("%s: %s reaches the host at %s: %v, want %v", when, c.st.Handle, c.st.Gateway, got, c.want)
 			}
 		}
@@ -144,6 +160,9 @@ func TestTwoInstances(t *testing.T) {
 	}
 	if err := complete(tableA, a2); err != nil {
 		t.Errorf("after b's cleanup: a2: %v", err)
+	}
+	if unverified {
+		t.Skip("host access allowed is unverified: an old gdn-net's table on this host rejects connections from every instance's containers to the host")
 	}
 }
 
