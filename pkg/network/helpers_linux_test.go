@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gdn-dev/gdn/pkg/network/link"
 	"github.com/gdn-dev/gdn/pkg/network/nft"
 	"github.com/gdn-dev/gdn/pkg/testutil"
 	"github.com/google/nftables"
@@ -43,7 +44,15 @@ func standin(t *testing.T) int {
 func testTable(t *testing.T, name string) string {
 	t.Helper()
 	table := fmt.Sprintf("gdngotest_%s_%d", name, os.Getpid())
-	t.Cleanup(func() { _ = exec.Command("nft", "delete", "table", "ip", table).Run() })
+	t.Cleanup(func() {
+		_ = exec.Command("nft", "delete", "table", "ip", table).Run()
+		// devices a failing run left behind (they carry the table's name)
+		if owned, err := link.Owned("gdn-net " + table); err == nil {
+			for name := range owned {
+				_ = link.Delete(name, "gdn-net "+table)
+			}
+		}
+	})
 	return table
 }
 
