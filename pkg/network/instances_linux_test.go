@@ -194,3 +194,61 @@ func ownedBy(t *testing.T, n *Networker) string {
 	slices.Sort(names)
 	return fmt.Sprint(names)
 }
+
+// TestOlderTableUpgraded: a table an older gdn-net made rejects by bridge
+// name prefix and has no bridge set. The next up replaces its input rules
+// and puts the existing containers' bridges in the set, so that they are
+// still refused the host; cleanup refills a set emptied by hand.
+func TestOlderTableUpgraded(t *testing.T) {
+	port := hostListener(t)
+	ctx := context.Background()
+	table := testTable(t, "upgrade")
+	n := newTestNetworker(t, Config{StateDir: t.TempDir(), Pool: netip.MustParsePrefix("10.253.120.0/28"), Table: table})
+	pa, pb := standin(t), standin(t)
+	a, err := n.Up(ctx, "a", UpSpec{Pid: pa})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = n.Down(ctx, "a") })
+	nftRun := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("nft", args...).CombinedOutput(); err != nil {
+			t.Fatalf("nft %v: %v: %s", args, err, out)
+		}
+	}
+	// the older form: no set, a prefix match
+	nftRun("flush", "chain", "ip", table, "input")
+	nftRun("delete", "set", "ip", table, nft.BridgeSet)
+	nftRun("add", "rule", "ip", table, "input", "iifname", `"wbrdg-*"`, "ct", "state", "established,related", "accept", "comment", `"gdn base"`)
+	b, err := n.Up(ctx, "b", UpSpec{Pid: pb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = n.Down(ctx, "b") })
+	out, _ := exec.Command("nft", "list", "table", "ip", table).Output()
+	if strings.Contains(string(out), `"wbrdg-*"`) {
+		t.Errorf("the older input rules are still there:\n%s", out)
+	}
+	set, _ := exec.Command("nft", "list", "set", "ip", table, nft.BridgeSet).Output()
+	for _, st := range []*State{a, b} {
+		if !strings.Contains(string(set), `"`+st.Bridge+`"`) {
+			t.Errorf("bridge %s of %s is not in the set:\n%s", st.Bridge, st.Handle, set)
+		}
+	}
+	if reachesHost(pa, a.Gateway, port) || reachesHost(pb, b.Gateway, port) {
+		t.Error("a container reaches the host")
+	}
+	nftRun("flush", "set", "ip", table, nft.BridgeSet)
+	if _, err := n.Cleanup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	out, _ = exec.Command("nft", "list", "set", "ip", table, nft.BridgeSet).Output()
+	for _, st := range []*State{a, b} {
+		if !strings.Contains(string(out), `"`+st.Bridge+`"`) {
+			t.Errorf("after cleanup, bridge %s of %s is not in the set:\n%s", st.Bridge, st.Handle, out)
+		}
+	}
+	if reachesHost(pa, a.Gateway, port) {
+		t.Error("after cleanup, a reaches the host")
+	}
+}

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
 
@@ -76,8 +78,28 @@ func (t *Table) queueBase(c *nftables.Conn, have map[string]bool, base Base) err
 		c.FlushChain(t.input)
 		t.addInputRules(c, wantReject)
 	}
+	if have[baseComment+" input"] && !have[baseComment+" input set"] {
+		// The table was an older gdn-net's, with no set yet: in goes
+		// every bridge its containers' jumps name, so that the new
+		// input rules judge the containers that exist already.
+		var elems []nftables.SetElement
+		for k := range have {
+			if name, ok := strings.CutPrefix(k, haveBridge); ok {
+				elems = append(elems, nftables.SetElement{Key: ifname(name)})
+			}
+		}
+		if len(elems) > 0 {
+			if err := c.SetAddElements(t.bridges, elems); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
+
+// haveBridge begins the keys of existing's answer that name a bridge a
+// container's jump comes from.
+const haveBridge = "bridge "
 
 // Up installs everything a new container needs in one transaction: the
 // table's base (as Setup) where missing, the masquerade rule of its subnet
@@ -122,7 +144,9 @@ type Keep struct {
 
 // Prune removes what no state names, in one transaction: container
 // chains (named ChainPrefix...), rules commented with a handle or a
-// subnet not kept, bridges of the set not kept. It returns what it
+// subnet not kept, bridges of the set not kept; and puts the bridges
+// kept into the set, where missing (a set an older gdn-net did not
+// keep, or one emptied by hand). It returns what it
 // removed ("nft chain c-...", "nft rules of handle h", "nft rules of
 // subnet s", "nft bridge b"), sorted.
 func (t *Table) Prune(keep Keep) ([]string, error) {
@@ -137,14 +161,15 @@ func (t *Table) Prune(keep Keep) ([]string, error) {
 			return err == nil && !keep.Subnets[p]
 		}
 		return false
-	}, func(bridge string) bool { return !keep.Bridges[bridge] })
+	}, func(bridge string) bool { return !keep.Bridges[bridge] }, slices.Sorted(maps.Keys(keep.Bridges))...)
 }
 
 // remove deletes, in one transaction, the chains of the table whose name
 // dropChain selects, in the other chains the rules whose comment dropRule
 // selects, and the bridges of the set that dropBridge selects. A missing
 // table holds nothing to remove.
-func (t *Table) remove(dropChain, dropRule, dropBridge func(string) bool) ([]string, error) {
+func (t *Table) remove(dropChain, dropRule, dropBridge func(string) bool, addBridges ...string) ([]string, error) {
+	flush := false
 	c, err := conn()
 	if err != nil {
 		return nil, err
@@ -187,6 +212,17 @@ func (t *Table) remove(dropChain, dropRule, dropBridge func(string) bool) ([]str
 		if err != nil && !errors.Is(err, unix.ENOENT) {
 			return nil, err
 		}
+		if err == nil && len(addBridges) > 0 {
+			add := make([]nftables.SetElement, 0, len(addBridges))
+			for _, br := range addBridges {
+				add = append(add, nftables.SetElement{Key: ifname(br)})
+			}
+			if err := c.SetAddElements(t.bridges, add); err != nil {
+				return nil, err
+			}
+			// (an element added again is no change, and not reported)
+			flush = true
+		}
 		var del []nftables.SetElement
 		for _, e := range elems {
 			if name := string(bytes.TrimRight(e.Key, "\x00")); dropBridge(name) {
@@ -200,7 +236,7 @@ func (t *Table) remove(dropChain, dropRule, dropBridge func(string) bool) ([]str
 			}
 		}
 	}
-	if len(seen) == 0 {
+	if len(seen) == 0 && !flush {
 		return []string{}, nil
 	}
 	if err := c.Flush(); err != nil {
@@ -231,8 +267,9 @@ func (t *Table) chains(c *nftables.Conn) ([]*nftables.Chain, error) {
 
 // existing lists what the table already holds, by comment and chain:
 // "gdn base forward", "gdn base input", "gdn base input reject", "gdn
-// base input set" (the input rules match the bridge set), and each
-// subnet's comment. A missing table holds nothing.
+// base input set" (the input rules match the bridge set), each subnet's
+// and handle's comment, and haveBridge+name for each bridge a jump to a
+// container's chain comes from. A missing table holds nothing.
 func (t *Table) existing(c *nftables.Conn) (map[string]bool, error) {
 	have := map[string]bool{}
 	chains, err := t.chains(c)
@@ -249,6 +286,11 @@ func (t *Table) existing(c *nftables.Conn) (map[string]bool, error) {
 		}
 		for _, r := range rules {
 			s, _ := userdata.GetString(r.UserData, userdata.TypeComment)
+			if ch.Name == t.forward.Name && strings.HasPrefix(s, "handle ") {
+				if br := jumpBridge(r.Exprs); br != "" {
+					have[haveBridge+br] = true
+				}
+			}
 			if s == baseComment {
 				have[baseComment+" "+ch.Name] = true
 				for _, e := range r.Exprs {
@@ -265,4 +307,17 @@ func (t *Table) existing(c *nftables.Conn) (map[string]bool, error) {
 		}
 	}
 	return have, nil
+}
+
+// jumpBridge is the bridge a container's jump rule matches (iifname ==),
+// or "".
+func jumpBridge(exprs []expr.Any) string {
+	for i, e := range exprs {
+		if m, ok := e.(*expr.Meta); ok && m.Key == expr.MetaKeyIIFNAME && i+1 < len(exprs) {
+			if cmp, ok := exprs[i+1].(*expr.Cmp); ok && cmp.Op == expr.CmpOpEq {
+				return string(bytes.TrimRight(cmp.Data, "\x00"))
+			}
+		}
+	}
+	return ""
 }
