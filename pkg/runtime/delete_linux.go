@@ -4,15 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/gdn-dev/gdn/pkg/crash"
 	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/handle"
 	"github.com/gdn-dev/gdn/pkg/procdir"
-	"github.com/opencontainers/cgroups"
-	"github.com/opencontainers/cgroups/manager"
 	"github.com/opencontainers/runc/libcontainer"
 	"golang.org/x/sys/unix"
 )
@@ -46,6 +46,7 @@ func (r *Runtime) Delete(ctx context.Context, h string) (existed bool, err error
 	if err := r.killInit(c); err != nil {
 		return true, err
 	}
+	crash.Point("gdn-run.delete.killed")
 	st, err := c.State()
 	if err != nil {
 		return true, fmt.Errorf("state of %q: %w", h, err)
@@ -54,9 +55,19 @@ func (r *Runtime) Delete(ctx context.Context, h string) (existed bool, err error
 	if err := r.deletePeas(ctx, bundle); err != nil {
 		return true, err
 	}
+	crash.Point("gdn-run.delete.peas")
 	if err := r.removeProcesses(bundle); err != nil {
 		return true, err
 	}
+	crash.Point("gdn-run.delete.processes")
+	// The loaded state names the cgroup libcontainer made; remove it in
+	// every hierarchy (with anything left in it) before the state goes.
+	if cg := st.Config.Cgroups; cg != nil && cg.Path != "" {
+		if _, err := removeCgroup(cg.Path); err != nil {
+			return true, fmt.Errorf("delete %q: %w", h, err)
+		}
+	}
+	crash.Point("gdn-run.delete.cgroup")
 	if err := c.Destroy(); err != nil {
 		return true, fmt.Errorf("delete %q: %w", h, err)
 	}
@@ -124,34 +135,32 @@ func (r *Runtime) deletePeas(ctx context.Context, bundle string) error {
 	return nil
 }
 
-// removeOrphan removes what a half-made container can leave: its state
-// directory and its cgroup under the cgroup parent, killing anything still
-// in that cgroup.
+// removeOrphan removes what a half-made container leaves, a state
+// directory without loadable state: the cgroup recorded in it (with every
+// process still in it) in every hierarchy, then the directory, in that
+// order so that a Delete killed midway leaves the record for the next. A
+// cgroup that no record names is not this runtime's and is left alone,
+// whatever its name.
 func (r *Runtime) removeOrphan(h string) (bool, error) {
-	existed := false
 	dir := filepath.Join(r.root, h)
-	if _, err := os.Lstat(dir); err == nil {
-		existed = true
-		if err := os.RemoveAll(dir); err != nil {
-			return true, fmt.Errorf("remove state of %q: %w", h, err)
+	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	p, err := readCgroupRecord(dir)
+	if err != nil {
+		return true, fmt.Errorf("state of %q: %w", h, err)
+	}
+	if p != "" {
+		if err := r.cgroupPathOf(h, p); err != nil {
+			// Not ours to remove; the state directory still goes.
+			r.log.Warn("recorded cgroup left alone", "error", err)
+		} else if _, err := removeCgroup(p); err != nil {
+			return true, fmt.Errorf("delete %q: %w", h, err)
 		}
 	}
-	m, err := manager.New(&cgroups.Cgroup{
-		Path:      filepath.Join(r.cgroupParent, h),
-		Resources: &cgroups.Resources{},
-	})
-	if err != nil {
-		return existed, fmt.Errorf("cgroup of %q: %w", h, err)
-	}
-	if !m.Exists() {
-		return existed, nil
-	}
-	pids, _ := m.GetAllPids()
-	for _, pid := range pids {
-		_ = unix.Kill(pid, unix.SIGKILL)
-	}
-	if err := m.Destroy(); err != nil {
-		return true, fmt.Errorf("remove cgroup of %q: %w", h, err)
+	crash.Point("gdn-run.delete.orphan-cgroup")
+	if err := os.RemoveAll(dir); err != nil {
+		return true, fmt.Errorf("remove state of %q: %w", h, err)
 	}
 	r.log.Info("removed orphan")
 	return true, nil
