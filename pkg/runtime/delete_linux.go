@@ -43,14 +43,21 @@ func (r *Runtime) Delete(ctx context.Context, h string) (existed bool, err error
 		r.log.Warn("state unreadable, removing as orphan", "error", err)
 		return r.removeOrphan(h)
 	}
-	if err := r.killInit(c); err != nil {
-		return true, err
-	}
-	crash.Point("gdn-run.delete.killed")
 	st, err := c.State()
 	if err != nil {
 		return true, fmt.Errorf("state of %q: %w", h, err)
 	}
+	// A container under another cgroup parent is another instance's
+	// (its runtime root given without its GDN_TAG): not ours to kill.
+	if cg := st.Config.Cgroups; cg != nil && cg.Path != "" {
+		if err := r.cgroupPathOf(h, cg.Path); err != nil {
+			return true, fmt.Errorf("delete %q: %w", h, err)
+		}
+	}
+	if err := r.killInit(c); err != nil {
+		return true, err
+	}
+	crash.Point("gdn-run.delete.killed")
 	bundle := bundleOf(st.Config.Labels)
 	if err := r.deletePeas(ctx, bundle); err != nil {
 		return true, err
