@@ -348,3 +348,20 @@ assert_running() {
 		[ "$(cat "$GDN_DEPOT/$nb/config.json" "$GDN_DEPOT/$nb/properties.json" | sha256sum)" = "$before" ]
 	done
 }
+
+# The issue's reproducer: gdn-run create SIGKILLed at random moments (a
+# killed create once left a cpuset cgroup that delete no longer saw).
+@test "gdn-run create killed at random moments: delete always leaves nothing" {
+	for i in $(seq 20); do
+		h=$(handle rnd$i)
+		gdn-depot create "$h" --rootfs "$WORK/rootfs" --init-bin "$INIT" --memory-limit 32M >/dev/null
+		gdn-run create "$h" --bundle "$GDN_DEPOT/$h" >/dev/null 2>&1 &
+		sleep "0.0$((RANDOM % 10))$((RANDOM % 10))"
+		kill -9 $! 2>/dev/null || true
+		wait $! 2>/dev/null || true
+		run gdn-run delete "$h"
+		[ "$status" -eq 0 ] || { echo "kill $i: delete: $output"; false; }
+		gdn-depot destroy "$h" >/dev/null
+		assert_no_leaks "$h" || { echo "after kill $i"; false; }
+	done
+}
