@@ -27,8 +27,10 @@ const initExitTimeout = 30 * time.Second
 // removes their process directories, and removes the container's cgroup
 // and state. It is idempotent: existed is false, and err nil, when
 // there was nothing to delete. State left by a create that was killed
-// midway (a state directory without state.json, a cgroup without state) is
-// removed too.
+// midway (a state directory without state.json, the cgroup it recorded,
+// in whichever hierarchies it got to) is removed too. A container, or a
+// cgroup, outside this runtime's cgroup parent is refused (InvalidSpec):
+// it is another gdn instance's.
 func (r *Runtime) Delete(ctx context.Context, h string) (existed bool, err error) {
 	if err := handle.Validate(h); err != nil {
 		return false, err
