@@ -9,10 +9,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 
 	"github.com/gdn-dev/gdn/pkg/atomicfile"
+	"github.com/gdn-dev/gdn/pkg/crash"
 	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/flock"
 	"github.com/gdn-dev/gdn/pkg/handle"
@@ -31,8 +31,16 @@ const (
 	trashSep = "~"
 )
 
-// DefaultDir is the depot directory when none is configured.
+// DefaultDir is the depot directory when none is configured (for the
+// default instance; an instance tagged t uses tag.Scoped of it).
 const DefaultDir = "/var/run/gdn/depot"
+
+// CrashPoints are gdn-depot's crash.Point steps, in order, for crash
+// tests to iterate.
+var CrashPoints = []string{
+	"gdn-depot.create.dir", "gdn-depot.create.props", "gdn-depot.create.netfiles", "gdn-depot.create.config",
+	"gdn-depot.destroy.trashed",
+}
 
 // Config configures a Depot.
 type Config struct {
@@ -81,8 +89,8 @@ func (d *Depot) Create(ctx context.Context, h string, spec *specs.Spec, props ma
 	if spec == nil {
 		return "", fmt.Errorf("depot: create %q: no spec: %w", h, errkind.InvalidSpec)
 	}
-	if _, ok := props[""]; ok {
-		return "", fmt.Errorf("depot: create %q: property key is empty: %w", h, errkind.InvalidSpec)
+	if err := validateProps(props); err != nil {
+		return "", fmt.Errorf("depot: create %q: %w", h, err)
 	}
 	if err := ctx.Err(); err != nil {
 		return "", err
@@ -108,6 +116,7 @@ func (d *Depot) Create(ctx context.Context, h string, spec *specs.Spec, props ma
 			_ = os.RemoveAll(dir)
 		}
 	}()
+	crash.Point("gdn-depot.create.dir")
 	// mkdir's mode is cut by the umask; the layout promises 0755.
 	if err := os.Chmod(dir, 0o755); err != nil {
 		return "", fmt.Errorf("depot: %w", err)
@@ -115,12 +124,15 @@ func (d *Depot) Create(ctx context.Context, h string, spec *specs.Spec, props ma
 	if err := atomicfile.WriteFile(filepath.Join(dir, PropertiesFile), propsJSON, 0o600); err != nil {
 		return "", fmt.Errorf("depot: %w", err)
 	}
+	crash.Point("gdn-depot.create.props")
 	if err := writeNetworkFiles(dir, h); err != nil {
 		return "", fmt.Errorf("depot: %w", err)
 	}
+	crash.Point("gdn-depot.create.netfiles")
 	if err := atomicfile.WriteFile(filepath.Join(dir, ConfigFile), config, 0o600); err != nil {
 		return "", fmt.Errorf("depot: %w", err)
 	}
+	crash.Point("gdn-depot.create.config")
 	if err := atomicfile.SyncDir(d.dir); err != nil {
 		return "", fmt.Errorf("depot: %w", err)
 	}
@@ -140,19 +152,48 @@ func (d *Depot) Destroy(h string) (existed bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	// Remove this tomb and any a killed Destroy of h left behind.
-	entries, err := os.ReadDir(trash)
-	if err != nil {
+	crash.Point("gdn-depot.destroy.trashed")
+	// Remove this tomb and any a killed Destroy (of any handle) left.
+	if _, err := d.emptyTrash(); err != nil {
 		return existed, fmt.Errorf("depot: destroy %q: %w", h, err)
 	}
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), h+trashSep) {
-			if err := removeTomb(filepath.Join(trash, e.Name())); err != nil {
-				return existed, fmt.Errorf("depot: destroy %q: %w", h, err)
-			}
-		}
-	}
 	return existed, nil
+}
+
+// Cleanup removes every entry of the trash, what destroys that were
+// killed after moving a directory there left, and returns how many it
+// removed. A server runs it at start; any Destroy does the same work.
+func (d *Depot) Cleanup() (int, error) {
+	n, err := d.emptyTrash()
+	if err != nil {
+		return n, fmt.Errorf("depot: cleanup: %w", err)
+	}
+	return n, nil
+}
+
+// emptyTrash removes every trash entry. Everything in the trash is
+// garbage, whoever put it there, and any number of processes may empty it
+// at once: each removal tolerates entries another removes first (an entry
+// or file already gone is no error), so concurrent destroys and cleanups
+// race harmlessly over the same tomb.
+func (d *Depot) emptyTrash() (int, error) {
+	trash := filepath.Join(d.dir, trashDir)
+	entries, err := os.ReadDir(trash)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range entries {
+		path := filepath.Join(trash, e.Name())
+		if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+			continue // another destroy's or cleanup's
+		}
+		if err := removeTomb(path); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }
 
 // moveToTrash renames h's directory into trash under a random name (so
