@@ -116,6 +116,14 @@ func (d *Depot) Create(ctx context.Context, h string, spec *specs.Spec, props ma
 			_ = os.RemoveAll(dir)
 		}
 	}()
+	// Held until the bundle is whole: Cleanup takes an unlocked directory
+	// without a config.json for what a killed create left, never for a
+	// create still running.
+	lock, err := flock.Acquire(filepath.Join(dir, lockFile))
+	if err != nil {
+		return "", fmt.Errorf("depot: %w", err)
+	}
+	defer lock.Release()
 	crash.Point("gdn-depot.create.dir")
 	// mkdir's mode is cut by the umask; the layout promises 0755.
 	if err := os.Chmod(dir, 0o755); err != nil {
@@ -160,15 +168,50 @@ func (d *Depot) Destroy(h string) (existed bool, err error) {
 	return existed, nil
 }
 
-// Cleanup removes every entry of the trash, what destroys that were
-// killed after moving a directory there left, and returns how many it
-// removed. A server runs it at start; any Destroy does the same work.
+// Cleanup removes what killed tools left: bundle directories of creates
+// that died before their config.json, and every entry of the trash
+// (destroys killed after moving a directory there). It returns how many
+// directories it removed. A server runs it at start; any Destroy does the same work.
 func (d *Depot) Cleanup() (int, error) {
+	if err := d.trashUnfinished(); err != nil {
+		return 0, fmt.Errorf("depot: cleanup: %w", err)
+	}
 	n, err := d.emptyTrash()
 	if err != nil {
 		return n, fmt.Errorf("depot: cleanup: %w", err)
 	}
 	return n, nil
+}
+
+// trashUnfinished moves into the trash every bundle directory that has
+// no config.json and whose create no longer runs (its lock is free): what
+// a create killed half way left. A running create holds the lock.
+func (d *Depot) trashUnfinished() error {
+	entries, err := os.ReadDir(d.dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		h := e.Name()
+		if !e.IsDir() || handle.Validate(h) != nil || d.exists(h) {
+			continue
+		}
+		lock, ok, err := flock.TryAcquire(filepath.Join(d.path(h), lockFile))
+		if errors.Is(err, fs.ErrNotExist) || (err == nil && !ok) {
+			continue // gone meanwhile, or a create is running
+		}
+		if err != nil {
+			return err
+		}
+		if !d.exists(h) {
+			err = os.Rename(d.path(h), filepath.Join(d.dir, trashDir, h+trashSep+rand.Text()))
+		}
+		lock.Release()
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
 }
 
 // emptyTrash removes every trash entry. Everything in the trash is

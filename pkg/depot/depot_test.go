@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/gdn-dev/gdn/pkg/errkind"
+	"github.com/gdn-dev/gdn/pkg/flock"
 	"github.com/gdn-dev/gdn/pkg/testutil"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -296,5 +297,33 @@ func TestList(t *testing.T) {
 		if err != nil || !slices.Equal(got, tc.want) || got == nil {
 			t.Errorf("List(%v) = %#v, %v; want %v", tc.filter, got, err, tc.want)
 		}
+	}
+}
+
+// What a create killed before its config.json leaves (a directory with
+// no bundle, its lock free) goes at cleanup; a create still running (its
+// lock held) and a whole bundle stay.
+func TestCleanupRemovesUnfinishedCreatesOnly(t *testing.T) {
+	d := newDepot(t)
+	mustCreate(t, d, "whole", nil)
+	for _, h := range []string{"killed", "running"} {
+		if err := os.Mkdir(d.path(h), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	running, err := flock.Acquire(filepath.Join(d.path("running"), lockFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer running.Release()
+	if _, err := d.Cleanup(); err != nil {
+		t.Fatal(err)
+	}
+	got := entries(t, d)
+	if want := []string{"running", "whole"}; !slices.Equal(got, want) {
+		t.Fatalf("depot after cleanup: %v, want %v", got, want)
+	}
+	if trash, _ := os.ReadDir(filepath.Join(d.Dir(), trashDir)); len(trash) != 0 {
+		t.Fatalf("trash after cleanup: %v", trash)
 	}
 }
