@@ -22,6 +22,7 @@ type options struct {
 	bindPort                           int
 	debugBindIP                        string
 	debugBindPort                      int
+	readHeaderTimeout                  time.Duration
 	depot, binDir, initBin             string
 	defaultRootfs                      string
 	defaultGraceTime                   time.Duration
@@ -54,6 +55,7 @@ func (o *options) register(cmd *cobra.Command) {
 	f.IntVar(&o.bindPort, "bind-port", 0, "TCP port (with --bind-ip; 0: any)")
 	f.StringVar(&o.debugBindIP, "debug-bind-ip", "", "serve pprof, /debug/vars and /metrics on this IP")
 	f.IntVar(&o.debugBindPort, "debug-bind-port", 17013, "debug server port")
+	f.DurationVar(&o.readHeaderTimeout, "read-header-timeout", 30*time.Second, "how long a request's header may take to arrive (0: no limit; the reference's default)")
 	f.StringVar(&o.depot, "depot", envOr("GDN_DEPOT", depot.DefaultDir), "container bundles (gdn-depot --depot; env GDN_DEPOT)")
 	f.StringVar(&o.binDir, "bin-dir", "", "where gdn's tools are (default: this executable's directory)")
 	f.StringVar(&o.initBin, "init-bin", "", "gdn-init, the containers' pid 1; unprivileged container root (host uid 4294967294) must be able to reach it (default: BIN-DIR/gdn-init)")
