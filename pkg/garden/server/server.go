@@ -241,6 +241,11 @@ var errBodyTooLarge = fmt.Errorf("request body exceeds %d bytes: %w", MaxJSONBod
 
 // decode reads one JSON value from the body, within MaxJSONBody and the
 // body timeout; failure is the reference's 500 with the decoder's message.
+//
+// The read deadline is left in place: it also bounds net/http's reading
+// of what follows the value once the handler is done (hijack clears it,
+// and net/http sets its own before the next request). A body too large
+// or too slow is read no further at all, and its connection is closed.
 func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	if r.ContentLength > MaxJSONBody {
 		writeError(w, errBodyTooLarge)
@@ -251,15 +256,22 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) bool {
 		d = DefaultBodyTimeout
 	}
 	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Now().Add(d))
+	if r.ContentLength != 0 { // else there is nothing to read
+		_ = rc.SetReadDeadline(time.Now().Add(d))
+	}
 	body := &limitedBody{r: r.Body, left: MaxJSONBody}
 	err := json.NewDecoder(body).Decode(v)
-	_ = rc.SetReadDeadline(time.Time{})
+	refuse := true
 	switch {
 	case body.hit:
 		err = errBodyTooLarge
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		err = fmt.Errorf("request body not received within %s: %w", d, errkind.InvalidSpec)
+	default:
+		refuse = false
+	}
+	if refuse {
+		_ = rc.SetReadDeadline(time.Unix(1, 0))
 	}
 	if err != nil {
 		writeError(w, err)

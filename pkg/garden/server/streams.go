@@ -122,11 +122,12 @@ type streams struct {
 	// its own so that writers, which hold a pipe's lock, never need
 	// ss.mu (the order is ss.mu, then a pipe's).
 	buffered atomic.Int64
-	budget   int64 // streamBudget (tests lower it)
+	budget   int64         // streamBudget (tests lower it)
+	linger   time.Duration // streamLinger (tests shorten it)
 }
 
 func newStreams() *streams {
-	return &streams{m: map[string]*stream{}, lingering: list.New(), budget: streamBudget}
+	return &streams{m: map[string]*stream{}, lingering: list.New(), budget: streamBudget, linger: streamLinger}
 }
 
 // create returns a stream to hand to the backend; it is nobody's until
@@ -171,7 +172,7 @@ func (ss *streams) finish(s *stream) (dropped int) {
 		ss.forgetLocked(ss.lingering.Front().Value.(*stream))
 	}
 	s.lingering = ss.lingering.PushBack(s)
-	s.timer = time.AfterFunc(streamLinger, func() { ss.forget(s) })
+	s.timer = time.AfterFunc(ss.linger, func() { ss.forget(s) })
 	return dropped
 }
 
