@@ -4,6 +4,7 @@ package server_test
 // bodies, slow connections. Each test runs a real gdn-server.
 
 import (
+	"archive/tar"
 	"bufio"
 	"encoding/json"
 	"errors"
@@ -240,4 +241,36 @@ func TestTrickledHeaderIsCutOff(t *testing.T) {
 			return // closed by the server
 		}
 	}
+}
+
+// The JSON body limit is not a limit on streams: stream-in takes a tar
+// of any size, and a process's output well over the limit arrives whole.
+func TestStreamsAreNotLimited(t *testing.T) {
+	g := startGdn(t)
+	c := g.create(garden.ContainerSpec{Handle: "st1"})
+	const size = 3 << 20
+	pr, pw := io.Pipe()
+	go func() {
+		tw := tar.NewWriter(pw)
+		_ = tw.WriteHeader(&tar.Header{Name: "big", Mode: 0o644, Size: size, Typeflag: tar.TypeReg})
+		_, _ = io.Copy(tw, io.LimitReader(zeros{}, size))
+		pw.CloseWithError(tw.Close())
+	}()
+	if err := c.StreamIn(client.StreamInSpec{Path: "/tmp", User: "root", TarStream: pr}); err != nil {
+		t.Fatalf("stream in of a 3 MiB file: %v", err)
+	}
+	if status, out, errout := run(t, c, "", "/bin/sh", "-c", "wc -c </tmp/big"); status != 0 || strings.TrimSpace(out) != strconv.Itoa(size) {
+		t.Fatalf("streamed-in file: %d %q %q", status, out, errout)
+	}
+	status, out, _ := run(t, c, "", "/bin/sh", "-c", fmt.Sprintf("head -c %d /dev/zero", size))
+	if status != 0 || len(out) != size {
+		t.Fatalf("a %d-byte output: status %d, %d bytes arrived", size, status, len(out))
+	}
+}
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
 }
