@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/gdn-dev/gdn/pkg/crash"
+	"github.com/gdn-dev/gdn/pkg/depot"
 	"github.com/gdn-dev/gdn/pkg/garden"
 	"github.com/gdn-dev/gdn/pkg/garden/client"
-	"github.com/gdn-dev/gdn/pkg/depot"
 	"github.com/gdn-dev/gdn/pkg/gardener"
 	"github.com/gdn-dev/gdn/pkg/network"
 	"github.com/gdn-dev/gdn/pkg/process"

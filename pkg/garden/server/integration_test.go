@@ -34,7 +34,16 @@ type gdn struct {
 	client   client.Client
 	rootfs   string
 	stopOnce sync.Once
+	// net is the first two octets of the test's addresses ("10.78"),
+	// portStart the first of its 50 net-in ports: both from the test
+	// process's network slot, so test runs side by side never share them.
+	net       string
+	portStart uint32
 }
+
+// addr returns the test's address (or CIDR) that ends in rest: "0.2" is
+// 10.78.0.2 in slot 0.
+func (g *gdn) addr(rest string) string { return g.net + "." + rest }
 
 var buildOnce sync.Once
 
@@ -50,7 +59,9 @@ func startGdn(t *testing.T, extra ...string) *gdn {
 		}
 	})
 	dir := testutil.WorkDir(t)
-	g := &gdn{t: t, dir: dir, sock: filepath.Join(dir, "garden.sock")}
+	slot := testutil.NetSlot(t)
+	g := &gdn{t: t, dir: dir, sock: filepath.Join(dir, "garden.sock"),
+		net: fmt.Sprintf("10.%d", 78+slot), portStart: 62001 + 100*uint32(slot)}
 	g.rootfs = testutil.Rootfs(t, dir)
 	initBin := testutil.InitBinary(t, dir)
 	table := fmt.Sprintf("gdnit%d", os.Getpid()%100000)
@@ -63,7 +74,7 @@ func startGdn(t *testing.T, extra ...string) *gdn {
 	g.args = append([]string{
 		"--depot", filepath.Join(dir, "depot"), "--bind-socket", g.sock,
 		"--default-rootfs", g.rootfs, "--init-bin", initBin,
-		"--network-pool", "10.78.0.0/26", "--port-pool-start", "62001", "--port-pool-size", "50",
+		"--network-pool", g.addr("0.0/26"), "--port-pool-start", fmt.Sprint(g.portStart), "--port-pool-size", "50",
 		// Its own tag: its cgroups (and any other host-global name) are
 		// never those of a server already running on this host.
 		"--tag", fmt.Sprintf("it%d", os.Getpid()%100000),
@@ -146,7 +157,7 @@ func (g *gdn) assertNoLeaks() {
 		}
 	}
 	out, _ := exec.Command("ip", "-o", "addr").Output()
-	if strings.Contains(string(out), "10.78.") {
+	if strings.Contains(string(out), " "+g.net+".") {
 		g.t.Errorf("leaked addresses of the test pool:\n%s", out)
 	}
 }
@@ -199,7 +210,7 @@ func TestContainerLifecycleThroughTheAPI(t *testing.T) {
 		t.Fatalf("filtered list: %v %v", list, err)
 	}
 	info, err := c.Info()
-	if err != nil || info.State != "active" || info.ContainerIP == "" || !strings.HasPrefix(info.ContainerIP, "10.78.0.") ||
+	if err != nil || info.State != "active" || info.ContainerIP == "" || !strings.HasPrefix(info.ContainerIP, g.addr("0.")) ||
 		info.Properties["owner"] != "me" || info.ContainerPath != filepath.Join(g.dir, "depot", "c1") {
 		t.Fatalf("info %+v, %v", info, err)
 	}
@@ -470,7 +481,7 @@ func TestNetInReachesTheContainer(t *testing.T) {
 	g := startGdn(t, "--enable-container-network-metrics")
 	c := g.create(garden.ContainerSpec{Handle: "n1"})
 	hostPort, containerPort, err := c.NetIn(0, 8080)
-	if err != nil || hostPort < 62001 || hostPort > 62050 || containerPort != 8080 {
+	if err != nil || hostPort < g.portStart || hostPort >= g.portStart+50 || containerPort != 8080 {
 		t.Fatalf("net in: %d %d %v", hostPort, containerPort, err)
 	}
 	if _, err := c.Run(garden.ProcessSpec{Path: "/bin/sh", Args: []string{"-c", "echo hi-from-container | nc -l -p 8080"}}, client.ProcessIO{}); err != nil {
@@ -780,7 +791,7 @@ func TestUIDMapRange(t *testing.T) {
 // error and no tool keeps anything of it.
 func TestFailedCreatesLeaveNothing(t *testing.T) {
 	g := startGdn(t)
-	keep := g.create(garden.ContainerSpec{Handle: "keep", Network: "10.78.1.0/30"})
+	keep := g.create(garden.ContainerSpec{Handle: "keep", Network: g.addr("1.0/30")})
 	cases := []struct {
 		stage string
 		spec  garden.ContainerSpec
@@ -788,7 +799,7 @@ func TestFailedCreatesLeaveNothing(t *testing.T) {
 	}{
 		{"image plugin", garden.ContainerSpec{Handle: "f1", Image: garden.ImageRef{URI: "/no/such/rootfs"}}, "/no/such/rootfs"},
 		{"bundle", garden.ContainerSpec{Handle: "f2", BindMounts: []garden.BindMount{{SrcPath: "/no/such/dir", DstPath: "/mnt"}}}, "/no/such/dir"},
-		{"network", garden.ContainerSpec{Handle: "f3", Network: "10.78.1.2"}, ""},
+		{"network", garden.ContainerSpec{Handle: "f3", Network: g.addr("1.2")}, ""},
 	}
 	for _, tc := range cases {
 		_, err := g.client.Create(tc.spec)
