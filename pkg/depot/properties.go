@@ -8,6 +8,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"unicode/utf8"
 
 	"github.com/gdn-dev/gdn/pkg/atomicfile"
 	"github.com/gdn-dev/gdn/pkg/errkind"
@@ -47,12 +48,13 @@ func (d *Depot) SetProperty(h, key, value string) error {
 	return d.SetProperties(h, map[string]string{key: value})
 }
 
-// SetProperties sets every pair of kv in one durable update. An empty key
-// is errkind.InvalidSpec; an unknown handle errkind.ContainerNotFound.
-// Updates from any number of processes are serialised, so none is lost.
+// SetProperties sets every pair of kv in one durable update. An empty key,
+// or a key or value that is not UTF-8, is errkind.InvalidSpec; an unknown
+// handle errkind.ContainerNotFound. Updates from any number of processes
+// are serialised, so none is lost.
 func (d *Depot) SetProperties(h string, kv map[string]string) error {
-	if _, ok := kv[""]; ok {
-		return fmt.Errorf("depot: property key is empty: %w", errkind.InvalidSpec)
+	if err := checkProps(kv); err != nil {
+		return fmt.Errorf("depot: %w", err)
 	}
 	return d.updateProps(h, func(props map[string]string) { maps.Copy(props, kv) })
 }
@@ -125,6 +127,21 @@ func readProps(dir string) (map[string]string, error) {
 		return nil, fmt.Errorf("depot: decode %q: %w", filepath.Join(dir, PropertiesFile), err)
 	}
 	return props, nil
+}
+
+// checkProps refuses properties the JSON file cannot hold as given: an
+// empty key, and keys or values that are not UTF-8, which encoding would
+// silently turn into U+FFFD (a key from a URL path can be any bytes).
+func checkProps(props map[string]string) error {
+	for k, v := range props {
+		if k == "" {
+			return fmt.Errorf("property key is empty: %w", errkind.InvalidSpec)
+		}
+		if !utf8.ValidString(k) || !utf8.ValidString(v) {
+			return fmt.Errorf("property %q: key and value must be UTF-8: %w", k, errkind.InvalidSpec)
+		}
+	}
+	return nil
 }
 
 func encodeProps(props map[string]string) ([]byte, error) {
