@@ -80,8 +80,8 @@ func (d *Depot) path(h string) string { return filepath.Join(d.dir, h) }
 // Create stores a new bundle for handle h and returns its directory. An
 // invalid handle is errkind.InvalidHandle and touches nothing; an existing
 // handle is errkind.HandleInUse and leaves that container untouched. On any
-// other failure the directory Create made is removed again. An empty
-// property key or a nil spec is errkind.InvalidSpec.
+// other failure the directory Create made is removed again. A nil spec, or
+// a property SetProperties would refuse, is errkind.InvalidSpec.
 func (d *Depot) Create(ctx context.Context, h string, spec *specs.Spec, props map[string]string) (_ string, err error) {
 	if err := handle.Validate(h); err != nil {
 		return "", err
