@@ -11,7 +11,7 @@ TOOLS   := gdn-run gdn-depot gdn-rootfs gdn-net dadoo gdn-server gdn-leakcheck
 ROOTFS  ?= /var/lib/gdn/rootfs
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build test test-go test-bats bench soak install lint run rootfs clean
+.PHONY: all build test test-go test-fuzz test-bats bench soak install lint run rootfs clean
 
 all: build
 
@@ -31,11 +31,17 @@ rootfs: $(ROOTFS)/bin/sh
 $(ROOTFS)/bin/sh:
 	scripts/mk-rootfs $(ROOTFS)
 
-# Go tests (unit and, as root, kernel tests), then the bats suite.
-test: build test-go test-bats
+# Go tests (unit and, as root, kernel tests; the churn, crash and a short
+# soak test among them), a short run of every fuzz target, then the bats
+# suite.
+test: build test-go test-fuzz test-bats
 
 test-go:
 	$(GO) test -tags '$(TAGS)' -count=1 -p 1 ./...
+
+# Every fuzz target for a few seconds (scripts/fuzz-short 60s for longer).
+test-fuzz:
+	scripts/fuzz-short 3s
 
 test-bats: build
 	GDN_BIN=$(CURDIR)/$(BIN) bats bats/

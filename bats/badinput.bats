@@ -94,3 +94,40 @@ teardown() { teardown_work; }
 	[ "$status" -eq 3 ]
 	[ "$(error_type "$stderr")" = ContainerNotFound ]
 }
+
+@test "a 200 KiB property goes through gdn-depot on stdin; a NUL or empty key is a clear InvalidSpec" {
+	h=$(handle props)
+	gdn-depot create "$h" --rootfs "$WORK/rootfs" --init-bin "$INIT" >/dev/null
+	head -c $((150 << 10)) /dev/urandom | base64 -w0 >"$WORK/big" # 200 KiB
+	[ "$(stat -c %s "$WORK/big")" -eq 204800 ]
+	# What the gardener used to do cannot work: one argument over 128 KiB.
+	run gdn-depot props "$h" set big "$(cat "$WORK/big")"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"too long"* ]]
+
+	gdn-depot props "$h" set big <"$WORK/big" >/dev/null
+	[ "$(gdn-depot props "$h" get big | jq -j .value | sha256sum)" = "$(sha256sum <"$WORK/big")" ]
+	jq -Rs '{big2: .}' "$WORK/big" | gdn-depot props "$h" merge >/dev/null
+	[ "$(gdn-depot props "$h" get big2 | jq -j .value | sha256sum)" = "$(sha256sum <"$WORK/big")" ]
+
+	for bad in '{"a\u0000b":"v"}' '{"":"v"}' '{"k":"a\u0000b"}'; do
+		run --separate-stderr gdn-depot props "$h" merge <<<"$bad"
+		[ "$status" -eq 5 ]
+		[ "$(error_type "$stderr")" = InvalidSpec ]
+		[[ "$(jq -r .error.message <<<"$stderr")" == *"property"* ]]
+	done
+	head -c $(((1 << 20) + 1)) /dev/zero | tr '\0' x >"$WORK/huge"
+	run --separate-stderr gdn-depot props "$h" set huge <"$WORK/huge"
+	[ "$status" -eq 5 ]
+	[[ "$(jq -r .error.message <<<"$stderr")" == *"1 MiB"* ]]
+	[ "$(gdn-depot props "$h" list | jq '.properties | keys | length')" -eq 2 ]
+}
+
+@test "an invalid GDN_TAG is a clear InvalidSpec from every tool" {
+	for tool in "gdn-depot list" "gdn-run list" "gdn-rootfs list"; do
+		run --separate-stderr env GDN_TAG=Not-A-Tag $tool
+		[ "$status" -eq 5 ]
+		[ "$(error_type "$stderr")" = InvalidSpec ]
+		[[ "$(jq -r .error.message <<<"$stderr")" == *"invalid tag"* ]]
+	done
+}

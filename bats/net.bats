@@ -33,6 +33,10 @@ teardown() {
 	# state and failed before its cleanup): our devices would outlive us
 	for _ in 1 2 3; do gdn-net "${NET[@]}" cleanup >/dev/null 2>&1 && break; done
 	nft delete table ip "$GDN_NET_TABLE" 2>/dev/null || true
+	if [ -n "${TAGGED_STATE:-}" ]; then
+		rm -rf "$TAGGED_STATE"
+		nft delete table ip "gdn-${TAGGED_STATE##*net-}" 2>/dev/null || true
+	fi
 	teardown_work || leaks=1
 	return $leaks
 }
@@ -218,8 +222,9 @@ serve() {
 }
 
 @test "containers cannot open connections to the host unless --allow-host-access" {
-	# Every table's input hook sees the packet: another gdn-net's table
-	# that rejects traffic from wbrdg-* bridges would reject ours too.
+	# Every table's input hook sees the packet: an older gdn-net's table,
+	# whose reject matched every wbrdg-* bridge, would reject ours too
+	# (tables now match only their own bridges: the "bridges" set).
 	for t in $(nft list tables ip | awk '{print $3}'); do
 		if [ "$t" != "$GDN_NET_TABLE" ] && nft list table ip "$t" | grep -q 'iifname "wbrdg-\*" reject'; then
 			skip "table ip $t (another gdn-net) rejects connections from containers to the host"
@@ -486,5 +491,79 @@ within() {
 	[ "$(gdn-net "${NET[@]}" "${P[@]}" net-in rc | jq .host_port)" -eq 40302 ]
 	for h in ra rb rc; do gdn-net "${NET[@]}" "${P[@]}" down "$h" >/dev/null; done
 	[ "$(jq '.free | length' "$GDN_NET_STATE/ports.json")" -eq 3 ]
+	no_net_leftovers
+}
+
+@test "GDN_TAG scopes the default table and state dir; env and flags still win; a bad tag is InvalidSpec" {
+	tg=bt$$
+	TAGGED_STATE=/var/lib/gdn/net-$tg
+	run env -u GDN_NET_TABLE -u GDN_NET_STATE GDN_TAG=$tg gdn-net setup
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .table <<<"$output")" = "ip gdn-$tg" ]
+	nft list table ip "gdn-$tg" | grep -q 'chain input'
+	[ -d "$TAGGED_STATE/containers" ]
+	nft delete table ip "gdn-$tg"
+	rm -rf "$TAGGED_STATE"
+	# the env this file exports wins over the tag's defaults
+	run env GDN_TAG=$tg gdn-net setup
+	[ "$(jq -r .table <<<"$output")" = "ip $GDN_NET_TABLE" ]
+	[ ! -e "$TAGGED_STATE" ]
+	# and so do flags
+	run env -u GDN_NET_TABLE -u GDN_NET_STATE GDN_TAG=$tg gdn-net --nft-table "$GDN_NET_TABLE" --state-dir "$GDN_NET_STATE" setup
+	[ "$(jq -r .table <<<"$output")" = "ip $GDN_NET_TABLE" ]
+	[ ! -e "$TAGGED_STATE" ]
+	for bad in Bad 'a-b' 'x/y' 'abcdefghijklmnopq'; do
+		run --separate-stderr env -u GDN_NET_TABLE -u GDN_NET_STATE GDN_TAG="$bad" gdn-net setup
+		[ "$status" -eq 5 ]
+		[ "$(error_type "$stderr")" = InvalidSpec ]
+		[[ "$stderr" == *"invalid tag"* ]]
+	done
+	if nft list tables ip | grep -q "gdn-Bad\|gdn-a-b"; then false; fi
+}
+
+# crash_points: network.CrashPoints, read from its source.
+crash_points() {
+	sed -n '/^var CrashPoints = \[\]string{/,/^}/p' "$BATS_TEST_DIRNAME/../pkg/network/network_linux.go" | grep -o '"gdn-net\.[a-z.]*"' | tr -d '"'
+}
+
+@test "gdn-net killed at every crash point: cleanup or a second down leaves nothing, and a neighbour keeps its network" {
+	P=(--port-pool-start 40600 --port-pool-size 2)
+	standin; nb=$PID
+	echo "{\"Pid\":$nb}" | gdn-net "${NET[@]}" "${P[@]}" up neighbour >/dev/null
+	standin; a=$PID
+	mkdir "$WORK/dns"
+	echo "{\"Pid\":$a,\"limits\":{\"bandwidth_limits\":{\"rate\":10000000,\"burst\":65536}}}" >"$WORK/up.json"
+	points=$(crash_points)
+	[ "$(wc -l <<<"$points")" -ge 8 ]
+	for point in $points; do
+		op=$(cut -d. -f2 <<<"$point")
+		[ "$op" = up ] || gdn-net "${NET[@]}" "${P[@]}" --dns-dir "$WORK/dns" up ka <"$WORK/up.json" >/dev/null
+		[ "$op" = up ] || gdn-net "${NET[@]}" "${P[@]}" net-in ka --container-port 80 >/dev/null
+		case $op in
+		up) run env GDN_TEST_CRASH_AT="$point" gdn-net "${NET[@]}" "${P[@]}" --dns-dir "$WORK/dns" up ka <"$WORK/up.json" ;;
+		down) run env GDN_TEST_CRASH_AT="$point" gdn-net "${NET[@]}" "${P[@]}" down ka ;;
+		netin) run env GDN_TEST_CRASH_AT="$point" gdn-net "${NET[@]}" "${P[@]}" net-in ka ;;
+		esac
+		[ "$status" -eq 137 ] || { echo "$point: not killed ($status): $output"; false; }
+		if [ "$op" = up ]; then
+			gdn-net "${NET[@]}" "${P[@]}" cleanup >/dev/null
+		else
+			gdn-net "${NET[@]}" "${P[@]}" down ka >/dev/null
+			# a down that died past the state file leaves its IP and ports for cleanup
+			gdn-net "${NET[@]}" "${P[@]}" cleanup >/dev/null
+		fi
+		if ip -d link | grep -q "alias gdn-net $GDN_NET_TABLE ka"; then echo "$point: a device is left"; false; fi
+		if ip -br link | grep -q 'wbrdg-0afd0004'; then echo "$point: its bridge is left"; false; fi
+		if nft list table ip "$GDN_NET_TABLE" | grep -q 'handle ka\|subnet 10.253.0.4/30\|wbrdg-0afd0004'; then echo "$point: rules are left"; false; fi
+		[ "$(nft list table ip "$GDN_NET_TABLE" | grep -c 'chain c-')" -eq 1 ]
+		[ "$(jq -c .allocated "$GDN_NET_STATE/subnets.json")" = '{"10.253.0.0/30":["10.253.0.2"]}' ]
+		[ "$(jq '.free | length' "$GDN_NET_STATE/ports.json")" -eq 2 ]
+		[ "$(ls "$GDN_NET_STATE/containers")" = neighbour.json ]
+		[ ! -e "$WORK/dns/hosts" ]
+		[ "$(in_ns "$a" ip -br link | grep -c '^w' || true)" -eq 0 ]
+		busybox ping -c1 -W2 10.253.0.2 >/dev/null || { echo "$point: the neighbour is unreachable"; false; }
+		[ "$(gdn-net "${NET[@]}" "${P[@]}" cleanup | jq -c .removed)" = '[]' ]
+	done
+	gdn-net "${NET[@]}" "${P[@]}" down neighbour >/dev/null
 	no_net_leftovers
 }

@@ -144,3 +144,39 @@ teardown_work_store() {
 	gdn-rootfs "${P[@]}" delete "$h" >/dev/null
 	umount "$WORK/pstore"
 }
+
+# Every point of gdn-rootfs's CrashPoints (read from the source): kill
+# there, recover with a delete, and check that no volume, mount or
+# subvolume is left and a neighbour's rootfs is untouched.
+@test "gdn-rootfs killed at every crash point: a delete leaves nothing, and a neighbour is untouched" {
+	nb=$(handle nbr)
+	gdn-rootfs create "$WORK/rootfs" "$nb" >/dev/null
+	echo mine >"$GDN_STORE/volumes/$nb/rootfs/etc/hostname"
+	points=$(sed -n '/^var CrashPoints/,/^}/p' "$BATS_TEST_DIRNAME/../pkg/rootfs/volume_linux.go" | grep -o '"gdn-rootfs\.[^"]*"' | tr -d '"')
+	[ "$(wc -w <<<"$points")" -ge 5 ]
+	i=0
+	for p in $points; do
+		i=$((i + 1))
+		h=$(handle rcrash$i)
+		case $p in
+		gdn-rootfs.create.*)
+			run env GDN_TEST_CRASH_AT=$p gdn-rootfs create --disk-limit-size-bytes 100000000 "$WORK/rootfs" "$h"
+			[ "$status" -eq 137 ] || { echo "$p: create exited $status: $output"; false; }
+			;;
+		*)
+			gdn-rootfs create "$WORK/rootfs" "$h" >/dev/null
+			run env GDN_TEST_CRASH_AT=$p gdn-rootfs delete "$h"
+			[ "$status" -eq 137 ] || { echo "$p: delete exited $status: $output"; false; }
+			;;
+		esac
+		[ -e "$GDN_STORE/volumes/$h" ]
+		run gdn-rootfs delete "$h"
+		[ "$status" -eq 0 ] || { echo "$p: recovery delete: $output"; false; }
+		[ "$(jq -r .deleted <<<"$output")" = true ]
+		[ ! -e "$GDN_STORE/volumes/$h" ]
+		! grep -q -- "$h" /proc/self/mountinfo || { echo "$p: mount left: $(grep -- "$h" /proc/self/mountinfo)"; false; }
+		[ -z "$(btrfs subvolume list -o "$GDN_STORE" | grep "volumes/$h")" ]
+		[ "$(cat "$GDN_STORE/volumes/$nb/rootfs/etc/hostname")" = mine ]
+		grep -q " $GDN_STORE/volumes/$nb/rootfs " /proc/self/mountinfo
+	done
+}

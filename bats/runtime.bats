@@ -4,7 +4,29 @@
 load helpers
 
 setup() { setup_work; }
-teardown() { teardown_work; }
+# CLEANUP: what a test made outside its depot and runtime root (another
+# instance's), undone even when the test fails.
+teardown() {
+	[ -z "${CLEANUP:-}" ] || eval "$CLEANUP" >/dev/null 2>&1 || true
+	teardown_work
+}
+
+# crash_points FILE TOOL: the CrashPoints list of a tool, from its source.
+crash_points() {
+	sed -n '/^var CrashPoints/,/^}/p' "$BATS_TEST_DIRNAME/../$1" | grep -o "\"$2\.[^\"]*\"" | tr -d '"'
+}
+
+# cgroups_of PARENT HANDLE: the cgroup directories of HANDLE, one a line.
+cgroups_of() { ls -d /sys/fs/cgroup/*/"$1/$2" /sys/fs/cgroup/"$1/$2" 2>/dev/null || true; }
+
+# assert_running HANDLE PID: the neighbour still runs, in its whole cgroup.
+assert_running() {
+	[ "$(gdn-run state "$1" | jq -r .status)" = running ] || { echo "$1 is not running"; return 1; }
+	[ "$(init_pid "$1")" = "$2" ] || { echo "$1 has another init"; return 1; }
+	[ "$(cgroups_of garden "$1" | wc -l)" -eq "$NEIGHBOUR_CGROUPS" ] || { echo "$1 lost cgroups: $(cgroups_of garden "$1")"; return 1; }
+	grep -qx "$2" /sys/fs/cgroup/pids/garden/"$1"/cgroup.procs 2>/dev/null || grep -qx "$2" /sys/fs/cgroup/garden/"$1"/cgroup.procs ||
+		{ echo "$1's init left its cgroup"; return 1; }
+}
 
 @test "pipeline: depot create | run create gives a running container" {
 	h=$(handle pipe)
@@ -190,4 +212,156 @@ teardown() { teardown_work; }
 	runc --root "$GDN_RUNTIME_ROOT" delete "$h"
 	gdn-depot destroy "$h"
 	assert_no_leaks "$h"
+}
+
+@test "two instances (GDN_TAG) run a container of one handle each; deleting one leaves the other in its cgroup" {
+	h=$(handle twin)
+	a=bta$$ b=btb$$
+	CLEANUP="for t in $a $b; do GDN_TAG=\$t GDN_RUNTIME_ROOT=$WORK/run-\$t gdn-run delete $h; rmdir /sys/fs/cgroup/*/garden-\$t /sys/fs/cgroup/garden-\$t; done"
+	for t in $a $b; do
+		GDN_TAG=$t GDN_DEPOT=$WORK/depot-$t GDN_RUNTIME_ROOT=$WORK/run-$t mkc "$h" --memory-limit 64M
+		[ "$(jq -r .linux.cgroupsPath "$WORK/depot-$t/$h/config.json")" = "/garden-$t/$h" ]
+		[ -d "/sys/fs/cgroup/memory/garden-$t/$h" ] || [ -d "/sys/fs/cgroup/garden-$t/$h" ]
+	done
+	[ -z "$(cgroups_of garden "$h")" ]
+	n=$(cgroups_of "garden-$b" "$h" | wc -l)
+	pid=$(GDN_TAG=$b GDN_RUNTIME_ROOT=$WORK/run-$b init_pid "$h")
+
+	run env GDN_TAG=$a GDN_RUNTIME_ROOT=$WORK/run-$a gdn-run delete "$h"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .deleted <<<"$output")" = true ]
+	[ -z "$(cgroups_of "garden-$a" "$h")" ]
+	[ "$(GDN_TAG=$b GDN_RUNTIME_ROOT=$WORK/run-$b gdn-run state "$h" | jq -r .status)" = running ]
+	[ "$(cgroups_of "garden-$b" "$h" | wc -l)" -eq "$n" ]
+	grep -qx "$pid" "/sys/fs/cgroup/pids/garden-$b/$h/cgroup.procs" || grep -qx "$pid" "/sys/fs/cgroup/garden-$b/$h/cgroup.procs"
+
+	# Without the tag, gdn-run's cgroup parent is /garden: b's bundle is
+	# not its to run, and a delete there touches nothing of b.
+	run --separate-stderr gdn-run create "$h" --bundle "$WORK/depot-$b/$h"
+	[ "$status" -eq 5 ]
+	[ "$(error_type "$stderr")" = InvalidSpec ]
+	[ ! -e "$GDN_RUNTIME_ROOT/$h" ]
+	run --separate-stderr env GDN_RUNTIME_ROOT=$WORK/run-$b gdn-run delete "$h"
+	[ "$status" -eq 5 ]
+	[ "$(error_type "$stderr")" = InvalidSpec ]
+	[ "$(cgroups_of "garden-$b" "$h" | wc -l)" -eq "$n" ]
+	[ "$(GDN_TAG=$b GDN_RUNTIME_ROOT=$WORK/run-$b gdn-run state "$h" | jq -r .status)" = running ]
+
+	run env GDN_TAG=$b GDN_RUNTIME_ROOT=$WORK/run-$b gdn-run delete "$h"
+	[ "$(jq -r .deleted <<<"$output")" = true ]
+	[ -z "$(cgroups_of "garden-$b" "$h")" ]
+	[ ! -e /proc/"$pid" ] || [ "$(awk '/^State:/{print $2}' /proc/$pid/status)" = Z ]
+
+	# The defaults follow the tag; explicit flags and env still win.
+	[[ "$(env -u GDN_RUNTIME_ROOT GDN_TAG=$a gdn-run --help)" == *"/run/runc-$a"* ]]
+	[[ "$(GDN_TAG=$a gdn-run --help)" == *"$GDN_RUNTIME_ROOT"* ]]
+	[[ "$(env -u GDN_DEPOT GDN_TAG=$a gdn-depot --help)" == *"/var/run/gdn/depot-$a"* ]]
+	[[ "$(env -u GDN_STORE GDN_TAG=$a gdn-rootfs --help)" == *"/var/lib/gdn/store-$a"* ]]
+}
+
+# Every point of gdn-run's CrashPoints (read from the source): kill there,
+# recover with a second delete, and check the host.
+@test "gdn-run killed at every crash point: a second delete leaves nothing, and a neighbour is untouched" {
+	nb=$(handle nb)
+	mkc "$nb" --memory-limit 64M --pids-limit 50
+	nbpid=$(init_pid "$nb")
+	NEIGHBOUR_CGROUPS=$(cgroups_of garden "$nb" | wc -l)
+	points=$(crash_points pkg/runtime/runtime.go gdn-run)
+	[ "$(wc -w <<<"$points")" -ge 6 ]
+	i=0
+	for p in $points; do
+		i=$((i + 1))
+		h=$(handle crash$i)
+		gdn-depot create "$h" --rootfs "$WORK/rootfs" --init-bin "$INIT" --memory-limit 32M >/dev/null
+		case $p in
+		gdn-run.create.*)
+			run env GDN_TEST_CRASH_AT=$p gdn-run create "$h" --bundle "$GDN_DEPOT/$h"
+			[ "$status" -eq 137 ] || { echo "$p: create exited $status: $output"; false; }
+			;;
+		gdn-run.delete.orphan-cgroup)
+			# Only a half-made container takes the orphan path.
+			run env GDN_TEST_CRASH_AT=gdn-run.create.cgroup gdn-run create "$h" --bundle "$GDN_DEPOT/$h"
+			[ "$status" -eq 137 ]
+			run env GDN_TEST_CRASH_AT=$p gdn-run delete "$h"
+			[ "$status" -eq 137 ] || { echo "$p: delete exited $status: $output"; false; }
+			;;
+		*)
+			gdn-run create "$h" --bundle "$GDN_DEPOT/$h" >/dev/null
+			pid=$(init_pid "$h")
+			run env GDN_TEST_CRASH_AT=$p gdn-run delete "$h"
+			[ "$status" -eq 137 ] || { echo "$p: delete exited $status: $output"; false; }
+			;;
+		esac
+		# The recovery path: a second delete, then destroy.
+		run gdn-run delete "$h"
+		[ "$status" -eq 0 ] || { echo "$p: recovery delete: $output"; false; }
+		[ "$(jq -r .deleted <<<"$output")" = true ] || { echo "$p: recovery delete found nothing: $output"; false; }
+		run gdn-run delete "$h"
+		[ "$(jq -r .deleted <<<"$output")" = false ]
+		gdn-depot destroy "$h" >/dev/null
+		assert_no_leaks "$h" || { echo "after a kill at $p"; false; }
+		[ -z "$(ls -A "$GDN_DEPOT/.trash")" ]
+		[ -z "${pid:-}" ] || [ ! -e /proc/"$pid" ] || [ "$(awk '/^State:/{print $2}' /proc/$pid/status)" = Z ]
+		pid=
+		assert_running "$nb" "$nbpid" || { echo "neighbour after a kill at $p"; false; }
+	done
+}
+
+@test "gdn-depot killed at every crash point: destroy or cleanup leaves nothing, and a neighbour is untouched" {
+	nb=$(handle nbd)
+	gdn-depot create "$nb" --rootfs "$WORK/rootfs" --init-bin "$INIT" --property k=v >/dev/null
+	before=$(cat "$GDN_DEPOT/$nb/config.json" "$GDN_DEPOT/$nb/properties.json" | sha256sum)
+	points=$(crash_points pkg/depot/depot.go gdn-depot)
+	[ "$(wc -w <<<"$points")" -ge 5 ]
+	i=0
+	for p in $points; do
+		i=$((i + 1))
+		h=$(handle dcrash$i)
+		case $p in
+		gdn-depot.create.*)
+			run env GDN_TEST_CRASH_AT=$p gdn-depot create "$h" --rootfs "$WORK/rootfs" --init-bin "$INIT"
+			[ "$status" -eq 137 ] || { echo "$p: create exited $status: $output"; false; }
+			# A bundle without its config.json is no container.
+			[ $p = gdn-depot.create.config ] || [ -z "$(gdn-depot list | jq -r --arg h "$h" '.handles[] | select(. == $h)')" ]
+			run gdn-depot destroy "$h"
+			[ "$status" -eq 0 ]
+			;;
+		gdn-depot.destroy.*)
+			for recover in destroy cleanup; do
+				gdn-depot create "$h" --rootfs "$WORK/rootfs" --init-bin "$INIT" >/dev/null
+				run env GDN_TEST_CRASH_AT=$p gdn-depot destroy "$h"
+				[ "$status" -eq 137 ] || { echo "$p: destroy exited $status: $output"; false; }
+				[ -n "$(ls -A "$GDN_DEPOT/.trash")" ]
+				if [ $recover = destroy ]; then
+					run gdn-depot destroy "$h"
+					[ "$(jq -r .destroyed <<<"$output")" = false ]
+				else
+					run gdn-depot cleanup
+					[ "$(jq -r .removed <<<"$output")" = 1 ]
+				fi
+				[ -z "$(ls -A "$GDN_DEPOT/.trash")" ]
+			done
+			;;
+		esac
+		[ ! -e "$GDN_DEPOT/$h" ] || { echo "$p: $GDN_DEPOT/$h left"; false; }
+		[ -z "$(ls -A "$GDN_DEPOT/.trash")" ] || { echo "$p: trash holds $(ls -A "$GDN_DEPOT/.trash")"; false; }
+		[ "$(cat "$GDN_DEPOT/$nb/config.json" "$GDN_DEPOT/$nb/properties.json" | sha256sum)" = "$before" ]
+	done
+}
+
+# The issue's reproducer: gdn-run create SIGKILLed at random moments (a
+# killed create once left a cpuset cgroup that delete no longer saw).
+@test "gdn-run create killed at random moments: delete always leaves nothing" {
+	for i in $(seq 20); do
+		h=$(handle rnd$i)
+		gdn-depot create "$h" --rootfs "$WORK/rootfs" --init-bin "$INIT" --memory-limit 32M >/dev/null
+		gdn-run create "$h" --bundle "$GDN_DEPOT/$h" >/dev/null 2>&1 &
+		sleep "0.0$((RANDOM % 10))$((RANDOM % 10))"
+		kill -9 $! 2>/dev/null || true
+		wait $! 2>/dev/null || true
+		run gdn-run delete "$h"
+		[ "$status" -eq 0 ] || { echo "kill $i: delete: $output"; false; }
+		gdn-depot destroy "$h" >/dev/null
+		assert_no_leaks "$h" || { echo "after kill $i"; false; }
+	done
 }

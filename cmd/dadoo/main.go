@@ -16,6 +16,7 @@ import (
 	"github.com/gdn-dev/gdn/pkg/dadoo"
 	"github.com/gdn-dev/gdn/pkg/handle"
 	"github.com/gdn-dev/gdn/pkg/procdir"
+	"github.com/gdn-dev/gdn/pkg/tag"
 )
 
 // Exit statuses of dadoo itself, when the process did not run.
@@ -26,10 +27,16 @@ const (
 
 func main() {
 	starter := flag.String("starter", "gdn-run", "binary whose start-process command starts the process")
-	root := flag.String("runtime-root", "/run/runc", "runtime state root")
+	// gdn-run always passes -runtime-root; the default is gdn-run's own,
+	// scoped by the instance tag.
+	root := flag.String("runtime-root", tag.Scoped("/run/runc", os.Getenv(tag.Env)), "runtime state root (default /run/runc, or /run/runc-TAG with env GDN_TAG)")
 	pea := flag.String("pea", "", "the process is this pea (its process directory is its bundle)")
 	flag.Parse()
 	args := flag.Args()
+	if err := tag.Validate(os.Getenv(tag.Env)); err != nil {
+		fmt.Fprintln(os.Stderr, "dadoo:", err)
+		os.Exit(exitUsage)
+	}
 	if len(args) != 3 || args[0] != "exec" || handle.Validate(args[1]) != nil {
 		fmt.Fprintln(os.Stderr, "usage: dadoo -starter GDN_RUN -runtime-root ROOT exec HANDLE PROCESS_DIR")
 		os.Exit(exitUsage)

@@ -15,6 +15,7 @@ import (
 	"github.com/gdn-dev/gdn/pkg/garden"
 	"github.com/gdn-dev/gdn/pkg/garden/translate"
 	"github.com/gdn-dev/gdn/pkg/idmap"
+	"github.com/gdn-dev/gdn/pkg/tag"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/spf13/cobra"
 )
@@ -129,6 +130,13 @@ func (o *createOpts) bundleConfig() (bundle.Config, error) {
 		}
 	}
 	cfg.NoNewPrivileges = o.noNewPrivs
+	// Each instance's containers under its own parent, so that no two
+	// instances' containers of one handle share a cgroup.
+	t, err := tag.FromEnv()
+	if err != nil {
+		return cfg, err
+	}
+	cfg.CgroupParent = tag.Scoped(bundle.DefaultCgroupParent, t)
 	// The host's maximus is where HostConfig put container root.
 	if o.idRange[1] > 0 {
 		if cfg.UIDMappings, err = idmap.RangeMappings(cfg.UIDMappings[0].HostID, o.idRange[0], o.idRange[1]); err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gdn-dev/gdn/pkg/cli"
 	"github.com/gdn-dev/gdn/pkg/depot"
+	"github.com/gdn-dev/gdn/pkg/tag"
 	"github.com/spf13/cobra"
 )
 
@@ -29,11 +30,18 @@ func newRootCmd() *cobra.Command {
 		Example: "  gdn-rootfs create docker://127.0.0.1:5000/busybox:latest c1 | gdn-depot create c1 --memory-limit 64M\n" +
 			"  gdn-depot show c1\n  gdn-depot destroy c1",
 	}
+	// An invalid tag only shapes this default; every command refuses it
+	// (PersistentPreRunE).
 	defaultDir := os.Getenv(envDepot)
 	if defaultDir == "" {
-		defaultDir = depot.DefaultDir
+		defaultDir = tag.Scoped(depot.DefaultDir, os.Getenv(tag.Env))
 	}
-	root.PersistentFlags().String("depot", defaultDir, "depot directory (env "+envDepot+")")
-	root.AddCommand(newCreateCmd(), newListCmd(), newShowCmd(), newDestroyCmd(), newPropsCmd())
+	root.PersistentFlags().String("depot", defaultDir,
+		"depot directory (env "+envDepot+"; default "+depot.DefaultDir+", or "+depot.DefaultDir+"-TAG with env "+tag.Env+")")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		_, err := tag.FromEnv()
+		return err
+	}
+	root.AddCommand(newCreateCmd(), newListCmd(), newShowCmd(), newDestroyCmd(), newCleanupCmd(), newPropsCmd())
 	return root
 }

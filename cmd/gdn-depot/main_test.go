@@ -91,3 +91,52 @@ func TestCommandErrors(t *testing.T) {
 		t.Errorf("destroy of an absent handle: %q %v", out, err)
 	}
 }
+
+// A property bigger than a command line can carry (128 KiB per argument)
+// goes on stdin, through set KEY or merge, and comes back whole; a NUL in
+// a key, which no exec could pass, is a clear InvalidSpec.
+func TestPropsOnStdin(t *testing.T) {
+	dir := t.TempDir()
+	dep, initBin := filepath.Join(dir, "depot"), filepath.Join(dir, "gdn-init")
+	_ = os.WriteFile(initBin, nil, 0o755)
+	if _, err := run(t, "", "--depot", dep, "create", "c1", "--rootfs", dir, "--init-bin", initBin); err != nil {
+		t.Fatal(err)
+	}
+	big := strings.Repeat("0123456789abcdef", 200<<10/16) // 200 KiB
+	if _, err := run(t, big, "--depot", dep, "props", "c1", "set", "big"); err != nil {
+		t.Fatal(err)
+	}
+	merged, _ := json.Marshal(map[string]string{"big2": big + "!"})
+	if _, err := run(t, string(merged), "--depot", dep, "props", "c1", "merge"); err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]string{"big": big, "big2": big + "!"} {
+		out, err := run(t, "", "--depot", dep, "props", "c1", "get", key)
+		var v struct{ Value string }
+		if err != nil || json.Unmarshal([]byte(out), &v) != nil || v.Value != want {
+			t.Errorf("get %s: %d bytes back, %v; want %d", key, len(v.Value), err, len(want))
+		}
+	}
+	for _, stdin := range []string{`{"a\u0000b":"v"}`, `{"":"v"}`, `{"k":"a\u0000b"}`} {
+		_, err := run(t, stdin, "--depot", dep, "props", "c1", "merge")
+		if errkind.Of(err) != errkind.InvalidSpec {
+			t.Errorf("merge %s: %v, want InvalidSpec", stdin, err)
+		}
+	}
+	if _, err := run(t, strings.Repeat("v", depot.MaxValueBytes+1), "--depot", dep, "props", "c1", "set", "huge"); errkind.Of(err) != errkind.InvalidSpec {
+		t.Errorf("a value over 1 MiB: %v, want InvalidSpec", err)
+	}
+	out, _ := run(t, "", "--depot", dep, "props", "c1", "list")
+	var l struct{ Properties map[string]string }
+	if json.Unmarshal([]byte(out), &l) != nil || len(l.Properties) != 2 {
+		t.Errorf("after the refused changes: %d properties, want 2", len(l.Properties))
+	}
+}
+
+func TestInvalidTag(t *testing.T) {
+	t.Setenv("GDN_TAG", "Bad-Tag")
+	_, err := run(t, "", "--depot", t.TempDir(), "list")
+	if errkind.Of(err) != errkind.InvalidSpec || !strings.Contains(err.Error(), "invalid tag") {
+		t.Errorf("an invalid GDN_TAG: %v, want InvalidSpec", err)
+	}
+}

@@ -29,17 +29,20 @@ type (
 	}
 )
 
-// propsArgs is how many arguments each action takes after HANDLE ACTION.
-var propsArgs = map[string]int{"list": 0, "get": 1, "set": 2, "rm": 1, "merge": 0}
+// propsArgs is how many arguments each action takes after HANDLE ACTION
+// (set: KEY VALUE, or KEY with the value on stdin).
+var propsArgs = map[string][]int{"list": {0}, "get": {1}, "set": {1, 2}, "rm": {1}, "merge": {0}}
 
 func newPropsCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "props HANDLE list|get KEY|set KEY VALUE|rm KEY|merge",
+		Use:   "props HANDLE list|get KEY|set KEY [VALUE]|rm KEY|merge",
 		Short: "List, get, set or remove a container's properties",
 		Long: "props reads and changes $depot/HANDLE/properties.json. Every change is durable\n" +
 			"when the command returns; concurrent changes are serialised. rm of a missing key succeeds.\n" +
-			"merge sets every key of a JSON object on stdin in one change.",
-		Example: "  gdn-depot props c1 set app web\n  gdn-depot props c1 get app\n" +
+			"set KEY without VALUE reads the value, as is, from stdin; merge sets every key of a\n" +
+			"JSON object on stdin in one change (both carry any size a command line cannot).\n" +
+			"A key is 1 to 4 KiB, a value at most 1 MiB, both UTF-8 without NUL.",
+		Example: "  gdn-depot props c1 set app web\n  gdn-depot props c1 set doc <doc.json\n  gdn-depot props c1 get app\n" +
 			"  gdn-depot props c1 list\n  gdn-depot props c1 rm app\n" +
 			"  echo '{\"app\":\"web\",\"tier\":\"1\"}' | gdn-depot props c1 merge",
 		Args: cli.HandleArgs(2, 4),
@@ -51,16 +54,23 @@ func newPropsCmd() *cobra.Command {
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			h, action, rest := args[0], args[1], args[2:]
-			if n, ok := propsArgs[action]; !ok || n != len(rest) {
-				return fmt.Errorf("props: want list, get KEY, set KEY VALUE, rm KEY or merge, got %q: %w", args[1:], errkind.Usage)
+			if n, ok := propsArgs[action]; !ok || !slices.Contains(n, len(rest)) {
+				return fmt.Errorf("props: want list, get KEY, set KEY [VALUE], rm KEY or merge, got %q: %w", args[1:], errkind.Usage)
 			}
 			var merge map[string]string
-			if action == "merge" {
+			switch {
+			case action == "merge":
 				if ok, err := cli.DecodeStdin(cmd, &merge); err != nil {
 					return err
 				} else if !ok {
 					return fmt.Errorf("props merge: want a JSON object of strings on stdin: %w", errkind.InvalidSpec)
 				}
+			case action == "set" && len(rest) == 1:
+				v, err := readValue(cmd)
+				if err != nil {
+					return err
+				}
+				rest = append(rest, v)
 			}
 			dep, err := openDepot(cmd)
 			if err != nil {
@@ -73,6 +83,19 @@ func newPropsCmd() *cobra.Command {
 			return cli.Print(cmd, res, func(w io.Writer) error { return propsHuman(w, res) })
 		},
 	}
+}
+
+// readValue reads a property value from stdin, refusing more than the
+// limit without reading it all.
+func readValue(cmd *cobra.Command) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(cmd.InOrStdin(), depot.MaxValueBytes+1))
+	if err != nil {
+		return "", fmt.Errorf("props set: read value on stdin: %w", err)
+	}
+	if len(b) > depot.MaxValueBytes {
+		return "", fmt.Errorf("props set: value on stdin is more than the limit of %d bytes (1 MiB): %w", depot.MaxValueBytes, errkind.InvalidSpec)
+	}
+	return string(b), nil
 }
 
 func runProps(dep *depot.Depot, h, action string, rest []string, merge map[string]string) (any, error) {

@@ -14,6 +14,7 @@ import (
 	"github.com/gdn-dev/gdn/pkg/network/nft"
 	"github.com/gdn-dev/gdn/pkg/network/port"
 	"github.com/gdn-dev/gdn/pkg/network/subnet"
+	"github.com/gdn-dev/gdn/pkg/tag"
 	"github.com/spf13/cobra"
 )
 
@@ -41,8 +42,12 @@ func main() {
 			return fmt.Errorf("unrecognized action %q: %w", action, errkind.Usage)
 		},
 	}
+	// The instance tag scopes the defaults (an invalid one is reported by
+	// newNetworker, with its flags parsed).
+	instanceTag, tagErr = tag.FromEnv()
 	f := root.PersistentFlags()
-	f.String("state-dir", envOr("GDN_NET_STATE", network.DefaultStateDir), "state directory (env GDN_NET_STATE)")
+	f.String("state-dir", envOr("GDN_NET_STATE", tag.Scoped(network.DefaultStateDir, instanceTag)),
+		"state directory (env GDN_NET_STATE; default scoped by env "+tag.Env+")")
 	f.String("network-pool", subnet.DefaultPool.String(), "dynamic subnet pool")
 	f.Uint32("port-pool-start", port.DefaultStart, "first host port for net-in")
 	f.Uint32("port-pool-size", port.DefaultSize, "number of host ports for net-in")
@@ -53,7 +58,8 @@ func main() {
 	f.StringArray("dns-server", nil, "nameserver for containers, instead of the host's (repeatable)")
 	f.StringArray("additional-dns-server", nil, "nameserver added after the others (repeatable)")
 	f.StringArray("additional-host-entry", nil, "line added to containers' /etc/hosts (repeatable)")
-	f.String("nft-table", envOr("GDN_NET_TABLE", nft.DefaultTable), "nftables table (family ip) of gdn's rules; devices are marked with it (env GDN_NET_TABLE)")
+	f.String("nft-table", envOr("GDN_NET_TABLE", tag.Scoped(nft.DefaultTable, instanceTag)),
+		"nftables table (family ip) of gdn's rules; devices are marked with it (env GDN_NET_TABLE; default scoped by env "+tag.Env+")")
 	root.Flags().StringVar(&action, "action", "", "network plugin contract: up, down, net-in, net-out or bulk-net-out")
 	root.Flags().StringVar(&h, "handle", "", "network plugin contract: the container handle")
 	root.PersistentFlags().String("dns-dir", "", "up: write the container's hosts and resolv.conf here")
@@ -61,6 +67,13 @@ func main() {
 		listCmd(), statsCmd(), cleanupCmd(), setupCmd(), bandwidthCmd())
 	os.Exit(cli.Execute(root))
 }
+
+// instanceTag is the instance tag (env GDN_TAG), tagErr what is wrong
+// with it.
+var (
+	instanceTag string
+	tagErr      error
+)
 
 func envOr(key, def string) string {
 	if v := os.Getenv(key); v != "" {
@@ -71,6 +84,9 @@ func envOr(key, def string) string {
 
 // newNetworker builds the networker from the global flags.
 func newNetworker(cmd *cobra.Command) (*network.Networker, error) {
+	if tagErr != nil {
+		return nil, tagErr
+	}
 	f := cmd.Flags()
 	var cfg network.Config
 	cfg.StateDir, _ = f.GetString("state-dir")

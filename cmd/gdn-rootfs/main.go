@@ -11,6 +11,7 @@ import (
 
 	"github.com/gdn-dev/gdn/pkg/cli"
 	"github.com/gdn-dev/gdn/pkg/rootfs"
+	"github.com/gdn-dev/gdn/pkg/tag"
 	"github.com/spf13/cobra"
 )
 
@@ -19,11 +20,18 @@ func main() {
 		Use:   "gdn-rootfs",
 		Short: "Make container root file systems from images, with disk quotas (Guardian image plugin)",
 	}
-	def := rootfs.DefaultDir
+	// An invalid tag only shapes this default; every command refuses it
+	// (PersistentPreRunE).
+	def := tag.Scoped(rootfs.DefaultDir, os.Getenv(tag.Env))
 	if v := os.Getenv("GDN_STORE"); v != "" {
 		def = v
 	}
-	root.PersistentFlags().String("store", def, "store directory (env GDN_STORE)")
+	root.PersistentFlags().String("store", def,
+		"store directory (env GDN_STORE; default "+rootfs.DefaultDir+", or "+rootfs.DefaultDir+"-TAG with env "+tag.Env+")")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		_, err := tag.FromEnv()
+		return err
+	}
 	root.AddCommand(initStoreCmd(), createCmd(), deleteCmd(), statsCmd(), capacityCmd(), listCmd(),
 		pullCmd(), cleanCmd())
 	os.Exit(cli.Execute(root))

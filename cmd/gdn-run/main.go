@@ -8,6 +8,7 @@ import (
 
 	"github.com/gdn-dev/gdn/pkg/cli"
 	"github.com/gdn-dev/gdn/pkg/runtime"
+	"github.com/gdn-dev/gdn/pkg/tag"
 	"github.com/spf13/cobra"
 )
 
@@ -19,10 +20,14 @@ func main() {
 		Use:   "gdn-run",
 		Short: "Run gdn containers from OCI bundles (libcontainer inside)",
 		Long: "gdn-run creates a container from a bundle written by gdn-depot, starts its sleeping init,\n" +
-			"and manages it. State lives in --runtime-root (default /run/runc), readable by runc.",
+			"and manages it. State lives in --runtime-root (default /run/runc), readable by runc.\n" +
+			"Env GDN_TAG scopes the defaults and the cgroup parent (/garden-TAG) to one gdn instance.",
 	}
 	root.PersistentFlags().String("dadoo-bin", "", "dadoo binary (default: next to gdn-run)")
-	root.PersistentFlags().String("runtime-root", envOr("GDN_RUNTIME_ROOT", runtime.DefaultRoot), "runtime state root (env GDN_RUNTIME_ROOT)")
+	// An invalid tag only shapes this default; newRuntime refuses it.
+	defRoot := tag.Scoped(runtime.DefaultRoot, os.Getenv(tag.Env))
+	root.PersistentFlags().String("runtime-root", envOr("GDN_RUNTIME_ROOT", defRoot),
+		"runtime state root (env GDN_RUNTIME_ROOT; default "+runtime.DefaultRoot+", or "+runtime.DefaultRoot+"-TAG with env "+tag.Env+")")
 	root.AddCommand(createCmd(), stateCmd(), listCmd(), psCmd(), killCmd(), stopCmd(),
 		deleteCmd(), eventsCmd(), statsCmd(), execCmd(), attachCmd(), waitCmd(), signalCmd(), startProcessCmd(), startPeaCmd(),
 		streamInCmd(), streamOutCmd())
@@ -46,9 +51,14 @@ func envOr(key, def string) string {
 }
 
 // newRuntime opens the runtime named by the command's flags, logging with
-// the handle attached.
+// the handle attached. The instance tag (env GDN_TAG) scopes the cgroup
+// parent, as gdn-depot's bundles have it.
 func newRuntime(cmd *cobra.Command, handle string) (*runtime.Runtime, error) {
+	t, err := tag.FromEnv()
+	if err != nil {
+		return nil, err
+	}
 	rootDir, _ := cmd.Flags().GetString("runtime-root")
 	log := cli.Logger(cmd, "handle", handle)
-	return runtime.New(runtime.Config{Root: rootDir, Logger: log})
+	return runtime.New(runtime.Config{Root: rootDir, CgroupParent: tag.Scoped(runtime.DefaultCgroupParent, t), Logger: log})
 }

@@ -24,6 +24,7 @@ type options struct {
 	debugBindIP                        string
 	debugBindPort                      int
 	tag                                string
+	readHeaderTimeout                  time.Duration
 	depot, store, binDir, initBin      string
 	defaultRootfs                      string
 	defaultGraceTime                   time.Duration
@@ -57,6 +58,7 @@ func (o *options) register(cmd *cobra.Command) {
 	f.IntVar(&o.bindPort, "bind-port", 0, "TCP port (with --bind-ip; 0: any)")
 	f.StringVar(&o.debugBindIP, "debug-bind-ip", "", "serve pprof, /debug/vars and /metrics on this IP")
 	f.IntVar(&o.debugBindPort, "debug-bind-port", 17013, "debug server port")
+	f.DurationVar(&o.readHeaderTimeout, "read-header-timeout", 30*time.Second, "how long a request's header may take to arrive (0: no limit; the reference's default)")
 	f.StringVar(&o.depot, "depot", "", "container bundles (gdn-depot --depot; env GDN_DEPOT; default "+depot.DefaultDir+", suffixed -TAG with --tag)")
 	f.StringVar(&o.store, "store", "", "gdn-rootfs's image store (gdn-rootfs --store; env GDN_STORE; default "+defaultStore+", suffixed -TAG with --tag)")
 	f.StringVar(&o.binDir, "bin-dir", "", "where gdn's tools are (default: this executable's directory)")

@@ -90,7 +90,13 @@ func serve(cmd *cobra.Command, o *options) error {
 			log.Error("debug server", "error", err)
 		}()
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 0}
+	// A slow client holds a connection no longer than these. There is no
+	// ReadTimeout or WriteTimeout: they would cut hijacked Run/Attach and
+	// stdout/stderr connections, stream-in and stream-out, which last as
+	// long as their process or archive; JSON bodies get the server's own
+	// read deadline (server.DefaultBodyTimeout), and idle keep-alive
+	// connections are closed after idleTimeout.
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: o.readHeaderTimeout, IdleTimeout: idleTimeout}
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(ln) }()
 	log.Info("serving", "addr", ln.Addr().String())
@@ -151,6 +157,10 @@ func claimInstance(o *options) ([]*flock.Lock, error) {
 	}
 	return locks, nil
 }
+
+// idleTimeout closes a kept-alive connection with no new request (the
+// reference client uses a connection per request).
+const idleTimeout = 2 * time.Minute
 
 // listen opens TCP when --bind-ip is set, else the unix socket (a stale
 // file removed first, mode 0777 as the reference).

@@ -18,6 +18,11 @@ import (
 // Env holds the step (or comma-separated steps) to die at.
 const Env = "GDN_TEST_CRASH_AT"
 
+// LogEnv names the environment variable that, if set, holds a file a
+// process appends the step's name to just before it dies there, so a test
+// knows which steps it reached.
+const LogEnv = "GDN_TEST_CRASH_LOG"
+
 var at = parse(os.Getenv(Env))
 
 func parse(v string) map[string]bool {
@@ -36,6 +41,12 @@ func parse(v string) map[string]bool {
 // Point kills the calling process with SIGKILL if Env names step.
 func Point(step string) {
 	if at[step] {
+		if path := os.Getenv(LogEnv); path != "" {
+			if f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600); err == nil {
+				_, _ = f.WriteString(step + "\n")
+				_ = f.Close()
+			}
+		}
 		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		select {} // the signal is on its way; never return into the step
 	}

@@ -17,7 +17,8 @@ func TestPointKillsOnlyAtTheNamedStep(t *testing.T) {
 		return
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestPointKillsOnlyAtTheNamedStep$")
-	cmd.Env = append(os.Environ(), "CRASH_TEST_CHILD=1", Env+"=other, tool.op.after")
+	log := t.TempDir() + "/reached"
+	cmd.Env = append(os.Environ(), "CRASH_TEST_CHILD=1", Env+"=other, tool.op.after", LogEnv+"="+log)
 	out, err := cmd.Output()
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) {
@@ -29,6 +30,9 @@ func TestPointKillsOnlyAtTheNamedStep(t *testing.T) {
 	}
 	if string(out) != "passed before\n" {
 		t.Fatalf("child printed %q, want only the step before", out)
+	}
+	if reached, _ := os.ReadFile(log); string(reached) != "tool.op.after\n" {
+		t.Fatalf("crash log %q, want the step it died at", reached)
 	}
 }
 

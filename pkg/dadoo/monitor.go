@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 
+	"github.com/gdn-dev/gdn/pkg/crash"
 	"github.com/gdn-dev/gdn/pkg/procdir"
 	"golang.org/x/sys/unix"
 )
@@ -105,6 +106,7 @@ func Monitor(cfg MonitorConfig) (status int, err error) {
 	_ = WriteSync(cfg.Sync, pid, nil)
 	cfg.Sync.Close()
 	cfg.Log.Info("started", "pid", pid)
+	crash.Point("dadoo.started")
 
 	status, err = waitExit(pid)
 	if err != nil {
@@ -114,6 +116,7 @@ func Monitor(cfg MonitorConfig) (status int, err error) {
 	if err := d.WriteExitCode(status); err != nil {
 		cfg.Log.Error("write exit code", "error", err)
 	}
+	crash.Point("dadoo.exited")
 	reap(pid)
 	if len(cfg.Cleanup) > 0 {
 		if out, err := exec.Command(cfg.Cleanup[0], cfg.Cleanup[1:]...).CombinedOutput(); err != nil {

@@ -9,10 +9,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"syscall"
 
 	"github.com/gdn-dev/gdn/pkg/atomicfile"
+	"github.com/gdn-dev/gdn/pkg/crash"
 	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/flock"
 	"github.com/gdn-dev/gdn/pkg/handle"
@@ -31,8 +31,16 @@ const (
 	trashSep = "~"
 )
 
-// DefaultDir is the depot directory when none is configured.
+// DefaultDir is the depot directory when none is configured (for the
+// default instance; an instance tagged t uses tag.Scoped of it).
 const DefaultDir = "/var/run/gdn/depot"
+
+// CrashPoints are gdn-depot's crash.Point steps, in order, for crash
+// tests to iterate.
+var CrashPoints = []string{
+	"gdn-depot.create.dir", "gdn-depot.create.props", "gdn-depot.create.netfiles", "gdn-depot.create.config",
+	"gdn-depot.destroy.trashed",
+}
 
 // Config configures a Depot.
 type Config struct {
@@ -72,8 +80,8 @@ func (d *Depot) path(h string) string { return filepath.Join(d.dir, h) }
 // Create stores a new bundle for handle h and returns its directory. An
 // invalid handle is errkind.InvalidHandle and touches nothing; an existing
 // handle is errkind.HandleInUse and leaves that container untouched. On any
-// other failure the directory Create made is removed again. An empty
-// property key or a nil spec is errkind.InvalidSpec.
+// other failure the directory Create made is removed again. A nil spec, or
+// a property SetProperties would refuse, is errkind.InvalidSpec.
 func (d *Depot) Create(ctx context.Context, h string, spec *specs.Spec, props map[string]string) (_ string, err error) {
 	if err := handle.Validate(h); err != nil {
 		return "", err
@@ -81,8 +89,8 @@ func (d *Depot) Create(ctx context.Context, h string, spec *specs.Spec, props ma
 	if spec == nil {
 		return "", fmt.Errorf("depot: create %q: no spec: %w", h, errkind.InvalidSpec)
 	}
-	if _, ok := props[""]; ok {
-		return "", fmt.Errorf("depot: create %q: property key is empty: %w", h, errkind.InvalidSpec)
+	if err := validateProps(props); err != nil {
+		return "", fmt.Errorf("depot: create %q: %w", h, err)
 	}
 	if err := ctx.Err(); err != nil {
 		return "", err
@@ -108,6 +116,15 @@ func (d *Depot) Create(ctx context.Context, h string, spec *specs.Spec, props ma
 			_ = os.RemoveAll(dir)
 		}
 	}()
+	// Held until the bundle is whole: Cleanup takes an unlocked directory
+	// without a config.json for what a killed create left, never for a
+	// create still running.
+	lock, err := flock.Acquire(filepath.Join(dir, lockFile))
+	if err != nil {
+		return "", fmt.Errorf("depot: %w", err)
+	}
+	defer lock.Release()
+	crash.Point("gdn-depot.create.dir")
 	// mkdir's mode is cut by the umask; the layout promises 0755.
 	if err := os.Chmod(dir, 0o755); err != nil {
 		return "", fmt.Errorf("depot: %w", err)
@@ -115,12 +132,15 @@ func (d *Depot) Create(ctx context.Context, h string, spec *specs.Spec, props ma
 	if err := atomicfile.WriteFile(filepath.Join(dir, PropertiesFile), propsJSON, 0o600); err != nil {
 		return "", fmt.Errorf("depot: %w", err)
 	}
+	crash.Point("gdn-depot.create.props")
 	if err := writeNetworkFiles(dir, h); err != nil {
 		return "", fmt.Errorf("depot: %w", err)
 	}
+	crash.Point("gdn-depot.create.netfiles")
 	if err := atomicfile.WriteFile(filepath.Join(dir, ConfigFile), config, 0o600); err != nil {
 		return "", fmt.Errorf("depot: %w", err)
 	}
+	crash.Point("gdn-depot.create.config")
 	if err := atomicfile.SyncDir(d.dir); err != nil {
 		return "", fmt.Errorf("depot: %w", err)
 	}
@@ -140,19 +160,83 @@ func (d *Depot) Destroy(h string) (existed bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	// Remove this tomb and any a killed Destroy of h left behind.
-	entries, err := os.ReadDir(trash)
-	if err != nil {
+	crash.Point("gdn-depot.destroy.trashed")
+	// Remove this tomb and any a killed Destroy (of any handle) left.
+	if _, err := d.emptyTrash(); err != nil {
 		return existed, fmt.Errorf("depot: destroy %q: %w", h, err)
 	}
+	return existed, nil
+}
+
+// Cleanup removes what killed tools left: bundle directories of creates
+// that died before their config.json, and every entry of the trash
+// (destroys killed after moving a directory there). It returns how many
+// directories it removed. A server runs it at start; any Destroy does the same work.
+func (d *Depot) Cleanup() (int, error) {
+	if err := d.trashUnfinished(); err != nil {
+		return 0, fmt.Errorf("depot: cleanup: %w", err)
+	}
+	n, err := d.emptyTrash()
+	if err != nil {
+		return n, fmt.Errorf("depot: cleanup: %w", err)
+	}
+	return n, nil
+}
+
+// trashUnfinished moves into the trash every bundle directory that has
+// no config.json and whose create no longer runs (its lock is free): what
+// a create killed half way left. A running create holds the lock.
+func (d *Depot) trashUnfinished() error {
+	entries, err := os.ReadDir(d.dir)
+	if err != nil {
+		return err
+	}
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), h+trashSep) {
-			if err := removeTomb(filepath.Join(trash, e.Name())); err != nil {
-				return existed, fmt.Errorf("depot: destroy %q: %w", h, err)
-			}
+		h := e.Name()
+		if !e.IsDir() || handle.Validate(h) != nil || d.exists(h) {
+			continue
+		}
+		lock, ok, err := flock.TryAcquire(filepath.Join(d.path(h), lockFile))
+		if errors.Is(err, fs.ErrNotExist) || (err == nil && !ok) {
+			continue // gone meanwhile, or a create is running
+		}
+		if err != nil {
+			return err
+		}
+		if !d.exists(h) {
+			err = os.Rename(d.path(h), filepath.Join(d.dir, trashDir, h+trashSep+rand.Text()))
+		}
+		lock.Release()
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
 		}
 	}
-	return existed, nil
+	return nil
+}
+
+// emptyTrash removes every trash entry. Everything in the trash is
+// garbage, whoever put it there, and any number of processes may empty it
+// at once: each removal tolerates entries another removes first (an entry
+// or file already gone is no error), so concurrent destroys and cleanups
+// race harmlessly over the same tomb.
+func (d *Depot) emptyTrash() (int, error) {
+	trash := filepath.Join(d.dir, trashDir)
+	entries, err := os.ReadDir(trash)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, e := range entries {
+		path := filepath.Join(trash, e.Name())
+		if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+			continue // another destroy's or cleanup's
+		}
+		if err := removeTomb(path); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }
 
 // moveToTrash renames h's directory into trash under a random name (so

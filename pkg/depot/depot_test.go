@@ -7,10 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/gdn-dev/gdn/pkg/errkind"
+	"github.com/gdn-dev/gdn/pkg/flock"
 	"github.com/gdn-dev/gdn/pkg/testutil"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -186,8 +189,88 @@ func TestDestroy(t *testing.T) {
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
 		t.Errorf("stale tomb still there: %v", err)
 	}
-	if _, err := os.Stat(other); err != nil {
-		t.Errorf("another handle's tomb was touched: %v", err)
+	if _, err := os.Stat(other); !os.IsNotExist(err) {
+		t.Errorf("another handle's stale tomb still there: %v", err)
+	}
+}
+
+// tomb makes a trash entry as a destroy killed after its rename leaves
+// it: a bundle directory with some files and a nested directory.
+func tomb(t *testing.T, d *Depot, name string) string {
+	t.Helper()
+	p := filepath.Join(d.Dir(), trashDir, name)
+	for i := range 20 {
+		sub := filepath.Join(p, "processes", strconv.Itoa(i))
+		if err := os.MkdirAll(sub, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(sub, "exitcode"), []byte("0"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return p
+}
+
+func trashEntries(t *testing.T, d *Depot) []string {
+	t.Helper()
+	es, err := os.ReadDir(filepath.Join(d.Dir(), trashDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// What a killed destroy leaves in the trash goes at the next Cleanup (a
+// server's start) or any handle's destroy, and any number of those may
+// run at once over the same entries without an error.
+func TestCleanupAndDestroysEmptyTheTrashConcurrently(t *testing.T) {
+	d := newDepot(t)
+	if n, err := d.Cleanup(); n != 0 || err != nil {
+		t.Errorf("cleanup of an empty trash: %d %v", n, err)
+	}
+	tomb(t, d, "gone"+trashSep+"abc")
+	if n, err := d.Cleanup(); n != 1 || err != nil {
+		t.Errorf("cleanup: removed %d, %v; want 1", n, err)
+	}
+	for round := range 5 {
+		var handles []string
+		for i := range 8 {
+			h := "c" + strconv.Itoa(round) + "-" + strconv.Itoa(i)
+			mustCreate(t, d, h, nil)
+			handles = append(handles, h)
+			tomb(t, d, h+trashSep+"stale")
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, 32)
+		for _, h := range handles {
+			wg.Go(func() {
+				if _, err := d.Destroy(h); err != nil {
+					errs <- err
+				}
+			})
+		}
+		for range 4 {
+			wg.Go(func() {
+				if _, err := d.Cleanup(); err != nil {
+					errs <- err
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Errorf("round %d: %v", round, err)
+		}
+		if left := trashEntries(t, d); len(left) != 0 {
+			t.Fatalf("round %d: trash holds %v", round, left)
+		}
+		if left := entries(t, d); len(left) != 0 {
+			t.Fatalf("round %d: depot holds %v", round, left)
+		}
 	}
 }
 
@@ -214,5 +297,33 @@ func TestList(t *testing.T) {
 		if err != nil || !slices.Equal(got, tc.want) || got == nil {
 			t.Errorf("List(%v) = %#v, %v; want %v", tc.filter, got, err, tc.want)
 		}
+	}
+}
+
+// What a create killed before its config.json leaves (a directory with
+// no bundle, its lock free) goes at cleanup; a create still running (its
+// lock held) and a whole bundle stay.
+func TestCleanupRemovesUnfinishedCreatesOnly(t *testing.T) {
+	d := newDepot(t)
+	mustCreate(t, d, "whole", nil)
+	for _, h := range []string{"killed", "running"} {
+		if err := os.Mkdir(d.path(h), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	running, err := flock.Acquire(filepath.Join(d.path("running"), lockFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer running.Release()
+	if _, err := d.Cleanup(); err != nil {
+		t.Fatal(err)
+	}
+	got := entries(t, d)
+	if want := []string{"running", "whole"}; !slices.Equal(got, want) {
+		t.Fatalf("depot after cleanup: %v, want %v", got, want)
+	}
+	if trash, _ := os.ReadDir(filepath.Join(d.Dir(), trashDir)); len(trash) != 0 {
+		t.Fatalf("trash after cleanup: %v", trash)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/gdn-dev/gdn/pkg/atomicfile"
 	"github.com/gdn-dev/gdn/pkg/errkind"
@@ -47,14 +49,74 @@ func (d *Depot) SetProperty(h, key, value string) error {
 	return d.SetProperties(h, map[string]string{key: value})
 }
 
-// SetProperties sets every pair of kv in one durable update. An empty key
-// is errkind.InvalidSpec; an unknown handle errkind.ContainerNotFound.
-// Updates from any number of processes are serialised, so none is lost.
+// SetProperties sets every pair of kv in one durable update. A pair that
+// ValidateProperty refuses is errkind.InvalidSpec; an unknown handle
+// errkind.ContainerNotFound. Updates from any number of processes are
+// serialised, so none is lost.
 func (d *Depot) SetProperties(h string, kv map[string]string) error {
-	if _, ok := kv[""]; ok {
-		return fmt.Errorf("depot: property key is empty: %w", errkind.InvalidSpec)
+	if err := validateProps(kv); err != nil {
+		return fmt.Errorf("depot: %w", err)
 	}
 	return d.updateProps(h, func(props map[string]string) { maps.Copy(props, kv) })
+}
+
+// Limits of one property. A value is often a whole document (Garden
+// clients store JSON in properties), so the bound is generous; it keeps
+// one container's properties.json, which every change rewrites, sane.
+const (
+	MaxKeyBytes   = 4 << 10 // 4 KiB
+	MaxValueBytes = 1 << 20 // 1 MiB
+)
+
+// ValidateProperty returns an error wrapping errkind.InvalidSpec unless
+// key is 1 to MaxKeyBytes and value at most MaxValueBytes of valid UTF-8
+// without NUL. (JSON would store a NUL, but no command line or C string
+// can carry it back; invalid UTF-8 would come back changed.)
+func ValidateProperty(key, value string) error {
+	if err := ValidatePropertyKey(key); err != nil {
+		return err
+	}
+	switch {
+	case len(value) > MaxValueBytes:
+		return fmt.Errorf("property %q: value is %d bytes, more than the limit of %d (1 MiB): %w", short(key), len(value), MaxValueBytes, errkind.InvalidSpec)
+	case strings.IndexByte(value, 0) >= 0:
+		return fmt.Errorf("property %q: value contains a NUL byte: %w", short(key), errkind.InvalidSpec)
+	case !utf8.ValidString(value):
+		return fmt.Errorf("property %q: value is not valid UTF-8: %w", short(key), errkind.InvalidSpec)
+	}
+	return nil
+}
+
+// ValidatePropertyKey is ValidateProperty's check of a key.
+func ValidatePropertyKey(key string) error {
+	switch {
+	case key == "":
+		return fmt.Errorf("property key is empty: %w", errkind.InvalidSpec)
+	case len(key) > MaxKeyBytes:
+		return fmt.Errorf("property key %q is %d bytes, more than the limit of %d: %w", short(key), len(key), MaxKeyBytes, errkind.InvalidSpec)
+	case strings.IndexByte(key, 0) >= 0:
+		return fmt.Errorf("property key %q contains a NUL byte: %w", short(key), errkind.InvalidSpec)
+	case !utf8.ValidString(key):
+		return fmt.Errorf("property key %q is not valid UTF-8: %w", short(key), errkind.InvalidSpec)
+	}
+	return nil
+}
+
+// short keeps an error message one readable line.
+func short(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
+}
+
+func validateProps(kv map[string]string) error {
+	for k, v := range kv {
+		if err := ValidateProperty(k, v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // RemoveProperty deletes key. Removing a key that is not set succeeds, as

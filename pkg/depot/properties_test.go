@@ -1,8 +1,10 @@
 package depot
 
 import (
+	"context"
 	"fmt"
 	"maps"
+	"strings"
 	"sync"
 	"testing"
 
@@ -97,5 +99,41 @@ func TestSetRacingDestroy(t *testing.T) {
 		if got := entries(t, d); len(got) != 0 {
 			t.Fatalf("round %d left %v", round, got)
 		}
+	}
+}
+
+// Properties are validated with clear InvalidSpec errors: no NUL, a key
+// not empty, at most MaxKeyBytes and MaxValueBytes, valid UTF-8. A value
+// at the limit is stored whole.
+func TestPropertyValidation(t *testing.T) {
+	d := newDepot(t)
+	mustCreate(t, d, "c1", nil)
+	bad := map[string][2]string{
+		"empty key":     {"", "v"},
+		"NUL in key":    {"a\x00b", "v"},
+		"NUL in value":  {"k", "a\x00b"},
+		"long key":      {strings.Repeat("k", MaxKeyBytes+1), "v"},
+		"long value":    {"k", strings.Repeat("v", MaxValueBytes+1)},
+		"invalid UTF-8": {"k\xff", "v"},
+		"invalid value": {"k", "\xfe"},
+	}
+	for name, kv := range bad {
+		err := d.SetProperty("c1", kv[0], kv[1])
+		if errkind.Of(err) != errkind.InvalidSpec || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: %v, want a one-line InvalidSpec", name, err)
+		}
+		if _, err := d.Create(context.Background(), "c2", testSpec("/r"), map[string]string{kv[0]: kv[1]}); errkind.Of(err) != errkind.InvalidSpec {
+			t.Errorf("create with %s: %v, want InvalidSpec", name, err)
+		}
+	}
+	if props, _ := d.Properties("c1"); len(props) != 0 {
+		t.Errorf("a refused set stored %v", props)
+	}
+	big := strings.Repeat("x", MaxValueBytes)
+	if err := d.SetProperty("c1", strings.Repeat("k", MaxKeyBytes), big); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := d.GetProperty("c1", strings.Repeat("k", MaxKeyBytes)); err != nil || v != big {
+		t.Errorf("a value at the limit came back with %d bytes, %v", len(v), err)
 	}
 }

@@ -3,6 +3,7 @@
 package flock
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -98,4 +99,14 @@ func (e *HeldError) Error() string {
 		return fmt.Sprintf("%s is held by another process", e.Path)
 	}
 	return fmt.Sprintf("%s is held by pid %s", e.Path, e.Holder)
+}
+
+// TryAcquire takes the exclusive lock on path if nobody holds it; ok is
+// false (and the lock nil) when another holder has it.
+func TryAcquire(path string) (_ *Lock, ok bool, _ error) {
+	l, err := acquire(path, unix.LOCK_EX|unix.LOCK_NB)
+	if errors.Is(err, unix.EWOULDBLOCK) {
+		return nil, false, nil
+	}
+	return l, err == nil, err
 }

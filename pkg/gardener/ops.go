@@ -2,6 +2,7 @@ package gardener
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gdn-dev/gdn/pkg/crash"
+	"github.com/gdn-dev/gdn/pkg/depot"
 	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/garden"
 	"golang.org/x/sys/unix"
@@ -101,9 +103,11 @@ func (g *Gardener) Property(ctx context.Context, h, key string) (string, error) 
 	return res.Value, err
 }
 
-// SetProperty sets one property.
+// SetProperty sets one property. The pair goes on stdin, as a merge: a
+// command line holds neither a NUL nor a value over 128 KiB, and
+// gdn-depot validates the pair itself (depot.ValidateProperty).
 func (g *Gardener) SetProperty(ctx context.Context, h, key, value string) error {
-	return g.depotJSON(ctx, h, nil, nil, "props", h, "set", key, value)
+	return g.mergeProps(ctx, h, map[string]string{key: value})
 }
 
 // RemoveProperty removes one property; a missing key is no error.
@@ -117,11 +121,18 @@ func (g *Gardener) mergeProps(ctx context.Context, h string, kv map[string]strin
 	if err != nil {
 		return err
 	}
-	return g.depotJSON(ctx, h, nil, strings.NewReader(string(b)), "props", h, "merge")
+	return g.depotJSON(ctx, h, nil, bytes.NewReader(b), "props", h, "merge")
 }
 
-// depotJSON runs gdn-depot and decodes its output into v (if not nil).
+// depotJSON runs gdn-depot and decodes its output into v (if not nil). A
+// key on the command line (get, rm) that no set could have stored is
+// refused here with a clear error, before exec would fail on it.
 func (g *Gardener) depotJSON(ctx context.Context, h string, v any, stdin io.Reader, args ...string) error {
+	for _, a := range args {
+		if strings.IndexByte(a, 0) >= 0 || len(a) > depot.MaxKeyBytes {
+			return depot.ValidatePropertyKey(a)
+		}
+	}
 	out, err := g.cfg.Depot.run(ctx, g.log.With("handle", h), call{args: args, stdin: stdin})
 	if err != nil {
 		return notFound(h, err)

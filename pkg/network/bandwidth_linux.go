@@ -46,7 +46,7 @@ func (n *Networker) SetBandwidth(h string, bw link.Bandwidth) (*State, error) {
 	}
 	if remove {
 		if st.Ifb != "" || st.Bandwidth != nil {
-			if err := link.ClearBandwidth(st.HostIf, st.Ifb); err != nil {
+			if err := link.ClearBandwidth(st.HostIf, st.Ifb, n.Owner()); err != nil {
 				return nil, err
 			}
 		}
@@ -63,7 +63,7 @@ func (n *Networker) SetBandwidth(h string, bw link.Bandwidth) (*State, error) {
 	}
 	if err := link.SetBandwidth(st.HostIf, st.Ifb, n.Owner()+" "+h, bw); err != nil {
 		// Back to what was, so the state tells the truth.
-		_ = link.ClearBandwidth(st.HostIf, st.Ifb)
+		_ = link.ClearBandwidth(st.HostIf, st.Ifb, n.Owner())
 		st.Bandwidth = old
 		if old == nil || link.SetBandwidth(st.HostIf, st.Ifb, n.Owner()+" "+h, *old) != nil {
 			st.Bandwidth, st.Ifb = nil, ""

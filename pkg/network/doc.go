@@ -11,4 +11,8 @@
 //	containers/<handle>.json one container's network: written before any
 //	                        device is made, so that Down, or Cleanup
 //	                        after a crash, finds everything to remove
+//	locks/subnet-<s>.lock   held by Up while it makes a container's
+//	                        devices, and by Down while it removes them
+//	                        and, as the subnet's last, its bridge and NAT
+//	busy.lock               shared by every change, exclusive for Cleanup
 package network

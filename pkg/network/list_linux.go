@@ -79,10 +79,10 @@ func (n *Networker) Cleanup(_ context.Context) ([]string, error) {
 			removed = append(removed, "network of "+h)
 		}
 	}
-	keep := nft.Keep{Chains: map[string]bool{}, Handles: map[string]bool{}, Subnets: map[netip.Prefix]bool{}}
+	keep := nft.Keep{Chains: map[string]bool{}, Handles: map[string]bool{}, Bridges: map[string]bool{}, Subnets: map[netip.Prefix]bool{}}
 	known := map[string]bool{}
 	for h, st := range states {
-		keep.Chains[st.Chain], keep.Handles[h], keep.Subnets[st.Subnet] = true, true, true
+		keep.Chains[st.Chain], keep.Handles[h], keep.Bridges[st.Bridge], keep.Subnets[st.Subnet] = true, true, true, true
 		known[st.HostIf], known[st.Bridge], known[st.Ifb] = true, true, true
 	}
 	owned, err := link.Owned(n.Owner())
@@ -91,7 +91,7 @@ func (n *Networker) Cleanup(_ context.Context) ([]string, error) {
 	}
 	for _, name := range slices.Sorted(maps.Keys(owned)) {
 		if !known[name] && ourName(name) {
-			if err := link.Delete(name); err != nil {
+			if err := link.Delete(name, n.Owner()); err != nil {
 				return removed, err
 			}
 			removed = append(removed, "device "+name)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 
+	"github.com/gdn-dev/gdn/pkg/crash"
 	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/network/port"
 	"github.com/vishvananda/netlink"
@@ -55,9 +56,11 @@ func (n *Networker) NetIn(h string, hostPort, containerPort uint32) (PortMap, er
 	if err != nil {
 		return PortMap{}, err
 	}
+	crash.Point("gdn-net.netin.allocated")
 	if err := n.nft.AddDNAT(h, ext, uint16(hostPort), st.IP, uint16(containerPort)); err != nil {
 		return PortMap{}, err
 	}
+	crash.Point("gdn-net.netin.nft")
 	return m, nil
 }
 

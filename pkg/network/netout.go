@@ -63,6 +63,11 @@ func allows(r NetOutRule, h string) ([]nft.Allow, error) {
 			if p.End < p.Start {
 				return nil, fmt.Errorf("port range %d-%d is backwards: %w", p.Start, p.End, errkind.InvalidSpec)
 			}
+			// A given range 0-0 would read as "no ports" (any port)
+			// below, so it is refused rather than widened.
+			if len(r.Ports) > 0 && p.End == 0 {
+				return nil, fmt.Errorf("port range 0-0 names no port: %w", errkind.InvalidSpec)
+			}
 			a := nft.Allow{DstFrom: start, DstTo: end, Proto: proto, PortFrom: p.Start, PortTo: p.End, Log: r.Log, LogPrefix: prefix + " "}
 			if r.ICMPs != nil {
 				t := r.ICMPs.Type

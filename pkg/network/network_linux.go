@@ -10,9 +10,11 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/gdn-dev/gdn/pkg/atomicfile"
+	"github.com/gdn-dev/gdn/pkg/crash"
 	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/flock"
 	"github.com/gdn-dev/gdn/pkg/handle"
@@ -69,8 +71,10 @@ func New(cfg Config) (*Networker, error) {
 	if cfg.MTU == 0 {
 		cfg.MTU = DefaultMTU
 	}
-	if err := os.MkdirAll(filepath.Join(cfg.StateDir, "containers"), 0o700); err != nil {
-		return nil, err
+	for _, d := range []string{"containers", "locks"} {
+		if err := os.MkdirAll(filepath.Join(cfg.StateDir, d), 0o700); err != nil {
+			return nil, err
+		}
 	}
 	t := nft.New(cfg.Table)
 	cfg.Table = t.Name()
@@ -199,6 +203,7 @@ func (n *Networker) Up(ctx context.Context, h string, spec UpSpec) (_ *State, er
 	if err != nil {
 		return nil, err
 	}
+	crash.Point("gdn-net.up.allocated")
 	defer func() {
 		if err != nil {
 			_, _ = n.down(h)
@@ -207,25 +212,7 @@ func (n *Networker) Up(ctx context.Context, h string, spec UpSpec) (_ *State, er
 	if err := link.EnableForwarding(); err != nil {
 		return nil, err
 	}
-	err = link.Up(link.Config{
-		Bridge: st.Bridge, HostIf: st.HostIf, ContainerIf: st.ContainerIf,
-		Gateway:     netip.PrefixFrom(st.Gateway, st.Subnet.Bits()),
-		ContainerIP: netip.PrefixFrom(st.IP, st.Subnet.Bits()),
-		MTU:         st.MTU, Pid: spec.Pid,
-		Alias: n.Owner() + " " + h, BridgeAlias: n.Owner(),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("network up %q: %w", h, err)
-	}
-	if st.Bandwidth != nil {
-		if err := link.SetBandwidth(st.HostIf, st.Ifb, n.Owner()+" "+h, *st.Bandwidth); err != nil {
-			return nil, fmt.Errorf("network up %q: %w", h, err)
-		}
-	}
-	err = n.nft.Up(nft.Container{
-		Handle: h, Chain: st.Chain, Bridge: st.Bridge, IP: st.IP, Subnet: st.Subnet,
-		Deny: n.cfg.Deny, Allows: allows,
-	}, nft.Base{AllowHostAccess: n.cfg.AllowHostAccess})
+	err = n.withSubnet(st.Subnet, func() error { return n.upDevices(st, spec.Pid, allows) })
 	if err != nil {
 		return nil, err
 	}
@@ -233,12 +220,70 @@ func (n *Networker) Up(ctx context.Context, h string, spec UpSpec) (_ *State, er
 		if err := n.writeDNSFiles(spec.DNSDir, st); err != nil {
 			return nil, fmt.Errorf("network up %q: dns files: %w", h, err)
 		}
+		crash.Point("gdn-net.up.dns")
 	}
 	st.UpInProgress = false
 	if err := n.save(st); err != nil {
 		return nil, err
 	}
 	return st, nil
+}
+
+// upDevices makes st's devices and firewall, under its subnet's lock (see
+// withSubnet), and checks that they are whole before it lets go: the
+// subnet's bridge and masquerade rule, which other containers of the
+// subnet share, cannot go away meanwhile.
+func (n *Networker) upDevices(st *State, pid int, allows []nft.Allow) error {
+	h := st.Handle
+	cfg := link.Config{
+		Bridge: st.Bridge, HostIf: st.HostIf, ContainerIf: st.ContainerIf,
+		Gateway:     netip.PrefixFrom(st.Gateway, st.Subnet.Bits()),
+		ContainerIP: netip.PrefixFrom(st.IP, st.Subnet.Bits()),
+		MTU:         st.MTU, Pid: pid,
+		Alias: n.Owner() + " " + h, BridgeAlias: n.Owner(),
+	}
+	if err := link.Up(cfg); err != nil {
+		if errors.Is(err, link.ErrNotOurs) {
+			err = fmt.Errorf("%w: %w", err, errkind.InvalidSpec)
+		}
+		return fmt.Errorf("network up %q: %w", h, err)
+	}
+	crash.Point("gdn-net.up.links")
+	if st.Bandwidth != nil {
+		if err := link.SetBandwidth(st.HostIf, st.Ifb, n.Owner()+" "+h, *st.Bandwidth); err != nil {
+			return fmt.Errorf("network up %q: %w", h, err)
+		}
+		crash.Point("gdn-net.up.bandwidth")
+	}
+	err := n.nft.Up(nft.Container{
+		Handle: h, Chain: st.Chain, Bridge: st.Bridge, IP: st.IP, Subnet: st.Subnet,
+		Deny: n.cfg.Deny, Allows: allows,
+	}, nft.Base{AllowHostAccess: n.cfg.AllowHostAccess})
+	if err != nil {
+		return err
+	}
+	crash.Point("gdn-net.up.nft")
+	if err := link.Check(cfg); err != nil {
+		return fmt.Errorf("network up %q: incomplete: %w", h, err)
+	}
+	return nil
+}
+
+// CrashPoints are the steps of up, down and net-in at which a crash test
+// (pkg/crash, GDN_TEST_CRASH_AT) kills gdn-net: after each one, down or
+// cleanup must still remove everything of the container. up's bandwidth
+// and dns points are reached only with a bandwidth limit and a dns dir.
+var CrashPoints = []string{
+	"gdn-net.up.allocated",    // state and pool allocation written, no device yet
+	"gdn-net.up.links",        // bridge and veth made, container side configured
+	"gdn-net.up.bandwidth",    // qdiscs and ifb made
+	"gdn-net.up.nft",          // masquerade, chain and jump committed
+	"gdn-net.up.dns",          // hosts and resolv.conf written, state not yet final
+	"gdn-net.down.links",      // veth and ifb gone
+	"gdn-net.down.nft",        // bridge (if last) and rules gone
+	"gdn-net.down.state",      // state file gone, IP and ports not yet released
+	"gdn-net.netin.allocated", // port taken and recorded, no DNAT rule yet
+	"gdn-net.netin.nft",       // DNAT rules committed
 }
 
 // Down removes container h's network: devices, its subnet's NAT rule and
@@ -256,7 +301,13 @@ func (n *Networker) Down(_ context.Context, h string) (existed bool, err error) 
 	return n.down(h)
 }
 
-// down is Down, for callers that hold the busy lock.
+// down is Down, for callers that hold the busy lock. Everything happens
+// under the subnet's lock, and in this order: the container's devices and
+// rules go, then the subnet's bridge and masquerade rule if no other
+// container holds an IP of the subnet, then the state, and only then are
+// the IP and ports given back: a subnet, IP or port is never handed out
+// while something that used it is still there. (A kill after the state
+// went leaves an allocation no state holds, which Cleanup frees.)
 func (n *Networker) down(h string) (existed bool, err error) {
 	st, err := n.load(h)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -265,22 +316,43 @@ func (n *Networker) down(h string) (existed bool, err error) {
 	if err != nil {
 		return true, err
 	}
-	last := n.releaseSubnet(subnet.Allocation{Subnet: st.Subnet, IP: st.IP, Gateway: st.Gateway})
+	return true, n.withSubnet(st.Subnet, func() error { return n.downLocked(st) })
+}
+
+func (n *Networker) downLocked(st *State) error {
+	h := st.Handle
 	if st.Ifb != "" {
-		if err := link.Delete(st.Ifb); err != nil {
-			return true, err
+		if err := link.Delete(st.Ifb, n.Owner()); err != nil {
+			return err
 		}
 	}
-	if err := link.Down(st.HostIf, st.Bridge, last); err != nil {
-		return true, err
+	if err := link.Delete(st.HostIf, n.Owner()); err != nil {
+		return err
+	}
+	crash.Point("gdn-net.down.links")
+	last, err := n.lastInSubnet(st)
+	if err != nil {
+		return err
 	}
 	var lastSubnet *netip.Prefix
 	if last {
+		if err := link.Delete(st.Bridge, n.Owner()); err != nil {
+			return err
+		}
 		lastSubnet = &st.Subnet
 	}
-	if err := n.nft.Down(h, st.Chain, lastSubnet); err != nil {
-		return true, err
+	if err := n.nft.Down(h, st.Chain, lastSubnet, st.Bridge); err != nil {
+		return err
 	}
+	crash.Point("gdn-net.down.nft")
+	if st.DNSDir != "" {
+		_ = os.Remove(filepath.Join(st.DNSDir, "hosts"))
+		_ = os.Remove(filepath.Join(st.DNSDir, "resolv.conf"))
+	}
+	if err := os.Remove(n.statePath(h)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	crash.Point("gdn-net.down.state")
 	if len(st.MappedPorts) > 0 {
 		err := n.updatePorts(func(p *port.Pool) error {
 			for _, m := range st.MappedPorts {
@@ -289,17 +361,46 @@ func (n *Networker) down(h string) (existed bool, err error) {
 			return nil
 		})
 		if err != nil {
-			return true, err
+			return err
 		}
 	}
-	if st.DNSDir != "" {
-		_ = os.Remove(filepath.Join(st.DNSDir, "hosts"))
-		_ = os.Remove(filepath.Join(st.DNSDir, "resolv.conf"))
+	return n.updateSubnets(func(p *subnet.Pool) error {
+		p.Release(subnet.Allocation{Subnet: st.Subnet, IP: st.IP, Gateway: st.Gateway})
+		return nil
+	})
+}
+
+// lastInSubnet tells whether st's is the only IP allocated in its subnet
+// (or none is: a down run again). Asked under the subnet's lock: an up
+// that allocates in the subnet later makes its devices only after this
+// down is done, bridge and all.
+func (n *Networker) lastInSubnet(st *State) (bool, error) {
+	last := false
+	err := n.updateSubnets(func(p *subnet.Pool) error {
+		last = !slices.ContainsFunc(p.Allocated[st.Subnet], func(ip netip.Addr) bool { return ip != st.IP })
+		return errReadOnly
+	})
+	if errors.Is(err, errReadOnly) {
+		err = nil
 	}
-	if err := os.Remove(n.statePath(h)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return true, err
+	return last, err
+}
+
+// errReadOnly ends a pool update without writing the pool back.
+var errReadOnly = errors.New("read only")
+
+// withSubnet runs fn under an exclusive lock of subnet s, which Up holds
+// while it makes a container's devices and Down while it removes them
+// and decides whether the subnet's bridge and masquerade rule go. The
+// lock is a file (flock), as each gdn-net is a process of its own.
+func (n *Networker) withSubnet(s netip.Prefix, fn func() error) error {
+	name := strings.ReplaceAll(s.String(), "/", "_")
+	l, err := flock.Acquire(filepath.Join(n.cfg.StateDir, "locks", "subnet-"+name+".lock"))
+	if err != nil {
+		return err
 	}
-	return true, nil
+	defer l.Release()
+	return fn()
 }
 
 // Show returns container h's network. Errors: errkind.ContainerNotFound.
@@ -312,16 +413,6 @@ func (n *Networker) Show(h string) (*State, error) {
 		return nil, fmt.Errorf("network of %q: %w", h, errkind.ContainerNotFound)
 	}
 	return st, err
-}
-
-// releaseSubnet returns an allocation; lastInSubnet tells whether the
-// subnet is now unused.
-func (n *Networker) releaseSubnet(a subnet.Allocation) (lastInSubnet bool) {
-	_ = n.updateSubnets(func(p *subnet.Pool) error {
-		lastInSubnet = p.Release(a)
-		return nil
-	})
-	return lastInSubnet
 }
 
 // busy is held (shared) by every change to one container's network, and

@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/gdn-dev/gdn/pkg/atomicfile"
+	"github.com/gdn-dev/gdn/pkg/crash"
 	"github.com/gdn-dev/gdn/pkg/dadoo"
 	"github.com/gdn-dev/gdn/pkg/procdir"
 	"github.com/gdn-dev/gdn/pkg/runtime"
@@ -37,6 +38,15 @@ type Started struct {
 	// for a detached process (its stdin is then at EOF, like </dev/null),
 	// or once a client's stdin is attached.
 	Stdin *os.File
+}
+
+// CrashPoints are the steps of a Run at which a test can kill gdn-run
+// exec or dadoo (pkg/crash).
+var CrashPoints = []string{
+	"gdn-run.exec.procdir", // process directory and FIFOs made, no dadoo yet
+	"gdn-run.exec.started", // the process runs under its dadoo; exec has not answered
+	"dadoo.started",        // dadoo dies while its process runs
+	"dadoo.exited",         // dadoo dies after recording the exit code
 }
 
 // Exec prepares spec in container h (runtime.PrepareProcess) and runs it
@@ -88,10 +98,12 @@ func Exec(ctx context.Context, rt *runtime.Runtime, cfg Config, h, id string, sp
 		return nil, fmt.Errorf("open stdin of %q: %w", id, err)
 	}
 	stdin = os.NewFile(uintptr(fd), dir.File(procdir.Stdin))
+	crash.Point("gdn-run.exec.procdir")
 	pid, err := spawn(cfg, h, dir, prepared)
 	if err != nil {
 		return nil, err
 	}
+	crash.Point("gdn-run.exec.started")
 	return &Started{Dir: dir, ID: id, Pid: pid, Stdin: stdin}, nil
 }
 

@@ -15,7 +15,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// DefaultDir is the store directory when none is given.
+// DefaultDir is the store directory when none is given (for the default
+// instance; an instance tagged t uses tag.Scoped of it).
 const DefaultDir = "/var/lib/gdn/store"
 
 // DefaultSizeBytes is the size of a new loop-backed store: sparse, so it

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/gdn-dev/gdn/pkg/atomicfile"
+	"github.com/gdn-dev/gdn/pkg/crash"
 	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/flock"
 	"github.com/gdn-dev/gdn/pkg/handle"
@@ -60,6 +61,14 @@ type volumeMeta struct {
 	Exclude   bool     `json:"exclude_image_from_quota"`
 }
 
+// CrashPoints are gdn-rootfs's crash.Point steps, in order, for crash
+// tests to iterate ("idmapped" only for a store with id mappings and a
+// directory image).
+var CrashPoints = []string{
+	"gdn-rootfs.create.volume", "gdn-rootfs.create.idmapped", "gdn-rootfs.create.mounted",
+	"gdn-rootfs.create.meta", "gdn-rootfs.delete.unmounted",
+}
+
 // Create makes handle's root file system from req.Source and returns the
 // spec to give gdn-depot. Errors: errkind.InvalidHandle,
 // errkind.HandleInUse, errkind.InvalidSpec (missing image, a disk limit
@@ -95,6 +104,7 @@ func (s *Store) Create(ctx context.Context, req CreateRequest) (_ *Spec, err err
 			_, _ = s.Delete(req.Handle)
 		}
 	}()
+	crash.Point("gdn-rootfs.create.volume")
 	meta := volumeMeta{Source: req.Source, Layers: img.layers, DiskLimit: req.DiskLimit, Exclude: req.ExcludeImage, ImageSize: img.size}
 	if req.DiskLimit > 0 {
 		if err := applyQuota(vol, &meta); err != nil {
@@ -110,12 +120,14 @@ func (s *Store) Create(ctx context.Context, req CreateRequest) (_ *Spec, err err
 		if err := idmappedBind(img.dir, lower, s.meta.UIDMappings, s.meta.GIDMappings); err != nil {
 			return nil, err
 		}
+		crash.Point("gdn-rootfs.create.idmapped")
 		lowers = []string{lower}
 	}
 	rootfs, err := s.mountOverlay(vol, lowers, img.rootMode)
 	if err != nil {
 		return nil, err
 	}
+	crash.Point("gdn-rootfs.create.mounted")
 	if len(lowers) == 1 && lowers[0] == filepath.Join(vol, "lower") {
 		// overlayfs holds private clones of its layers' mounts (id
 		// mapping included), so the id-mapped bind can go: one host
@@ -133,6 +145,7 @@ func (s *Store) Create(ctx context.Context, req CreateRequest) (_ *Spec, err err
 	if err := atomicfile.WriteFile(filepath.Join(vol, "volume.json"), data, 0o600); err != nil {
 		return nil, err
 	}
+	crash.Point("gdn-rootfs.create.meta")
 	return &Spec{Root: Root{Path: rootfs}, Process: Process{Env: img.env}, Mounts: mounts}, nil
 }
 
@@ -223,6 +236,7 @@ func (s *Store) Delete(h string) (existed bool, err error) {
 			return true, fmt.Errorf("delete volume %q: %w", h, err)
 		}
 	}
+	crash.Point("gdn-rootfs.delete.unmounted")
 	if err := deleteSubvolume(vol); err != nil {
 		return true, fmt.Errorf("delete volume %q: %w", h, err)
 	}

@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 
+	"github.com/gdn-dev/gdn/pkg/crash"
 	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/handle"
+	"github.com/opencontainers/cgroups/manager"
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/specconv"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -47,6 +50,22 @@ func (r *Runtime) createAndRun(h, bundle string, pio ProcessIO) (_ State, err er
 	if err := os.Chdir(bundle); err != nil {
 		return State{}, fmt.Errorf("bundle %q: %w", bundle, err)
 	}
+	if spec.Linux == nil {
+		spec.Linux = &specs.Linux{}
+	}
+	if spec.Linux.CgroupsPath == "" {
+		spec.Linux.CgroupsPath = path.Join(r.cgroupParent, h)
+	}
+	cgroupPath := spec.Linux.CgroupsPath
+	if err := r.cgroupPathOf(h, cgroupPath); err != nil {
+		return State{}, fmt.Errorf("bundle %q: %w", bundle, err)
+	}
+	if _, err := os.Lstat(filepath.Join(r.root, h)); err == nil {
+		return State{}, fmt.Errorf("container %q: %w", h, errkind.HandleInUse)
+	}
+	if err := cgroupInUse(h, cgroupPath); err != nil {
+		return State{}, err
+	}
 	cfg, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{
 		CgroupName:   h,
 		NoNewKeyring: true,
@@ -69,6 +88,22 @@ func (r *Runtime) createAndRun(h, bundle string, pio ProcessIO) (_ State, err er
 			}
 		}
 	}()
+	// The record goes down before any cgroup exists; see cgroupRecord.
+	if err := writeCgroupRecord(filepath.Join(r.root, h), cgroupPath); err != nil {
+		return State{}, fmt.Errorf("create container %q: %w", h, err)
+	}
+	crash.Point("gdn-run.create.state")
+	// Make the cgroup in every hierarchy here rather than inside Run (which
+	// then only joins it), so that the step has a boundary a crash test
+	// can stop at: a cgroup and no process.
+	m, err := manager.New(cfg.Cgroups)
+	if err == nil {
+		err = m.Apply(-1)
+	}
+	if err != nil {
+		return State{}, fmt.Errorf("cgroup of %q: %w", h, err)
+	}
+	crash.Point("gdn-run.create.cgroup")
 	proc, err := newProcess(spec.Process)
 	if err != nil {
 		return State{}, fmt.Errorf("bundle %q: %w: %w", bundle, err, errkind.InvalidSpec)
@@ -78,6 +113,7 @@ func (r *Runtime) createAndRun(h, bundle string, pio ProcessIO) (_ State, err er
 	if err := c.Run(proc); err != nil {
 		return State{}, fmt.Errorf("start container %q: %w", h, classifyStartError(err))
 	}
+	crash.Point("gdn-run.create.started")
 	st, err := r.stateOf(c)
 	if err != nil {
 		return State{}, err

@@ -4,15 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/gdn-dev/gdn/pkg/crash"
 	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/handle"
 	"github.com/gdn-dev/gdn/pkg/procdir"
-	"github.com/opencontainers/cgroups"
-	"github.com/opencontainers/cgroups/manager"
 	"github.com/opencontainers/runc/libcontainer"
 	"golang.org/x/sys/unix"
 )
@@ -27,8 +27,10 @@ const initExitTimeout = 30 * time.Second
 // removes their process directories, and removes the container's cgroup
 // and state. It is idempotent: existed is false, and err nil, when
 // there was nothing to delete. State left by a create that was killed
-// midway (a state directory without state.json, a cgroup without state) is
-// removed too.
+// midway (a state directory without state.json, the cgroup it recorded,
+// in whichever hierarchies it got to) is removed too. A container, or a
+// cgroup, outside this runtime's cgroup parent is refused (InvalidSpec):
+// it is another gdn instance's.
 func (r *Runtime) Delete(ctx context.Context, h string) (existed bool, err error) {
 	if err := handle.Validate(h); err != nil {
 		return false, err
@@ -43,20 +45,38 @@ func (r *Runtime) Delete(ctx context.Context, h string) (existed bool, err error
 		r.log.Warn("state unreadable, removing as orphan", "error", err)
 		return r.removeOrphan(h)
 	}
-	if err := r.killInit(c); err != nil {
-		return true, err
-	}
 	st, err := c.State()
 	if err != nil {
 		return true, fmt.Errorf("state of %q: %w", h, err)
 	}
+	// A container under another cgroup parent is another instance's
+	// (its runtime root given without its GDN_TAG): not ours to kill.
+	if cg := st.Config.Cgroups; cg != nil && cg.Path != "" {
+		if err := r.cgroupPathOf(h, cg.Path); err != nil {
+			return true, fmt.Errorf("delete %q: %w", h, err)
+		}
+	}
+	if err := r.killInit(c); err != nil {
+		return true, err
+	}
+	crash.Point("gdn-run.delete.killed")
 	bundle := bundleOf(st.Config.Labels)
 	if err := r.deletePeas(ctx, bundle); err != nil {
 		return true, err
 	}
+	crash.Point("gdn-run.delete.peas")
 	if err := r.removeProcesses(bundle); err != nil {
 		return true, err
 	}
+	crash.Point("gdn-run.delete.processes")
+	// The loaded state names the cgroup libcontainer made; remove it in
+	// every hierarchy (with anything left in it) before the state goes.
+	if cg := st.Config.Cgroups; cg != nil && cg.Path != "" {
+		if _, err := removeCgroup(cg.Path); err != nil {
+			return true, fmt.Errorf("delete %q: %w", h, err)
+		}
+	}
+	crash.Point("gdn-run.delete.cgroup")
 	if err := c.Destroy(); err != nil {
 		return true, fmt.Errorf("delete %q: %w", h, err)
 	}
@@ -124,34 +144,32 @@ func (r *Runtime) deletePeas(ctx context.Context, bundle string) error {
 	return nil
 }
 
-// removeOrphan removes what a half-made container can leave: its state
-// directory and its cgroup under the cgroup parent, killing anything still
-// in that cgroup.
+// removeOrphan removes what a half-made container leaves, a state
+// directory without loadable state: the cgroup recorded in it (with every
+// process still in it) in every hierarchy, then the directory, in that
+// order so that a Delete killed midway leaves the record for the next. A
+// cgroup that no record names is not this runtime's and is left alone,
+// whatever its name.
 func (r *Runtime) removeOrphan(h string) (bool, error) {
-	existed := false
 	dir := filepath.Join(r.root, h)
-	if _, err := os.Lstat(dir); err == nil {
-		existed = true
-		if err := os.RemoveAll(dir); err != nil {
-			return true, fmt.Errorf("remove state of %q: %w", h, err)
+	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	p, err := readCgroupRecord(dir)
+	if err != nil {
+		return true, fmt.Errorf("state of %q: %w", h, err)
+	}
+	if p != "" {
+		if err := r.cgroupPathOf(h, p); err != nil {
+			// Not ours to remove; the state directory still goes.
+			r.log.Warn("recorded cgroup left alone", "error", err)
+		} else if _, err := removeCgroup(p); err != nil {
+			return true, fmt.Errorf("delete %q: %w", h, err)
 		}
 	}
-	m, err := manager.New(&cgroups.Cgroup{
-		Path:      filepath.Join(r.cgroupParent, h),
-		Resources: &cgroups.Resources{},
-	})
-	if err != nil {
-		return existed, fmt.Errorf("cgroup of %q: %w", h, err)
-	}
-	if !m.Exists() {
-		return existed, nil
-	}
-	pids, _ := m.GetAllPids()
-	for _, pid := range pids {
-		_ = unix.Kill(pid, unix.SIGKILL)
-	}
-	if err := m.Destroy(); err != nil {
-		return true, fmt.Errorf("remove cgroup of %q: %w", h, err)
+	crash.Point("gdn-run.delete.orphan-cgroup")
+	if err := os.RemoveAll(dir); err != nil {
+		return true, fmt.Errorf("remove state of %q: %w", h, err)
 	}
 	r.log.Info("removed orphan")
 	return true, nil

@@ -21,9 +21,20 @@ import (
 // containers without flags.
 const DefaultRoot = "/run/runc"
 
-// DefaultCgroupParent is where gdn-depot puts container cgroups; Delete
-// looks there for cgroups a killed create left behind.
+// DefaultCgroupParent is where gdn-depot puts container cgroups for the
+// default instance; an instance tagged t uses tag.Scoped of it. Create
+// refuses a bundle whose cgroup is not below the runtime's parent, and
+// Delete removes nothing outside it.
 const DefaultCgroupParent = "/garden"
+
+// CrashPoints are gdn-run's crash.Point steps, in the order create and
+// delete reach them ("orphan-cgroup" only in a delete of a half-made
+// container), for crash tests to iterate.
+var CrashPoints = []string{
+	"gdn-run.create.state", "gdn-run.create.cgroup", "gdn-run.create.started",
+	"gdn-run.delete.killed", "gdn-run.delete.peas", "gdn-run.delete.processes",
+	"gdn-run.delete.cgroup", "gdn-run.delete.orphan-cgroup",
+}
 
 // stoppedMarker is gdn's own file in a container's state directory; its
 // presence means Stop ran (Garden reports the container as "stopped").

@@ -74,18 +74,19 @@ func (f *fixture) bundle(t *testing.T, h string, d bundle.Desired, initPath stri
 	return dir
 }
 
-// assertGone checks that nothing of h is left: no state, no cgroup.
+// assertGone checks that nothing of h is left: no state, no cgroup in any
+// hierarchy.
 func (f *fixture) assertGone(t *testing.T, h string) {
 	t.Helper()
 	if _, err := os.Stat(filepath.Join(f.rt.root, h)); !os.IsNotExist(err) {
 		t.Errorf("state directory of %s left behind", h)
 	}
-	m, err := manager.New(&cgroups.Cgroup{Path: filepath.Join(DefaultCgroupParent, h), Resources: &cgroups.Resources{}})
+	dirs, err := cgroupDirs(filepath.Join(f.rt.cgroupParent, h))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.Exists() {
-		t.Errorf("cgroup of %s left behind: %v", h, m.GetPaths())
+	if len(dirs) > 0 {
+		t.Errorf("cgroup of %s left behind: %v", h, dirs)
 	}
 }
 
@@ -156,33 +157,183 @@ func TestFailedCreateLeavesNothing(t *testing.T) {
 }
 
 // A gdn-run killed during create can leave a state directory without
-// state.json and a populated cgroup; Delete must remove both.
+// state.json and a cgroup made in some hierarchies only (libcontainer
+// makes cpuset's first, and checks only devices' for existence), with a
+// process in it; Delete must remove all of it and say it deleted.
 func TestDeleteRemovesWhatAKilledCreateLeft(t *testing.T) {
 	f := newFixture(t)
 	h := "rt-orphan"
-	if err := os.MkdirAll(filepath.Join(f.rt.root, h), 0o711); err != nil {
+	cg := filepath.Join(DefaultCgroupParent, h)
+	state := filepath.Join(f.rt.root, h)
+	if err := os.MkdirAll(state, 0o711); err != nil {
 		t.Fatal(err)
 	}
-	m, err := manager.New(&cgroups.Cgroup{Path: filepath.Join(DefaultCgroupParent, h), Resources: &cgroups.Resources{}})
-	if err != nil {
+	if err := writeCgroupRecord(state, cg); err != nil {
 		t.Fatal(err)
 	}
 	sleeper := exec.Command("sleep", "1000")
 	if err := sleeper.Start(); err != nil {
 		t.Fatal(err)
 	}
+	defer sleeper.Wait()
 	defer sleeper.Process.Kill()
-	if err := m.Apply(sleeper.Process.Pid); err != nil {
-		t.Fatal(err)
-	}
+	made := partialCgroup(t, cg, sleeper.Process.Pid)
 	existed, err := f.rt.Delete(context.Background(), h)
 	if err != nil || !existed {
-		t.Fatalf("delete orphan: %v, %v", existed, err)
+		t.Errorf("delete orphan: %v, %v", existed, err)
 	}
-	if err := sleeper.Wait(); err == nil {
+	// Delete waits for the processes it kills: ours is a zombie now.
+	if stat, _ := os.ReadFile("/proc/" + strconv.Itoa(sleeper.Process.Pid) + "/stat"); !bytes.Contains(stat, []byte(") Z ")) {
 		t.Error("the process in the orphan cgroup was not killed")
 	}
 	f.assertGone(t, h)
+	for _, d := range made {
+		if _, err := os.Stat(d); err == nil {
+			t.Errorf("%s left behind", d)
+		}
+	}
+}
+
+// partialCgroup makes cgroup p in every hierarchy but devices' and puts
+// pid into it where it can (v1 cpuset needs cpus first; any other takes
+// it), as a create killed inside libcontainer's cgroup setup leaves it.
+// It returns the directories made.
+func partialCgroup(t *testing.T, p string, pid int) []string {
+	t.Helper()
+	mounts, err := cgroupMounts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var made []string
+	joined := false
+	for _, m := range mounts {
+		if filepath.Base(m) == "devices" {
+			continue
+		}
+		d := filepath.Join(m, p)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		made = append(made, d)
+		t.Cleanup(func() { os.Remove(d) })
+		if !joined && filepath.Base(m) != "cpuset" {
+			joined = os.WriteFile(filepath.Join(d, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0) == nil
+		}
+	}
+	if !joined {
+		t.Fatal("no hierarchy took the process")
+	}
+	return made
+}
+
+// A cgroup of the handle's name that this runtime never recorded is
+// another's (a second gdn instance's container of the same handle, or a
+// test run's): Delete must leave it, and its process, alone, and Create
+// must refuse to share it.
+func TestDeleteLeavesACgroupItDidNotMake(t *testing.T) {
+	f := newFixture(t)
+	h := "rt-foreign"
+	cg := filepath.Join(DefaultCgroupParent, h)
+	sleeper := exec.Command("sleep", "1000")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer sleeper.Wait()
+	defer sleeper.Process.Kill()
+	m, err := manager.New(&cgroups.Cgroup{Path: cg, Resources: &cgroups.Resources{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Apply(sleeper.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { sleeper.Process.Kill(); sleeper.Wait(); m.Destroy() }()
+
+	for _, withDir := range []bool{false, true} {
+		// With or without a state directory (a create killed before it
+		// recorded a cgroup), there is nothing of ours in the cgroup.
+		if withDir {
+			if err := os.MkdirAll(filepath.Join(f.rt.root, h), 0o711); err != nil {
+				t.Fatal(err)
+			}
+		}
+		existed, err := f.rt.Delete(context.Background(), h)
+		if err != nil || existed != withDir {
+			t.Errorf("delete (state dir %v): %v, %v", withDir, existed, err)
+		}
+		if err := unix.Kill(sleeper.Process.Pid, 0); err != nil {
+			t.Fatalf("delete killed a process of a cgroup it did not make: %v", err)
+		}
+		if dirs, _ := cgroupDirs(cg); len(dirs) == 0 {
+			t.Fatal("delete removed a cgroup it did not make")
+		}
+	}
+	b := f.bundle(t, h, bundle.Desired{}, f.init)
+	if _, err := f.rt.Create(context.Background(), h, b); errkind.Of(err) != errkind.HandleInUse {
+		t.Errorf("create into another's cgroup: %v, want HandleInUse", err)
+	}
+	if err := unix.Kill(sleeper.Process.Pid, 0); err != nil {
+		t.Fatalf("the refused create killed the other's process: %v", err)
+	}
+}
+
+// Two runtimes with their own cgroup parents (two gdn instances) run a
+// container of one handle each; deleting one leaves the other running, in
+// its cgroup. A bundle whose cgroup is outside the runtime's parent is
+// refused.
+func TestTwoInstancesSameHandle(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	h := "rt-twin"
+	other, err := New(Config{Root: filepath.Join(f.dir, "runtime-b"), CgroupParent: "/garden-rttestb"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bA := f.bundle(t, h, bundle.Desired{}, f.init)
+	bB := filepath.Join(f.dir, "bundle-b")
+	spec, _ := os.ReadFile(filepath.Join(bA, "config.json"))
+	if err := os.MkdirAll(bB, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	spec = bytes.Replace(spec, []byte(`"cgroupsPath":"/garden/`+h+`"`), []byte(`"cgroupsPath":"/garden-rttestb/`+h+`"`), 1)
+	if err := os.WriteFile(filepath.Join(bB, "config.json"), spec, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.Create(ctx, h, bA); errkind.Of(err) != errkind.InvalidSpec {
+		t.Errorf("a bundle outside the runtime's cgroup parent: %v, want InvalidSpec", err)
+	}
+	a, err := f.rt.Create(ctx, h, bA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := other.Create(ctx, h, bB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Delete(ctx, h)
+	if existed, err := f.rt.Delete(ctx, h); err != nil || !existed {
+		t.Fatalf("delete a: %v %v", existed, err)
+	}
+	f.assertGone(t, h)
+	if st, err := other.State(h); err != nil || st.Status != "running" || st.Pid != b.Pid {
+		t.Errorf("b after deleting a: %+v %v", st, err)
+	}
+	if dirs, err := cgroupDirs("/garden-rttestb/" + h); len(dirs) == 0 {
+		t.Errorf("b's cgroup is gone (%v)", err)
+	}
+	if pids, err := other.Processes(h); err != nil || len(pids) != 1 || pids[0] != b.Pid {
+		t.Errorf("b's cgroup holds %v (%v), want its init %d", pids, err, b.Pid)
+	}
+	_ = a
+	if existed, err := other.Delete(ctx, h); err != nil || !existed {
+		t.Fatalf("delete b: %v %v", existed, err)
+	}
+	if dirs, _ := cgroupDirs("/garden-rttestb/" + h); len(dirs) > 0 {
+		t.Errorf("b's cgroup left: %v", dirs)
+	}
+	if dirs, _ := cgroupDirs("/garden-rttestb"); len(dirs) > 0 {
+		rmdirTrees(dirs) // the test's parent; the runtime never removes one
+	}
 }
 
 func TestStopKeepsInitAndMarksStopped(t *testing.T) {

@@ -3,10 +3,13 @@
 package testutil
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sync"
+	"syscall"
 	"testing"
 )
 
@@ -62,4 +65,47 @@ func InitBinary(t testing.TB, dir string) string {
 		t.Fatalf("build gdn-init: %v: %s", err, out)
 	}
 	return path
+}
+
+// netSlot is this test process's network slot (see NetSlot).
+var (
+	netSlotOnce sync.Once
+	netSlot     int
+	netSlotErr  error
+)
+
+// NetSlots is how many test processes can hold a network slot at once.
+const NetSlots = 16
+
+// NetSlot returns a number in [0, NetSlots) that no other test process
+// on this host holds while this one runs, so that test runs side by side
+// (two checkouts, CI beside a developer) use disjoint address pools,
+// ports and device names: networks of overlapping pools on one host
+// break each other's routes whatever their tools do. The claim is a
+// flock, dropped by the kernel when the process ends.
+func NetSlot(t testing.TB) int {
+	t.Helper()
+	netSlotOnce.Do(func() {
+		dir := "/run/gdn-test-net-slots"
+		if netSlotErr = os.MkdirAll(dir, 0o755); netSlotErr != nil {
+			return
+		}
+		for i := range NetSlots {
+			f, err := os.OpenFile(filepath.Join(dir, fmt.Sprintf("slot-%d.lock", i)), os.O_RDWR|os.O_CREATE, 0o600)
+			if err != nil {
+				netSlotErr = err
+				return
+			}
+			if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+				netSlot = i // f stays open: the claim lasts the process
+				return
+			}
+			f.Close()
+		}
+		netSlotErr = fmt.Errorf("all %d test network slots are held by other test processes", NetSlots)
+	})
+	if netSlotErr != nil {
+		t.Fatalf("network slot: %v", netSlotErr)
+	}
+	return netSlot
 }

@@ -36,51 +36,35 @@ type gdn struct {
 	client   client.Client
 	rootfs   string
 	stopOnce sync.Once
-	table    string
-	tag      string
-	// handles are those the test asked to create, for the leak check in
-	// the cgroup parent that test runs share (see leaks).
-	handles sync.Map
-}
-
-// recorder is the test's client: it notes each handle created.
-type recorder struct {
-	client.Client
-	g *gdn
-}
-
-func (r recorder) Create(spec garden.ContainerSpec) (client.Container, error) {
-	c, err := r.Client.Create(spec)
-	r.g.handles.Store(spec.Handle, true)
-	if err == nil {
-		r.g.handles.Store(c.Handle(), true)
-	}
-	return c, err
+	// net is the first two octets of the test's addresses ("10.78"),
+	// portStart the first of its 50 net-in ports: both from the test
+	// process's network slot, so test runs side by side never share them.
+	net       string
+	portStart uint32
+	table     string
+	tag       string
 }
 
 // leaks is what the server's instance owns: its own homes and table, and
-// in the /garden every run shares, the handles this test created whose
-// processes, if any, run its own init (another run of the same test
-// reuses the names).
+// its tag's cgroup parent (the server hands the tag to every tool).
 func (g *gdn) leaks() leakcheck.Instance {
 	return leakcheck.Instance{
 		Depot: filepath.Join(g.dir, "depot"), Store: filepath.Join(g.dir, "store"),
 		RuntimeRoot: filepath.Join(g.dir, "run"), NetState: filepath.Join(g.dir, "net"),
-		NftTable: g.table, CgroupParent: "/garden",
-		Owned:   func(h string) bool { _, ok := g.handles.Load(h); return ok },
-		InitBin: filepath.Join(g.dir, "gdn-init"),
+		NftTable: g.table, CgroupParent: tag.Scoped("/garden", g.tag),
 	}
 }
 
 // assertClean fails the test for each leftover of the server's instance
-// but the excepted handles'. Containers' cgroups are in /garden while the
-// tools do not scope the cgroup parent by the tag; the tag's own parent
-// is checked too, for when they do.
+// but the excepted handles'.
 func (g *gdn) assertClean(except ...string) {
 	g.t.Helper()
 	leakcheck.AssertClean(g.t, g.leaks().Except(except...))
-	leakcheck.AssertClean(g.t, leakcheck.Instance{CgroupParent: tag.Scoped("/garden", g.tag)}.Except(except...))
 }
+
+// addr returns the test's address (or CIDR) that ends in rest: "0.2" is
+// 10.78.0.2 in slot 0.
+func (g *gdn) addr(rest string) string { return g.net + "." + rest }
 
 var buildOnce sync.Once
 
@@ -96,7 +80,9 @@ func startGdn(t *testing.T, extra ...string) *gdn {
 		}
 	})
 	dir := testutil.WorkDir(t)
-	g := &gdn{t: t, dir: dir, sock: filepath.Join(dir, "garden.sock")}
+	slot := testutil.NetSlot(t)
+	g := &gdn{t: t, dir: dir, sock: filepath.Join(dir, "garden.sock"),
+		net: fmt.Sprintf("10.%d", 78+slot), portStart: 62001 + 100*uint32(slot)}
 	g.rootfs = testutil.Rootfs(t, dir)
 	initBin := testutil.InitBinary(t, dir)
 	table := fmt.Sprintf("gdnit%d", os.Getpid()%100000)
@@ -110,7 +96,7 @@ func startGdn(t *testing.T, extra ...string) *gdn {
 	g.args = append([]string{
 		"--depot", filepath.Join(dir, "depot"), "--bind-socket", g.sock,
 		"--default-rootfs", g.rootfs, "--init-bin", initBin,
-		"--network-pool", "10.78.0.0/26", "--port-pool-start", "62001", "--port-pool-size", "50",
+		"--network-pool", g.addr("0.0/26"), "--port-pool-start", fmt.Sprint(g.portStart), "--port-pool-size", "50",
 		// Its own tag: its cgroups (and any other host-global name) are
 		// never those of a server already running on this host.
 		"--tag", g.tag,
@@ -158,10 +144,10 @@ func (g *gdn) start() {
 	}
 	g.cmd = cmd
 	g.stopOnce = sync.Once{}
-	g.client = recorder{client.New("unix", g.sock), g}
+	g.client = client.New("unix", g.sock)
 	for i, a := range g.args {
 		if a == "--bind-ip" && i+3 < len(g.args) && g.args[i+2] == "--bind-port" {
-			g.client = recorder{client.New("tcp", net.JoinHostPort(g.args[i+1], g.args[i+3])), g}
+			g.client = client.New("tcp", net.JoinHostPort(g.args[i+1], g.args[i+3]))
 		}
 	}
 	deadline := time.Now().Add(20 * time.Second)
@@ -181,7 +167,8 @@ func (g *gdn) stop(sig syscall.Signal) {
 	})
 }
 
-// assertNoLeaks checks the tools' state dirs hold no container.
+// assertNoLeaks checks the tools' state dirs hold no container and no
+// link of the test's pool remains.
 func (g *gdn) assertNoLeaks() {
 	g.t.Helper()
 	for _, d := range []string{"depot", "run"} {
@@ -192,8 +179,10 @@ func (g *gdn) assertNoLeaks() {
 			}
 		}
 	}
-	// The test's devices are checked by assertClean, by their alias: any
-	// address of the pool would also be another run's using the same one.
+	out, _ := exec.Command("ip", "-o", "addr").Output()
+	if strings.Contains(string(out), " "+g.net+".") {
+		g.t.Errorf("leaked addresses of the test pool:\n%s", out)
+	}
 }
 
 func (g *gdn) create(spec garden.ContainerSpec) client.Container {
@@ -244,7 +233,7 @@ func TestContainerLifecycleThroughTheAPI(t *testing.T) {
 		t.Fatalf("filtered list: %v %v", list, err)
 	}
 	info, err := c.Info()
-	if err != nil || info.State != "active" || info.ContainerIP == "" || !strings.HasPrefix(info.ContainerIP, "10.78.0.") ||
+	if err != nil || info.State != "active" || info.ContainerIP == "" || !strings.HasPrefix(info.ContainerIP, g.addr("0.")) ||
 		info.Properties["owner"] != "me" || info.ContainerPath != filepath.Join(g.dir, "depot", "c1") {
 		t.Fatalf("info %+v, %v", info, err)
 	}
@@ -515,7 +504,7 @@ func TestNetInReachesTheContainer(t *testing.T) {
 	g := startGdn(t, "--enable-container-network-metrics")
 	c := g.create(garden.ContainerSpec{Handle: "n1"})
 	hostPort, containerPort, err := c.NetIn(0, 8080)
-	if err != nil || hostPort < 62001 || hostPort > 62050 || containerPort != 8080 {
+	if err != nil || hostPort < g.portStart || hostPort >= g.portStart+50 || containerPort != 8080 {
 		t.Fatalf("net in: %d %d %v", hostPort, containerPort, err)
 	}
 	if _, err := c.Run(garden.ProcessSpec{Path: "/bin/sh", Args: []string{"-c", "echo hi-from-container | nc -l -p 8080"}}, client.ProcessIO{}); err != nil {
@@ -825,7 +814,7 @@ func TestUIDMapRange(t *testing.T) {
 // error and no tool keeps anything of it.
 func TestFailedCreatesLeaveNothing(t *testing.T) {
 	g := startGdn(t)
-	keep := g.create(garden.ContainerSpec{Handle: "keep", Network: "10.78.1.0/30"})
+	keep := g.create(garden.ContainerSpec{Handle: "keep", Network: g.addr("1.0/30")})
 	cases := []struct {
 		stage string
 		spec  garden.ContainerSpec
@@ -833,7 +822,7 @@ func TestFailedCreatesLeaveNothing(t *testing.T) {
 	}{
 		{"image plugin", garden.ContainerSpec{Handle: "f1", Image: garden.ImageRef{URI: "/no/such/rootfs"}}, "/no/such/rootfs"},
 		{"bundle", garden.ContainerSpec{Handle: "f2", BindMounts: []garden.BindMount{{SrcPath: "/no/such/dir", DstPath: "/mnt"}}}, "/no/such/dir"},
-		{"network", garden.ContainerSpec{Handle: "f3", Network: "10.78.1.2"}, ""},
+		{"network", garden.ContainerSpec{Handle: "f3", Network: g.addr("1.2")}, ""},
 	}
 	for _, tc := range cases {
 		_, err := g.client.Create(tc.spec)

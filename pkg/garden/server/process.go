@@ -30,6 +30,9 @@ func hijack(w http.ResponseWriter, status string, contentType bool) (net.Conn, *
 	if err != nil {
 		return nil, nil, err
 	}
+	// The connection lives as long as its process or stream: no deadline
+	// of the request's (header or JSON body) carries over.
+	_ = conn.SetDeadline(time.Time{})
 	_, _ = brw.WriteString("HTTP/1.1 " + status + "\r\n")
 	if contentType {
 		_, _ = brw.WriteString("Content-Type: application/json\r\n")
@@ -42,7 +45,7 @@ func hijack(w http.ResponseWriter, status string, contentType bool) (net.Conn, *
 func (s *Server) run(w http.ResponseWriter, r *http.Request, p params) {
 	h := p["handle"]
 	var spec garden.ProcessSpec
-	if !decode(w, r, &spec) {
+	if !s.decode(w, r, &spec) {
 		return
 	}
 	resume, found := s.container(w, h)
@@ -50,15 +53,14 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request, p params) {
 		return
 	}
 	defer resume()
-	id, st := s.streams.create()
-	out := &gardener.Output{Stdout: st.stdout(), Stderr: st.stderr()}
-	proc, err := s.b.Run(r.Context(), h, spec, out)
+	st := s.streams.create()
+	proc, err := s.b.Run(r.Context(), h, spec, &gardener.Output{Stdout: st.stdout(), Stderr: st.stderr()})
 	if err != nil {
-		s.streams.finish(id, st)
+		s.streams.abandon(st)
 		writeError(w, err)
 		return
 	}
-	s.serveProcess(w, h, proc, id, st, "201 Created")
+	s.serveProcess(w, h, proc, st, "201 Created")
 }
 
 func (s *Server) attach(w http.ResponseWriter, r *http.Request, p params) {
@@ -68,24 +70,27 @@ func (s *Server) attach(w http.ResponseWriter, r *http.Request, p params) {
 		return
 	}
 	defer resume()
-	id, st := s.streams.create()
-	out := &gardener.Output{Stdout: st.stdout(), Stderr: st.stderr()}
-	proc, err := s.b.Attach(r.Context(), h, p["pid"], out)
+	st := s.streams.create()
+	proc, err := s.b.Attach(r.Context(), h, p["pid"], &gardener.Output{Stdout: st.stdout(), Stderr: st.stderr()})
 	if err != nil {
-		s.streams.finish(id, st)
+		s.streams.abandon(st)
 		writeError(w, err)
 		return
 	}
-	s.serveProcess(w, h, proc, id, st, "200 OK")
+	s.serveProcess(w, h, proc, st, "200 OK")
 }
 
 // serveProcess speaks the Run/Attach protocol on the hijacked connection:
 // the first message, then client messages in, and the exit status out.
 // A client that goes away leaves the process running.
-func (s *Server) serveProcess(w http.ResponseWriter, h string, proc Process, id string, st *stream, status string) {
+func (s *Server) serveProcess(w http.ResponseWriter, h string, proc Process, st *stream, status string) {
+	id := s.streams.register(st)
 	defer func() {
 		proc.Detach() // no output is written to st after this
-		s.streams.finish(id, st)
+		if dropped := s.streams.finish(st); dropped > 0 {
+			s.log.Warn("process output dropped: its stream connections were absent or behind",
+				"handle", h, "process", proc.ID(), "stream", id, "bytes", dropped)
+		}
 	}()
 	conn, brw, err := hijack(w, status, true)
 	if err != nil {
@@ -171,9 +176,11 @@ func (s *Server) stdout(w http.ResponseWriter, r *http.Request, p params) { s.pu
 func (s *Server) stderr(w http.ResponseWriter, r *http.Request, p params) { s.pump(w, p, 1) }
 
 // pump sends a stream's raw bytes until the stream ends; an unknown or
-// expired stream gets the header and an immediate close, as the reference.
+// expired stream gets the header and an immediate close, as the reference
+// (so does a second connection for the same stream and direction: each
+// has one reader).
 func (s *Server) pump(w http.ResponseWriter, p params, n int) {
-	st := s.streams.get(p["streamid"])
+	st, pp := s.streams.reader(p["streamid"], n)
 	conn, brw, err := hijack(w, "200 OK", false)
 	if err != nil {
 		return
@@ -182,17 +189,21 @@ func (s *Server) pump(w http.ResponseWriter, p params, n int) {
 	if st == nil {
 		return
 	}
-	for b := range st.out[n] {
-		if _, err := brw.Write(b); err != nil {
-			return
+	for {
+		chunks, done := st.take(pp)
+		if done {
+			break
 		}
-		// Flush when nothing more is waiting, so bytes go out promptly
-		// but large outputs go out in large writes.
-		if len(st.out[n]) == 0 {
-			if err := brw.Flush(); err != nil {
+		for _, b := range chunks {
+			if _, err := brw.Write(b); err != nil {
 				return
 			}
 		}
+		// All that was waiting is written: flush, so bytes go out
+		// promptly but large outputs go out in large writes.
+		if err := brw.Flush(); err != nil {
+			return
+		}
 	}
-	_ = brw.Flush()
+	s.streams.drained(st, pp)
 }

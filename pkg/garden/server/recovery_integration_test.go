@@ -194,7 +194,7 @@ func TestSecondServerRefusesWhatTheFirstOwns(t *testing.T) {
 	}
 	for _, tc := range cases {
 		cmd := exec.Command(bin("gdn-server"), "--depot", tc.depot, "--store", tc.store, "--bind-socket", tc.sock,
-			"--default-rootfs", g.rootfs, "--network-pool", "10.78.9.0/30")
+			"--default-rootfs", g.rootfs, "--network-pool", g.addr("9.0/30"))
 		cmd.Env = g.env
 		out, err := cmd.CombinedOutput()
 		if err == nil {

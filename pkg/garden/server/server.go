@@ -8,14 +8,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/garden"
 	"github.com/gdn-dev/gdn/pkg/gardener"
 )
@@ -106,7 +109,18 @@ type Config struct {
 	Log      *slog.Logger
 	// Observe, if set, is told about every finished request.
 	Observe func(route string, status int, d time.Duration)
+	// BodyTimeout is how long a JSON request body may take to arrive
+	// (0: DefaultBodyTimeout). Stream-in bodies and hijacked Run/Attach
+	// connections have no deadline.
+	BodyTimeout time.Duration
 }
+
+// DefaultBodyTimeout is the BodyTimeout of a zero Config.
+const DefaultBodyTimeout = time.Minute
+
+// MaxJSONBody is the largest JSON request body, far more than any spec
+// needs: a larger one is refused, read no further than this.
+const MaxJSONBody = 1 << 20
 
 // Server is the Garden API.
 type Server struct {
@@ -221,14 +235,70 @@ func writeError(w http.ResponseWriter, err error) {
 
 var ok = struct{}{}
 
-// decode reads one JSON value from the body; failure is the reference's
-// 500 with the decoder's message.
-func decode(w http.ResponseWriter, r *http.Request, v any) bool {
-	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
+// errBodyTooLarge refuses a JSON body over MaxJSONBody. It is a 500 with
+// Type "", as the reference answers every body it cannot decode.
+var errBodyTooLarge = fmt.Errorf("request body exceeds %d bytes: %w", MaxJSONBody, errkind.InvalidSpec)
+
+// decode reads one JSON value from the body, within MaxJSONBody and the
+// body timeout; failure is the reference's 500 with the decoder's message.
+//
+// The read deadline is left in place: it also bounds net/http's reading
+// of what follows the value once the handler is done (hijack clears it,
+// and net/http sets its own before the next request). A body too large
+// or too slow is read no further at all, and its connection is closed.
+func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	if r.ContentLength > MaxJSONBody {
+		writeError(w, errBodyTooLarge)
+		return false
+	}
+	d := s.cfg.BodyTimeout
+	if d <= 0 {
+		d = DefaultBodyTimeout
+	}
+	rc := http.NewResponseController(w)
+	if r.ContentLength != 0 { // else there is nothing to read
+		_ = rc.SetReadDeadline(time.Now().Add(d))
+	}
+	body := &limitedBody{r: r.Body, left: MaxJSONBody}
+	err := json.NewDecoder(body).Decode(v)
+	refuse := true
+	switch {
+	case body.hit:
+		err = errBodyTooLarge
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		err = fmt.Errorf("request body not received within %s: %w", d, errkind.InvalidSpec)
+	default:
+		refuse = false
+	}
+	if refuse {
+		_ = rc.SetReadDeadline(time.Unix(1, 0))
+	}
+	if err != nil {
 		writeError(w, err)
 		return false
 	}
 	return true
+}
+
+// limitedBody reads at most left bytes of r; asked for more, it fails
+// with errBodyTooLarge without reading them.
+type limitedBody struct {
+	r    io.Reader
+	left int
+	hit  bool
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.left == 0 {
+		b.hit = true
+		return 0, errBodyTooLarge
+	}
+	if len(p) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= n
+	return n, err
 }
 
 // container looks h up, pauses its grace countdown for the request and
@@ -312,7 +382,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, _ params) {
 
 func (s *Server) create(w http.ResponseWriter, r *http.Request, _ params) {
 	var spec garden.ContainerSpec
-	if !decode(w, r, &spec) {
+	if !s.decode(w, r, &spec) {
 		return
 	}
 	if spec.GraceTime == 0 {
@@ -423,7 +493,7 @@ func (s *Server) bulkMetrics(w http.ResponseWriter, r *http.Request, _ params) {
 
 func (s *Server) stop(w http.ResponseWriter, r *http.Request, h string) {
 	var req garden.StopRequest
-	if !decode(w, r, &req) {
+	if !s.decode(w, r, &req) {
 		return
 	}
 	if err := s.b.Stop(r.Context(), h, req.Kill); err != nil {
@@ -497,7 +567,7 @@ func (s *Server) memoryLimits(w http.ResponseWriter, r *http.Request, h string) 
 
 func (s *Server) netIn(w http.ResponseWriter, r *http.Request, h string) {
 	var req garden.NetInRequest
-	if !decode(w, r, &req) {
+	if !s.decode(w, r, &req) {
 		return
 	}
 	hp, cp, err := s.b.NetIn(r.Context(), h, req.HostPort, req.ContainerPort)
@@ -510,7 +580,7 @@ func (s *Server) netIn(w http.ResponseWriter, r *http.Request, h string) {
 
 func (s *Server) netOut(w http.ResponseWriter, r *http.Request, h string) {
 	var rule garden.NetOutRule
-	if !decode(w, r, &rule) {
+	if !s.decode(w, r, &rule) {
 		return
 	}
 	if err := s.b.NetOut(r.Context(), h, []garden.NetOutRule{rule}); err != nil {
@@ -522,7 +592,7 @@ func (s *Server) netOut(w http.ResponseWriter, r *http.Request, h string) {
 
 func (s *Server) bulkNetOut(w http.ResponseWriter, r *http.Request, h string) {
 	var rules []garden.NetOutRule
-	if !decode(w, r, &rules) {
+	if !s.decode(w, r, &rules) {
 		return
 	}
 	if len(rules) > 0 {
@@ -540,7 +610,7 @@ func (s *Server) bulkNetOut(w http.ResponseWriter, r *http.Request, h string) {
 func (s *Server) setGraceTime(w http.ResponseWriter, r *http.Request, p params) {
 	h := p["handle"]
 	var d time.Duration
-	if !decode(w, r, &d) {
+	if !s.decode(w, r, &d) {
 		return
 	}
 	if err := s.b.Lookup(h); err != nil {
@@ -587,7 +657,7 @@ func (s *Server) property(w http.ResponseWriter, r *http.Request, p params) {
 
 func (s *Server) setProperty(w http.ResponseWriter, r *http.Request, p params) {
 	var v garden.PropertyValue
-	if !decode(w, r, &v) {
+	if !s.decode(w, r, &v) {
 		return
 	}
 	s.withContainer(w, p, func(h string) {

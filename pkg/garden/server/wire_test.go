@@ -327,6 +327,13 @@ func (p *fakeProc) Detach() {
 // serve starts New(f) on a fresh unix socket and returns a dialer.
 func serve(t *testing.T, f *fake) func() net.Conn {
 	t.Helper()
+	_, dial := serveWith(t, f, Config{})
+	return dial
+}
+
+// serveWith is serve with a Config, and the Server too.
+func serveWith(t *testing.T, f *fake, cfg Config) (*Server, func() net.Conn) {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "wire")
 	if err != nil {
 		t.Fatal(err)
@@ -337,14 +344,14 @@ func serve(t *testing.T, f *fake) func() net.Conn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := New(f, Config{})
+	srv := New(f, cfg)
 	hs := &http.Server{Handler: srv}
 	go func() { _ = hs.Serve(ln) }()
 	t.Cleanup(func() {
 		srv.Detach()
 		_ = hs.Close()
 	})
-	return func() net.Conn {
+	return srv, func() net.Conn {
 		t.Helper()
 		c, err := net.Dial("unix", sock)
 		if err != nil {

@@ -30,8 +30,8 @@ func Desired(s garden.ContainerSpec) (bundle.Desired, map[string]string, error) 
 		Privileged: s.Privileged,
 	}
 	for _, bm := range s.BindMounts {
-		if bm.Mode > garden.BindMountModeRW || bm.Origin > garden.BindMountOriginContainer {
-			return bundle.Desired{}, nil, fmt.Errorf("bind mount %q: mode %d or origin %d out of range: %w", bm.DstPath, bm.Mode, bm.Origin, errkind.InvalidSpec)
+		if err := checkBindMount(bm); err != nil {
+			return bundle.Desired{}, nil, err
 		}
 		d.BindMounts = append(d.BindMounts, bundle.BindMount{
 			Source: bm.SrcPath, Destination: bm.DstPath, ReadOnly: bm.Mode == garden.BindMountModeRO,
@@ -49,6 +49,15 @@ func Desired(s garden.ContainerSpec) (bundle.Desired, map[string]string, error) 
 		d.Limits.CPUShares = s.Limits.CPU.LimitInShares
 	}
 	return d, maps.Clone(s.Properties), nil
+}
+
+// checkBindMount refuses a mode or origin outside the API's values, so
+// that an unknown mode is never taken for read-write.
+func checkBindMount(bm garden.BindMount) error {
+	if bm.Mode > garden.BindMountModeRW || bm.Origin > garden.BindMountOriginContainer {
+		return fmt.Errorf("bind mount %q: mode %d or origin %d out of range: %w", bm.DstPath, bm.Mode, bm.Origin, errkind.InvalidSpec)
+	}
+	return nil
 }
 
 // ExecSpec converts s into the runtime's request; with Image.URI set the
@@ -107,7 +116,8 @@ func rlimits(l garden.ResourceLimits) map[string]uint64 {
 // PeaSpec converts the pea part of s: the image (a rootfs directory, as
 // "/path" or "raw:///path"; gdn-server has the image plugin make one for
 // any other URI first, so anything else is errkind.InvalidSpec), bind
-// mounts, and override limits.
+// mounts, and override limits. Bind mount modes and origins, and CPU
+// shares, are checked as for a container.
 func PeaSpec(s garden.ProcessSpec) (*runtime.PeaSpec, error) {
 	path, _ := strings.CutPrefix(s.Image.URI, "raw://")
 	if !strings.HasPrefix(path, "/") {
@@ -115,6 +125,9 @@ func PeaSpec(s garden.ProcessSpec) (*runtime.PeaSpec, error) {
 	}
 	pea := &runtime.PeaSpec{Image: path}
 	for _, bm := range s.BindMounts {
+		if err := checkBindMount(bm); err != nil {
+			return nil, err
+		}
 		pea.BindMounts = append(pea.BindMounts, runtime.BindMount{Source: bm.SrcPath, Destination: bm.DstPath, ReadOnly: bm.Mode == garden.BindMountModeRO})
 	}
 	if l := s.OverrideContainerLimits; l != nil {
@@ -122,7 +135,12 @@ func PeaSpec(s garden.ProcessSpec) (*runtime.PeaSpec, error) {
 		if shares == 0 {
 			shares = l.CPU.LimitInShares
 		}
-		pea.Limits = &runtime.PeaLimits{MemoryBytes: l.Memory.LimitInBytes, CPUShares: shares}
+		// As for a container (bundle.CgroupLimits): shares of 1 are
+		// refused, memory above MaxInt64 is capped.
+		if shares == 1 {
+			return nil, fmt.Errorf("pea cpu shares must be at least 2, got 1: %w", errkind.InvalidSpec)
+		}
+		pea.Limits = &runtime.PeaLimits{MemoryBytes: min(l.Memory.LimitInBytes, math.MaxInt64), CPUShares: shares}
 	}
 	return pea, nil
 }

@@ -33,7 +33,11 @@ func SetBandwidth(hostIf, ifb, alias string, bw Bandwidth) error {
 		return fmt.Errorf("bandwidth: %s: %w", hostIf, err)
 	}
 	ifbLink, err := netlink.LinkByName(ifb)
-	if err != nil {
+	if err == nil {
+		if a := ifbLink.Attrs().Alias; a != "" && a != alias {
+			return fmt.Errorf("bandwidth: %s belongs to another networker (%q): %w", ifb, a, ErrNotOurs)
+		}
+	} else {
 		l := &netlink.Ifb{LinkAttrs: netlink.LinkAttrs{Name: ifb, TxQLen: 1000}}
 		if err := netlink.LinkAdd(l); err != nil {
 			return fmt.Errorf("bandwidth: add %s: %w", ifb, err)
@@ -82,8 +86,9 @@ func tbf(l netlink.Link, bw Bandwidth) *netlink.Tbf {
 }
 
 // ClearBandwidth removes the limits: hostIf's root and ingress qdiscs
-// (back to the default) and the ifb device. Absent ones are not an error.
-func ClearBandwidth(hostIf, ifb string) error {
+// (back to the default) and the ifb device, if owner's (see Delete).
+// Absent ones are not an error.
+func ClearBandwidth(hostIf, ifb, owner string) error {
 	if host, err := netlink.LinkByName(hostIf); err == nil {
 		qs, err := netlink.QdiscList(host)
 		if err != nil {
@@ -98,5 +103,5 @@ func ClearBandwidth(hostIf, ifb string) error {
 			}
 		}
 	}
-	return Delete(ifb)
+	return Delete(ifb, owner)
 }

@@ -84,6 +84,11 @@ func Up(cfg Config) (err error) {
 // up.
 func ensureBridge(cfg Config) (netlink.Link, error) {
 	if br, err := netlink.LinkByName(cfg.Bridge); err == nil {
+		// Another networker's bridge of the same name (the same subnet,
+		// in its pool too) is not to be joined, nor later deleted.
+		if a := br.Attrs().Alias; a != "" && a != cfg.BridgeAlias {
+			return nil, fmt.Errorf("bridge %s belongs to another networker (%q): %w", cfg.Bridge, a, ErrNotOurs)
+		}
 		return br, nil
 	}
 	br := &netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: cfg.Bridge, MTU: cfg.MTU}}
@@ -140,23 +145,53 @@ func configureContainer(cfg Config) error {
 	return nil
 }
 
-// Down removes the container's veth pair (its other end goes with it, or
-// went with the namespace) and, if deleteBridge, the subnet's bridge.
-// Absent devices are not an error.
-func Down(hostIf, bridge string, deleteBridge bool) error {
-	if err := Delete(hostIf); err != nil {
-		return err
+// ErrNotOurs is a device of the name sought that another networker made.
+var ErrNotOurs = errors.New("not this networker's device")
+
+// Check tells whether cfg's host side is whole (a kill, or a bug, may
+// have left it half made): the bridge is up with the gateway address,
+// and the veth's host end is up on it.
+func Check(cfg Config) error {
+	br, err := netlink.LinkByName(cfg.Bridge)
+	if err != nil {
+		return fmt.Errorf("bridge %s: %w", cfg.Bridge, err)
 	}
-	if deleteBridge {
-		return Delete(bridge)
+	addrs, err := netlink.AddrList(br, netlink.FAMILY_V4)
+	if err != nil {
+		return fmt.Errorf("addresses of %s: %w", cfg.Bridge, err)
+	}
+	found := false
+	for _, a := range addrs {
+		if ip, ok := netip.AddrFromSlice(a.IP.To4()); ok && ip == cfg.Gateway.Addr() {
+			found = true
+		}
+	}
+	if !found {
+		return fmt.Errorf("bridge %s lacks the gateway address %s", cfg.Bridge, cfg.Gateway)
+	}
+	veth, err := netlink.LinkByName(cfg.HostIf)
+	if err != nil {
+		return fmt.Errorf("veth %s: %w", cfg.HostIf, err)
+	}
+	if veth.Attrs().MasterIndex != br.Attrs().Index {
+		return fmt.Errorf("veth %s is not on bridge %s", cfg.HostIf, cfg.Bridge)
+	}
+	if br.Attrs().Flags&net.FlagUp == 0 || veth.Attrs().Flags&net.FlagUp == 0 {
+		return fmt.Errorf("bridge %s or veth %s is down", cfg.Bridge, cfg.HostIf)
 	}
 	return nil
 }
 
-// Delete removes device name; an absent one is not an error.
-func Delete(name string) error {
+// Delete removes device name if it is owner's: its alias is owner, begins
+// with owner and a space, or is empty (a kill between making a device and
+// naming it leaves it so; the caller's state names it). An absent device
+// is not an error; another networker's is left alone.
+func Delete(name, owner string) error {
 	l, err := netlink.LinkByName(name)
 	if err != nil {
+		return nil
+	}
+	if a := l.Attrs().Alias; a != "" && !ownedBy(a, owner) {
 		return nil
 	}
 	if err := netlink.LinkDel(l); err != nil && !isNotFound(err) {
@@ -175,11 +210,15 @@ func Owned(owner string) (map[string]string, error) {
 	out := map[string]string{}
 	for _, l := range links {
 		a := l.Attrs()
-		if a.Alias == owner || strings.HasPrefix(a.Alias, owner+" ") {
+		if ownedBy(a.Alias, owner) {
 			out[a.Name] = a.Alias
 		}
 	}
 	return out, nil
+}
+
+func ownedBy(alias, owner string) bool {
+	return alias == owner || strings.HasPrefix(alias, owner+" ")
 }
 
 // EnableForwarding turns on IPv4 forwarding, which routing containers'

@@ -11,21 +11,18 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// BridgePrefix begins every bridge gdn makes.
-const BridgePrefix = "wbrdg-"
-
 // baseComment marks the rules Setup owns.
 const baseComment = "gdn base"
 
-// addInputRules adds the input chain's rules: for traffic from gdn's
-// bridges, replies pass and DNS to the host passes; with reject, all else
-// is rejected. Every rule has a marker (the base comment) so that Up can
-// tell the current setting.
+// addInputRules adds the input chain's rules: for traffic from this
+// table's bridges (the set, which Up and Down keep), replies pass and DNS
+// to the host passes; with reject, all else is rejected. Every rule has a
+// marker (the base comment) so that Up can tell the current setting.
 func (t *Table) addInputRules(c *nftables.Conn, reject bool) {
 	bridges := func() []expr.Any {
 		return []expr.Any{
 			&expr.Meta{Key: expr.MetaKeyIIFNAME, Register: 1},
-			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte(BridgePrefix)},
+			&expr.Lookup{SourceRegister: 1, SetName: t.bridges.Name, SetID: t.bridges.ID},
 		}
 	}
 	t.add(c, t.input, baseComment, append(bridges(), established()...)...)
@@ -54,8 +51,13 @@ type Container struct {
 	Allows                []Allow
 }
 
-// addContainer queues the container's chain, rules and jump.
-func (t *Table) addContainer(c *nftables.Conn, ct Container) {
+// addContainer queues the container's chain, rules and jump, and its
+// bridge into the table's set (again, for a subnet's later containers:
+// adding an element that is there is no error).
+func (t *Table) addContainer(c *nftables.Conn, ct Container) error {
+	if err := c.SetAddElements(t.bridges, []nftables.SetElement{{Key: ifname(ct.Bridge)}}); err != nil {
+		return err
+	}
 	ch := c.AddChain(&nftables.Chain{Name: ct.Chain, Table: t.table})
 	comment := HandleComment(ct.Handle)
 	t.add(c, ch, comment, append(dstIn(ct.Subnet), &expr.Verdict{Kind: expr.VerdictAccept})...)
@@ -71,6 +73,7 @@ func (t *Table) addContainer(c *nftables.Conn, ct Container) {
 		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4},
 		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: ct.IP.AsSlice()},
 		&expr.Verdict{Kind: expr.VerdictJump, Chain: ct.Chain})
+	return nil
 }
 
 // AddAllows puts net-out rules at the head of a container's chain, all

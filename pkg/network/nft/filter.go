@@ -11,7 +11,7 @@ import (
 // Allow is one translated net-out rule: traffic to [DstFrom, DstTo] (any
 // destination when invalid), of protocol Proto (0 = any, or an
 // IPPROTO_* number), to ports [PortFrom, PortTo] (tcp and udp only; any
-// when 0), or of ICMP type ICMPType and code ICMPCode (nil = any) is
+// when both are 0), or of ICMP type ICMPType and code ICMPCode (nil = any) is
 // accepted, and logged with LogPrefix when Log is set.
 type Allow struct {
 	DstFrom, DstTo   netip.Addr
@@ -37,7 +37,7 @@ func (a Allow) Exprs() []expr.Any {
 			&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
 			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{a.Proto}})
 	}
-	if a.PortFrom != 0 {
+	if a.PortFrom != 0 || a.PortTo != 0 { // 0-80 is a range too
 		e = append(e,
 			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
 			&expr.Range{Op: expr.CmpOpEq, Register: 1,

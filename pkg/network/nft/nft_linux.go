@@ -30,7 +30,14 @@ type Table struct {
 	postrouting, prerouting, output *nftables.Chain
 	// forward jumps to the containers' chains; input guards the host.
 	forward, input *nftables.Chain
+	// bridges is the set of this table's bridges, the only ones its
+	// input rules match: another table (another gdn instance) sees the
+	// same packets at the same hooks, and must not judge them.
+	bridges *nftables.Set
 }
+
+// BridgeSet names the set of a table's bridges.
+const BridgeSet = "bridges"
 
 // New returns table name ("" is DefaultTable). Nothing is made until an
 // operation needs it.
@@ -51,6 +58,8 @@ func New(name string) *Table {
 			Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter},
 		input: &nftables.Chain{Name: "input", Table: t, Type: nftables.ChainTypeFilter,
 			Hooknum: nftables.ChainHookInput, Priority: nftables.ChainPriorityFilter},
+		// (names are host-order strings to nft(8), which so shows them)
+		bridges: &nftables.Set{Table: t, Name: BridgeSet, KeyType: nftables.TypeIFName, KeyByteOrder: binaryutil.NativeEndian},
 	}
 }
 

@@ -1,0 +1,273 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	goruntime "runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gdn-dev/gdn/pkg/atomicfile"
+	"github.com/gdn-dev/gdn/pkg/errkind"
+	"golang.org/x/sys/unix"
+)
+
+// cgroupRecord is gdn's file in a container's state directory naming the
+// cgroup Create is about to make. It is written before any cgroup exists,
+// so a state directory holding it is the proof that this runtime made
+// that cgroup: a Delete without loadable state removes only a recorded
+// cgroup, never one that merely has the same name (another gdn
+// instance's container of the same handle).
+const cgroupRecord = "gdn-cgroup"
+
+// cgroupRemoveTimeout bounds how long removeCgroup keeps killing and
+// retrying; only a process stuck in uninterruptible sleep takes long.
+const cgroupRemoveTimeout = 30 * time.Second
+
+// cgroupPathOf checks a container's cgroup path: it must be the id's own
+// cgroup below this runtime's cgroup parent (parent/id, or parent/h/id for
+// a pea nested in container h), so that nothing this runtime removes can
+// be another instance's or the parent itself.
+func (r *Runtime) cgroupPathOf(id, p string) error {
+	if p != path.Clean(p) || !strings.HasPrefix(p, r.cgroupParent+"/") || path.Base(p) != id {
+		return fmt.Errorf("cgroup path %q of %q is not its own cgroup under this runtime's cgroup parent %q (gdn-depot and gdn-run must share GDN_TAG): %w",
+			p, id, r.cgroupParent, errkind.InvalidSpec)
+	}
+	return nil
+}
+
+func writeCgroupRecord(stateDir, p string) error {
+	return atomicfile.WriteFile(filepath.Join(stateDir, cgroupRecord), []byte(p+"\n"), 0o600)
+}
+
+// readCgroupRecord returns the recorded cgroup path ("" if none).
+func readCgroupRecord(stateDir string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(stateDir, cgroupRecord))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	return strings.TrimSpace(string(b)), err
+}
+
+// cgroupMounts returns the mount points of every cgroup hierarchy on the
+// host: each v1 controller's, named ones (name=systemd), and the v2
+// hierarchy, whether it is the only one or mounted beside v1 (hybrid).
+//
+// It reads this thread's view: /proc/self is the main thread's, which
+// libcontainer may have left in another mount namespace (a goroutine that
+// ends locked to the main thread wedges it there rather than exiting it).
+func cgroupMounts() ([]string, error) {
+	goruntime.LockOSThread()
+	b, err := os.ReadFile("/proc/thread-self/mountinfo")
+	goruntime.UnlockOSThread()
+	if err != nil {
+		return nil, err
+	}
+	var mounts []string
+	for line := range strings.SplitSeq(string(b), "\n") {
+		// id parent major:minor root mountpoint opts [optional...] - fstype ...
+		pre, post, ok := strings.Cut(line, " - ")
+		fields, fstype := strings.Fields(pre), strings.Fields(post)
+		if !ok || len(fields) < 5 || len(fstype) == 0 || (fstype[0] != "cgroup" && fstype[0] != "cgroup2") {
+			continue
+		}
+		mp := unescapeMountinfo(fields[4])
+		if !slices.Contains(mounts, mp) {
+			mounts = append(mounts, mp)
+		}
+	}
+	return mounts, nil
+}
+
+// unescapeMountinfo undoes mountinfo's octal escapes (\040 for a space).
+func unescapeMountinfo(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// cgroupDirs returns the directories of cgroup p that exist, one per
+// hierarchy.
+func cgroupDirs(p string) ([]string, error) {
+	mounts, err := cgroupMounts()
+	if err != nil {
+		return nil, fmt.Errorf("cgroup mounts: %w", err)
+	}
+	var dirs []string
+	for _, m := range mounts {
+		d := filepath.Join(m, p)
+		if st, err := os.Lstat(d); err == nil && st.IsDir() {
+			dirs = append(dirs, d)
+		}
+	}
+	return dirs, nil
+}
+
+// removeCgroup removes cgroup p, and any cgroup nested in it, from every
+// hierarchy, killing the processes in it, and reports whether any of it
+// existed. The caller has checked that p is its own (cgroupPathOf).
+func removeCgroup(p string) (bool, error) {
+	dirs, err := cgroupDirs(p)
+	if err != nil || len(dirs) == 0 {
+		return false, err
+	}
+	deadline := time.Now().Add(cgroupRemoveTimeout)
+	for {
+		if err := killCgroup(p, dirs, time.Until(deadline)); err != nil {
+			return true, err
+		}
+		busy, err := rmdirTrees(dirs)
+		if err != nil {
+			return true, err
+		}
+		if !busy {
+			return true, nil
+		}
+		// A process forked in before the kill reached its parent: kill
+		// again. Bounded, for one that cannot die.
+		if time.Now().After(deadline) {
+			return true, fmt.Errorf("remove cgroup %q: still busy after %v", p, cgroupRemoveTimeout)
+		}
+	}
+}
+
+// killCgroup thaws the cgroup trees in dirs, SIGKILLs every process in
+// them and waits for those to exit.
+func killCgroup(p string, dirs []string, timeout time.Duration) error {
+	pids := map[int]bool{}
+	for _, d := range dirs {
+		thaw(d)
+		_ = filepath.WalkDir(d, func(path string, e fs.DirEntry, err error) error {
+			if err != nil || !e.IsDir() {
+				return nil
+			}
+			for _, pid := range readPids(filepath.Join(path, "cgroup.procs")) {
+				pids[pid] = true
+			}
+			return nil
+		})
+	}
+	var fds []pidfd
+	defer func() {
+		for _, fd := range fds {
+			fd.close()
+		}
+	}()
+	for pid := range pids {
+		fd, ok, err := openPidfd(pid)
+		if err != nil || !ok {
+			continue
+		}
+		// The pidfd pins the process; if the pid was reused since the
+		// cgroup listed it, the new process is elsewhere: leave it.
+		if !inCgroup(pid, p) {
+			fd.close()
+			continue
+		}
+		fds = append(fds, fd)
+		if err := fd.signal(unix.SIGKILL); err != nil {
+			return fmt.Errorf("kill %d in cgroup %q: %w", pid, p, err)
+		}
+	}
+	if exited, err := waitExit(fds, max(timeout, time.Second)); err != nil || !exited {
+		return fmt.Errorf("processes of cgroup %q did not exit after SIGKILL (%v)", p, err)
+	}
+	return nil
+}
+
+// thaw unfreezes a cgroup (a frozen process does not die of SIGKILL):
+// freezer.state on v1, cgroup.freeze on v2. Absent files are no error.
+func thaw(dir string) {
+	_ = os.WriteFile(filepath.Join(dir, "freezer.state"), []byte("THAWED"), 0)
+	_ = os.WriteFile(filepath.Join(dir, "cgroup.freeze"), []byte("0"), 0)
+}
+
+func readPids(file string) []int {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil
+	}
+	var pids []int
+	for _, f := range strings.Fields(string(b)) {
+		if n, err := strconv.Atoi(f); err == nil && n > 0 {
+			pids = append(pids, n)
+		}
+	}
+	return pids
+}
+
+// inCgroup reports whether pid is in cgroup p, or below it, in any
+// hierarchy.
+func inCgroup(pid int, p string) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	if err != nil {
+		return false
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		// hierarchy-id:controllers:path
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) == 3 && (parts[2] == p || strings.HasPrefix(parts[2], p+"/")) {
+			return true
+		}
+	}
+	return false
+}
+
+// rmdirTrees removes the cgroup directories in dirs, nested ones first,
+// and reports busy when one still held a process.
+func rmdirTrees(dirs []string) (busy bool, _ error) {
+	for _, d := range dirs {
+		var tree []string
+		_ = filepath.WalkDir(d, func(path string, e fs.DirEntry, err error) error {
+			if err == nil && e.IsDir() {
+				tree = append(tree, path)
+			}
+			return nil
+		})
+		for _, t := range slices.Backward(tree) {
+			err := unix.Rmdir(t)
+			switch {
+			case err == nil, errors.Is(err, unix.ENOENT):
+			case errors.Is(err, unix.EBUSY):
+				busy = true
+			default:
+				return busy, fmt.Errorf("remove cgroup %q: %w", t, err)
+			}
+		}
+	}
+	return busy, nil
+}
+
+// cgroupInUse returns errkind.HandleInUse if cgroup p exists in any
+// hierarchy: it is not this runtime's (Create checks before it makes its
+// state), so it is another container's, and sharing it would let either's
+// delete kill the other.
+func cgroupInUse(id, p string) error {
+	dirs, err := cgroupDirs(p)
+	if err != nil {
+		return err
+	}
+	if len(dirs) > 0 {
+		return fmt.Errorf("container %q: cgroup %q already exists (another gdn instance's container? give each instance its own GDN_TAG): %w",
+			id, dirs[0], errkind.HandleInUse)
+	}
+	return nil
+}
