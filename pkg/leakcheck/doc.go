@@ -20,8 +20,9 @@
 //     processes (zombies aside) whose cgroup is under the parent;
 //   - NftTable: links whose alias marks them as the table's gdn-net's
 //     ("gdn-net <table>" for bridges, "gdn-net <table> <handle>" for
-//     veths and ifbs), chains other than the base chains, and rules in the
-//     base chains commented with a handle or a subnet;
+//     veths and ifbs), chains other than the base chains, rules in the
+//     base chains commented with a handle or a subnet, and bridges in the
+//     table's set of bridges;
 //   - NetState: container network states (containers/<handle>.json) and
 //     allocations in the subnet and port pools (subnets.json, ports.json);
 //   - RuntimeRoot: runtime state dirs, and dadoo processes whose command

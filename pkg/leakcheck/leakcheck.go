@@ -12,20 +12,21 @@ import (
 
 // Kinds of leftovers, the Kind of a Leak.
 const (
-	KindDepot     = "depot"     // a bundle directory
-	KindTrash     = "trash"     // an entry of depot/.trash
-	KindVolume    = "volume"    // an image store volume
-	KindSubvolume = "subvolume" // a btrfs subvolume of the store, not a volume
-	KindMount     = "mount"     // a mount under the depot, store or runtime root
-	KindCgroup    = "cgroup"    // a cgroup under the cgroup parent
-	KindProcess   = "process"   // a live process of the instance
-	KindLink      = "link"      // a network device marked with the instance's alias
-	KindChain     = "nft-chain" // a chain in the instance's table beyond the base chains
-	KindRule      = "nft-rule"  // a base chain's rule naming a container or subnet
-	KindNetState  = "net-state" // a container network state file
-	KindSubnet    = "subnet"    // an address allocated in the subnet pool
-	KindPort      = "port"      // a port allocated in the port pool
-	KindRuntime   = "runtime"   // a runtime state dir
+	KindDepot      = "depot"     // a bundle directory
+	KindTrash      = "trash"     // an entry of depot/.trash
+	KindVolume     = "volume"    // an image store volume
+	KindSubvolume  = "subvolume" // a btrfs subvolume of the store, not a volume
+	KindMount      = "mount"     // a mount under the depot, store or runtime root
+	KindCgroup     = "cgroup"    // a cgroup under the cgroup parent
+	KindProcess    = "process"   // a live process of the instance
+	KindLink       = "link"      // a network device marked with the instance's alias
+	KindChain      = "nft-chain" // a chain in the instance's table beyond the base chains
+	KindRule       = "nft-rule"  // a base chain's rule naming a container or subnet
+	KindSetElement = "nft-set"   // a bridge in the table's set of bridges
+	KindNetState   = "net-state" // a container network state file
+	KindSubnet     = "subnet"    // an address allocated in the subnet pool
+	KindPort       = "port"      // a port allocated in the port pool
+	KindRuntime    = "runtime"   // a runtime state dir
 )
 
 // Leak is one leftover.

@@ -105,8 +105,9 @@ func mkLink(t *testing.T, name, alias string) {
 }
 
 // mkTable makes an nft table with a base chain holding a rule commented
-// for handle h, a rule for a subnet, and a container chain.
-func mkTable(t *testing.T, table, h string) {
+// for handle h, a rule for a subnet, a container chain, and bridge in its
+// set of bridges.
+func mkTable(t *testing.T, table, h, bridge string) {
 	t.Helper()
 	t.Cleanup(func() { _ = exec.Command("nft", "delete", "table", "ip", table).Run() })
 	script := fmt.Sprintf(`add table ip %[1]s
@@ -115,7 +116,9 @@ add chain ip %[1]s c-%[2]s
 add rule ip %[1]s forward counter comment "handle %[2]s"
 add rule ip %[1]s forward counter comment "subnet 10.99.0.0/30"
 add rule ip %[1]s forward counter comment "gdn base forward"
-`, table, h)
+add set ip %[1]s bridges { type ifname; }
+add element ip %[1]s bridges { "%[3]s" }
+`, table, h, bridge)
 	cmd := exec.Command("nft", "-f", "-")
 	cmd.Stdin = strings.NewReader(script)
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -202,7 +205,7 @@ func TestReportsEachLeftoverOfItsInstanceOnly(t *testing.T) {
 	cgs := mkCgroup(t, in.CgroupParent, h)
 	mkLink(t, "lkv"+f.id, "gdn-net "+in.NftTable+" "+h)
 	mkLink(t, "lkb"+f.id, "gdn-net "+in.NftTable)
-	mkTable(t, in.NftTable, h)
+	mkTable(t, in.NftTable, h, "lkb"+f.id)
 	mkdir(t, filepath.Join(in.Depot, h))
 	mkdir(t, filepath.Join(in.Depot, ".trash", "lk-c2~x1"))
 	bindMount(t, filepath.Join(in.Depot, "lk-c3", "mnt"))
@@ -220,7 +223,7 @@ func TestReportsEachLeftoverOfItsInstanceOnly(t *testing.T) {
 	mkCgroup(t, f.otherParent, h)
 	mkLink(t, "lko"+f.id, "gdn-net "+f.otherTable+" "+h)
 	mkLink(t, "lkp"+f.id, "gdn-net "+f.otherTable)
-	mkTable(t, f.otherTable, h)
+	mkTable(t, f.otherTable, h, "lkp"+f.id)
 	otherProc, _ := waiter(t, "sh")
 	joinCgroup(t, filepath.Join(hierarchies(t)[0], f.otherParent, h), otherProc.Process.Pid)
 	waiter(t, "/usr/local/bin/dadoo", "-runtime-root", filepath.Join(f.dir, "other-run"), "exec", "lk-c7", filepath.Join(f.dir, "other-depot", "lk-c7", "processes", "p1"))
@@ -242,6 +245,7 @@ func TestReportsEachLeftoverOfItsInstanceOnly(t *testing.T) {
 		{KindChain, "", in.NftTable + " c-" + h},
 		{KindRule, h, in.NftTable + ` forward "handle ` + h + `"`},
 		{KindRule, "", in.NftTable + ` forward "subnet 10.99.0.0/30"`},
+		{KindSetElement, "", in.NftTable + " bridges lkb" + f.id},
 		{KindProcess, "lk-c7", fmt.Sprintf("%d (sh) dadoo", dadoo.Process.Pid)},
 	}
 	for _, cg := range cgs {
@@ -288,7 +292,7 @@ func TestExceptKeepsALiveNeighbour(t *testing.T) {
 	goneCgs := mkCgroup(t, in.CgroupParent, gone)
 	mkLink(t, "lkv"+f.id, "gdn-net "+in.NftTable+" "+live)
 	mkLink(t, "lkb"+f.id, "gdn-net "+in.NftTable)
-	mkTable(t, in.NftTable, live)
+	mkTable(t, in.NftTable, live, "lkb"+f.id)
 	mkdir(t, filepath.Join(in.Depot, live))
 	write(t, filepath.Join(in.Depot, live, "properties.json"), `{"gdn.pea-volumes":"lk-peavol"}`)
 	mkdir(t, filepath.Join(in.Store, "volumes", live))

@@ -16,6 +16,9 @@ import (
 // dumpRetries bounds the retries of a link dump that changes under it.
 const dumpRetries = 20
 
+// bridgeSet is the name of the table's set of bridges (nft.BridgeSet).
+const bridgeSet = "bridges"
+
 var baseChains = map[string]bool{"postrouting": true, "prerouting": true, "output": true, "forward": true, "input": true}
 
 // links reports devices whose alias is the instance's gdn-net's: "gdn-net
@@ -99,6 +102,28 @@ func (c *check) nft() error {
 				seen[comment] = true
 				c.add(KindRule, h, fmt.Sprintf("%s %s %q", c.NftTable, ch.Name, comment))
 			}
+		}
+	}
+	return c.bridgeSet(conn)
+}
+
+// bridgeSet reports elements of the table's set of bridges (pkg/network/nft
+// BridgeSet, which the input rules match) that no excepted container's
+// subnet uses. A table without the set holds none.
+func (c *check) bridgeSet(conn *nftables.Conn) error {
+	table := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: c.NftTable}
+	set, err := conn.GetSetByName(table, bridgeSet)
+	if err != nil {
+		return nil // no such set (or table)
+	}
+	elems, err := conn.GetSetElements(set)
+	if err != nil {
+		return fmt.Errorf("leakcheck: nft set %s: %w", bridgeSet, err)
+	}
+	for _, e := range elems {
+		name := strings.TrimRight(string(e.Key), "\x00")
+		if !c.liveBridge(name) {
+			c.add(KindSetElement, "", fmt.Sprintf("%s %s %s", c.NftTable, bridgeSet, name))
 		}
 	}
 	return nil
