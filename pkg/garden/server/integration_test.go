@@ -92,6 +92,9 @@ func startGdn(t *testing.T, extra ...string) *gdn {
 		"GDN_STORE="+filepath.Join(dir, "store"),
 		"GDN_NET_STATE="+filepath.Join(dir, "net"),
 		"GDN_NET_TABLE="+table,
+		// The tools the test runs by hand (g.tool) are the server's
+		// instance too: without its tag their cgroups would be in /garden.
+		tag.Env+"="+g.tag,
 	)
 	g.args = append([]string{
 		"--depot", filepath.Join(dir, "depot"), "--bind-socket", g.sock,
@@ -116,6 +119,12 @@ func startGdn(t *testing.T, extra ...string) *gdn {
 		g.stop(syscall.SIGTERM)
 		g.assertNoLeaks()
 		g.assertClean()
+		// The tag's cgroup parent, once empty, goes too (the next test of
+		// this process makes it again).
+		parents, _ := filepath.Glob("/sys/fs/cgroup/*" + tag.Scoped("/garden", g.tag))
+		for _, p := range append(parents, "/sys/fs/cgroup"+tag.Scoped("/garden", g.tag)) {
+			_ = os.Remove(p)
+		}
 		_ = exec.Command(bin("gdn-rootfs"), "--store", filepath.Join(dir, "store"), "clean").Run()
 		_ = exec.Command("umount", "-l", filepath.Join(dir, "store")).Run()
 		if t.Failed() {
