@@ -38,7 +38,7 @@ teardown() { teardown_work; }
 @test "the user's permissions apply: vcap cannot write into root's /etc" {
 	run --separate-stderr bash -c "tar -C $WORK/site -c a.txt | gdn-run stream-in $h --destination /etc --user vcap"
 	[ "$status" -ne 0 ]
-	[[ "$stderr" == *"permission denied"* ]]
+	[[ "$stderr" == *"error streaming in: "*"Permission denied"* ]]
 	[ ! -e "$WORK/rootfs/etc/a.txt" ]
 }
 
