@@ -90,7 +90,7 @@ func runEntered(cmd *cobra.Command, h, user, sub, p string, stdin io.Reader, std
 	child := exec.Command("/proc/self/exe", sub, stream.Resolve(cr.User.Home, p))
 	child.Stdin, child.Stdout, child.Stderr = stdin, stdout, &stderr
 	err = enter.Run(child, enter.Spec{
-		Pid: cr.Pid, UserNS: cr.UserNS, Bounding: cr.Bounding,
+		Pid: cr.Pid, StartTime: cr.StartTime, UserNS: cr.UserNS, Bounding: cr.Bounding,
 		UID: cr.User.UID, GID: cr.User.GID, Groups: cr.User.Groups,
 	})
 	var ee *exec.ExitError

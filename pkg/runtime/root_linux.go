@@ -29,6 +29,9 @@ type ContainerRoot struct {
 	// namespace of its own (not when privileged).
 	Pid    int
 	UserNS bool
+	// StartTime is the init's start time (field 22 of /proc/<pid>/stat),
+	// to tell it from a later process that got its pid.
+	StartTime uint64
 	// Bounding is the init's bounding set (capability names): all a
 	// process of the container can ever hold.
 	Bounding []string
@@ -62,9 +65,10 @@ func (r *Runtime) OpenRoot(h, user string) (*ContainerRoot, error) {
 		return nil, fmt.Errorf("container %q: %w", h, err)
 	}
 	cr := &ContainerRoot{
-		User:   ContainerUser{UID: u.Uid, GID: u.Gid, Groups: u.Sgids, Home: u.Home},
-		Pid:    st.InitProcessPid,
-		UserNS: st.Config.Namespaces.Contains(configs.NEWUSER),
+		User:      ContainerUser{UID: u.Uid, GID: u.Gid, Groups: u.Sgids, Home: u.Home},
+		Pid:       st.InitProcessPid,
+		StartTime: st.InitProcessStartTime,
+		UserNS:    st.Config.Namespaces.Contains(configs.NEWUSER),
 	}
 	if st.Config.Capabilities != nil {
 		cr.Bounding = st.Config.Capabilities.Bounding

@@ -33,8 +33,11 @@ const envName = "_GDN_ENTER"
 
 // Spec is the container to enter and who to be in it.
 type Spec struct {
-	// Pid is the container's init.
-	Pid int
+	// Pid is the container's init, and StartTime its start time (field
+	// 22 of /proc/<pid>/stat; 0 to not check), so that a process that got
+	// the pid of an init gone is never entered.
+	Pid       int
+	StartTime uint64
 	// UserNS: the container has a user namespace of its own (it is not
 	// privileged); UID, GID and Groups are ids inside it.
 	UserNS   bool
@@ -69,6 +72,13 @@ func Run(cmd *exec.Cmd, s Spec) error {
 			return fmt.Errorf("enter container: %w", err)
 		}
 		fds = append(fds, f)
+	}
+	// Checked after the namespaces are open: if the pid still is the
+	// init's, they are the init's.
+	if s.StartTime != 0 {
+		if st, err := startTime(s.Pid); err != nil || st != s.StartTime {
+			return fmt.Errorf("enter container: init %d is gone", s.Pid)
+		}
 	}
 	base := 3 + len(cmd.ExtraFiles)
 	cmd.ExtraFiles = append(cmd.ExtraFiles, fds...)
@@ -113,4 +123,22 @@ func capMask(names []string) (lo, hi uint32, err error) {
 		}
 	}
 	return lo, hi, nil
+}
+
+// startTime reads field 22 of /proc/<pid>/stat, counting after the
+// command name, which may hold spaces and parentheses.
+func startTime(pid int) (uint64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: no command name", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 20 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
+	}
+	return strconv.ParseUint(f[19], 10, 64) // field 22 is the 20th after the name
 }

@@ -78,7 +78,11 @@ func report(t *testing.T, s Spec) string {
 
 func TestRunAsRootKeepsOnlyTheBoundingSet(t *testing.T) {
 	pid := container(t)
-	got := report(t, Spec{Pid: pid, UserNS: true, UID: 0, GID: 0, Bounding: []string{"CAP_CHOWN", "CAP_DAC_OVERRIDE"}})
+	st, err := startTime(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := report(t, Spec{Pid: pid, StartTime: st, UserNS: true, UID: 0, GID: 0, Bounding: []string{"CAP_CHOWN", "CAP_DAC_OVERRIDE"}})
 	for _, want := range []string{
 		"Uid: 0 0 0 0\n", "Gid: 0 0 0 0\n", "CapEff: 0000000000000003\n",
 		"CapPrm: 0000000000000003\n", "CapBnd: 0000000000000003\n",
@@ -119,6 +123,13 @@ func TestRunReportsAFailureToEnter(t *testing.T) {
 	err := Run(cmd, Spec{Pid: pid, UserNS: true, UID: 70000, GID: 0})
 	if err == nil || !strings.Contains(errb.String(), `"message":"enter the container: setuid: Invalid argument"`) {
 		t.Fatalf("Run as an unmapped uid: %v, stderr %q", err, errb.String())
+	}
+	st, err := startTime(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Run(exec.Command(os.Args[0]), Spec{Pid: pid, StartTime: st + 1}); err == nil || !strings.Contains(err.Error(), "is gone") {
+		t.Fatalf("Run with another start time: %v, want the init gone", err)
 	}
 	if err := Run(exec.Command(os.Args[0]), Spec{Pid: pid, Bounding: []string{"CAP_NO_SUCH"}}); err == nil || !strings.Contains(err.Error(), "CAP_NO_SUCH") {
 		t.Fatalf("Run with an unknown capability: %v", err)
