@@ -49,6 +49,18 @@ teardown() { teardown_work; }
 	done
 }
 
+@test "in a privileged container root is root, a user only itself" {
+	p=$(handle priv)
+	mkc "$p" --privileged >/dev/null
+	tar -C "$WORK/site" -c a.txt | gdn-run stream-in "$p" --destination /root/in
+	[ "$(stat -c %u "$WORK/rootfs/root/in/a.txt")" = 0 ]
+	run --separate-stderr bash -c "tar -C $WORK/site -c a.txt | gdn-run stream-in $p --destination /etc --user vcap"
+	[ "$status" -ne 0 ]
+	[[ "$stderr" == *"Permission denied"* ]]
+	[ ! -e "$WORK/rootfs/etc/a.txt" ]
+	gdn-run delete "$p" >/dev/null
+}
+
 @test "relative paths are relative to the user's home; an unknown user is named" {
 	tar -C "$WORK/site" -c a.txt | gdn-run stream-in "$h" --destination www --user vcap
 	# the test rootfs is not id-shifted: give /root to container root
