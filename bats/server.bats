@@ -44,7 +44,7 @@ teardown() {
 		fi
 	fi
 	gdn-rootfs clean >/dev/null 2>&1 || true
-	umount "$GDN_STORE" 2>/dev/null || true
+	umount "$GDN_STORE" "$GDN_STORE-privileged" 2>/dev/null || true
 	nft delete table ip "$GDN_NET_TABLE" 2>/dev/null || true
 	if [ -z "${BATS_TEST_COMPLETED:-}" ]; then
 		echo "server log (tail):"

@@ -20,6 +20,7 @@ const (
 	btrfsIocSubvolCreate = 0x5000940e // _IOW(0x94, 14, struct btrfs_ioctl_vol_args)
 	btrfsIocSnapDestroy  = 0x5000940f // _IOW(0x94, 15, struct btrfs_ioctl_vol_args)
 	btrfsIocQgroupLimit  = 0x8030942b // _IOR(0x94, 43, struct btrfs_ioctl_qgroup_limit_args)
+	btrfsIocSync         = 0x9408     // _IO(0x94, 8)
 	btrfsPathNameMax     = 4087
 	qgroupLimitMaxRfer   = 1 << 0
 )
@@ -95,6 +96,22 @@ func limitSubvolume(path string, bytes uint64) error {
 	args := btrfsQgroupLimitArgs{Flags: qgroupLimitMaxRfer, MaxRfer: bytes}
 	if _, _, errno := unix.Syscall(unix.SYS_IOCTL, f.Fd(), btrfsIocQgroupLimit, uintptr(unsafe.Pointer(&args))); errno != 0 {
 		return fmt.Errorf("limit subvolume %q to %d bytes: %w", path, bytes, errno)
+	}
+	return nil
+}
+
+// syncFS writes the dirty data of the btrfs file system holding path and
+// commits its transaction, so that its qgroups count what was written: until
+// the commit (every 30 s by default) they lag. With nothing to commit it
+// returns at once.
+func syncFS(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, _, errno := unix.Syscall(unix.SYS_IOCTL, f.Fd(), btrfsIocSync, 0); errno != 0 {
+		return fmt.Errorf("sync %q: %w", path, errno)
 	}
 	return nil
 }
