@@ -78,7 +78,7 @@ func (o *options) register(cmd *cobra.Command) {
 	f.BoolVar(&o.cleanupProcessDirs, "cleanup-process-dirs-on-wait", false, "remove a process's directory once a client has its exit status (it can be waited for or attached to only once)")
 	f.StringVar(&o.imagePlugin, "image-plugin", "", "image plugin binary (default: BIN-DIR/gdn-rootfs)")
 	f.StringArrayVar(&o.imageArgs, "image-plugin-extra-arg", nil, "argument passed to the image plugin before its command (repeatable)")
-	f.StringVar(&o.privilegedImagePlugin, "privileged-image-plugin", "", "image plugin for privileged containers (default: the image plugin)")
+	f.StringVar(&o.privilegedImagePlugin, "privileged-image-plugin", "", "image plugin for privileged containers (default: gdn-rootfs on --privileged-store; with --image-plugin alone, that plugin)")
 	f.StringArrayVar(&o.privilegedImageArgs, "privileged-image-plugin-extra-arg", nil, "argument passed to the privileged image plugin (repeatable)")
 	f.StringVar(&o.networkPlugin, "network-plugin", "", "network plugin binary (default: BIN-DIR/gdn-net with the network flags below)")
 	f.StringArrayVar(&o.networkArgs, "network-plugin-extra-arg", nil, "argument passed to the network plugin before --action (repeatable)")
