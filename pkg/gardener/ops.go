@@ -252,7 +252,8 @@ func (g *Gardener) Metrics(ctx context.Context, h string) (garden.Metrics, error
 		}
 		// A privileged container made before the server had its
 		// privileged store has its volume in the other one.
-		if errors.Is(errs[1], errkind.ContainerNotFound) && other.Path != "" {
+		var nf garden.ContainerNotFoundError
+		if errors.As(errs[1], &nf) && other.Path != "" {
 			errs[1] = g.toolJSON(ctx, other, h, &ds, "stats", h)
 		}
 	}()

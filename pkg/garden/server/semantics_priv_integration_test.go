@@ -204,3 +204,33 @@ func TestDiskMetricsAreFresh(t *testing.T) {
 		}
 	}
 }
+
+// A privileged container made before the server had a privileged store
+// (its volume in the unprivileged one) is still served: metrics find its
+// volume, and destroy deletes it, asking both stores as the reference asks
+// both plugins.
+func TestPrivilegedContainerFromTheOldStore(t *testing.T) {
+	g := startGdn(t)
+	h := fmt.Sprintf("legacy%d", os.Getpid())
+	// The tools as the server runs them: with its tag (its cgroup parent).
+	env := g.env
+	g.env = append(append([]string{}, env...), "GDN_TAG="+fmt.Sprintf("it%d", os.Getpid()%100000))
+	partial := g.tool("", "gdn-rootfs", "create", g.rootfs, h)
+	created := g.tool(partial, "gdn-depot", "--depot", filepath.Join(g.dir, "depot"), "create", h, "--privileged",
+		"--init-bin", filepath.Join(g.dir, "gdn-init"))
+	g.tool(created, "gdn-run", "create")
+	g.env = env
+	c, err := g.client.Lookup(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := c.Metrics(); err != nil || m.DiskStat.TotalBytesUsed == 0 {
+		t.Errorf("metrics %+v, %v", m.DiskStat, err)
+	}
+	if err := g.client.Destroy(h); err != nil {
+		t.Fatal(err)
+	}
+	if vols := g.tool("", "gdn-rootfs", "list"); strings.Contains(vols, h) {
+		t.Errorf("destroy left the volume in the unprivileged store: %s", vols)
+	}
+}
