@@ -72,6 +72,10 @@ var (
 	netSlotOnce sync.Once
 	netSlot     int
 	netSlotErr  error
+	// netSlotFile holds the slot's lock: a file only a local referred to
+	// would be closed by its finalizer at the next GC, dropping the claim
+	// while the process still uses the slot.
+	netSlotFile *os.File
 )
 
 // NetSlots is how many test processes can hold a network slot at once.
@@ -97,7 +101,7 @@ func NetSlot(t testing.TB) int {
 				return
 			}
 			if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
-				netSlot = i // f stays open: the claim lasts the process
+				netSlot, netSlotFile = i, f // the claim lasts the process
 				return
 			}
 			f.Close()
