@@ -246,9 +246,15 @@ func (g *Gardener) Metrics(ctx context.Context, h string) (garden.Metrics, error
 	go func() { defer wg.Done(); errs[0] = g.toolJSON(ctx, g.cfg.Run, h, &rs, "stats", h) }()
 	go func() {
 		defer wg.Done()
-		image, err := g.imageToolOf(ctx, h)
+		image, other, err := g.imageToolOf(ctx, h)
 		if errs[1] = err; err == nil {
 			errs[1] = g.toolJSON(ctx, image, h, &ds, "stats", h)
+		}
+		// A privileged container made before the server had its
+		// privileged store has its volume in the other one.
+		var nf garden.ContainerNotFoundError
+		if errors.As(errs[1], &nf) && other.Path != "" {
+			errs[1] = g.toolJSON(ctx, other, h, &ds, "stats", h)
 		}
 	}()
 	go func() { defer wg.Done(); sum, errs[3] = g.show(ctx, h) }()
@@ -307,14 +313,16 @@ func (g *Gardener) show(ctx context.Context, h string) (summary, error) {
 	return s, err
 }
 
-// imageToolOf returns the image plugin that made h's rootfs. Only with a
-// separate privileged plugin configured must the bundle be asked.
-func (g *Gardener) imageToolOf(ctx context.Context, h string) (Tool, error) {
+// imageToolOf returns the image plugin that made h's rootfs, and the
+// other one if there are two. Only with a separate privileged plugin
+// configured must the bundle be asked.
+func (g *Gardener) imageToolOf(ctx context.Context, h string) (Tool, Tool, error) {
 	if g.cfg.PrivilegedImage.Path == "" {
-		return g.cfg.Image, nil
+		return g.cfg.Image, Tool{}, nil
 	}
 	s, err := g.show(ctx, h)
-	return g.imageTool(s.Privileged), err
+	other, _ := g.otherImageTool(s.Privileged)
+	return g.imageTool(s.Privileged), other, err
 }
 
 // MemoryLimits reports h's memory limit from its bundle.

@@ -93,8 +93,10 @@ func startGdn(t *testing.T, extra ...string) *gdn {
 		}
 		g.stop(syscall.SIGTERM)
 		g.assertNoLeaks()
-		_ = exec.Command(bin("gdn-rootfs"), "--store", filepath.Join(dir, "store"), "clean").Run()
-		_ = exec.Command("umount", "-l", filepath.Join(dir, "store")).Run()
+		for _, store := range []string{"store", "store-privileged"} {
+			_ = exec.Command(bin("gdn-rootfs"), "--store", filepath.Join(dir, store), "clean").Run()
+			_ = exec.Command("umount", "-l", filepath.Join(dir, store)).Run()
+		}
 		if t.Failed() {
 			log, _ := os.ReadFile(filepath.Join(dir, "server.log"))
 			t.Logf("server log (tail):\n%s", tail(string(log), 4000))
