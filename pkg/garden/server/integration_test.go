@@ -65,7 +65,12 @@ func startGdn(t *testing.T, extra ...string) *gdn {
 	g.rootfs = testutil.Rootfs(t, dir)
 	initBin := testutil.InitBinary(t, dir)
 	table := fmt.Sprintf("gdnit%d", os.Getpid()%100000)
+	// Its own tag, for the server and for the tools a test runs by hand:
+	// its cgroups (and any other host-global name) are never those of a
+	// server already running on this host.
+	tag := fmt.Sprintf("it%d", os.Getpid()%100000)
 	g.env = append(os.Environ(),
+		"GDN_TAG="+tag,
 		"GDN_RUNTIME_ROOT="+filepath.Join(dir, "run"),
 		"GDN_STORE="+filepath.Join(dir, "store"),
 		"GDN_NET_STATE="+filepath.Join(dir, "net"),
@@ -75,9 +80,7 @@ func startGdn(t *testing.T, extra ...string) *gdn {
 		"--depot", filepath.Join(dir, "depot"), "--bind-socket", g.sock,
 		"--default-rootfs", g.rootfs, "--init-bin", initBin,
 		"--network-pool", g.addr("0.0/26"), "--port-pool-start", fmt.Sprint(g.portStart), "--port-pool-size", "50",
-		// Its own tag: its cgroups (and any other host-global name) are
-		// never those of a server already running on this host.
-		"--tag", fmt.Sprintf("it%d", os.Getpid()%100000),
+		"--tag", tag,
 		"--log-level", "debug", "--log-file", filepath.Join(dir, "server.log"),
 	}, extra...)
 	g.start()
@@ -102,6 +105,13 @@ func startGdn(t *testing.T, extra ...string) *gdn {
 			t.Logf("server log (tail):\n%s", tail(string(log), 4000))
 		}
 		_ = exec.Command("nft", "delete", "table", "ip", table).Run()
+		// The tag's cgroup parents, empty once every container is gone
+		// (rmdir fails on a non-empty one, which the leak check reports).
+		parents, _ := filepath.Glob("/sys/fs/cgroup/*/garden-" + tag)
+		unified, _ := filepath.Glob("/sys/fs/cgroup/garden-" + tag)
+		for _, p := range append(parents, unified...) {
+			_ = os.Remove(p)
+		}
 	})
 	return g
 }
