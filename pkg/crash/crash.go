@@ -18,8 +18,9 @@ import (
 // Env holds the step (or comma-separated steps) to die at.
 const Env = "GDN_TEST_CRASH_AT"
 
-// LogEnv, if set, names a file that a process appends the step's name to
-// just before it dies there, so a test knows which steps it reached.
+// LogEnv names the environment variable that, if set, holds a file a
+// process appends the step's name to just before it dies there, so a test
+// knows which steps it reached.
 const LogEnv = "GDN_TEST_CRASH_LOG"
 
 var at = parse(os.Getenv(Env))

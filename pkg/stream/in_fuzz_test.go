@@ -3,7 +3,6 @@ package stream
 import (
 	"archive/tar"
 	"bytes"
-	"fmt"
 	"io/fs"
 	"maps"
 	"os"
@@ -199,7 +198,7 @@ func FuzzIn(f *testing.F) {
 			}
 		}
 		if n := after["outside/secret"].nlink; n != 1 {
-			t.Fatal(fmt.Sprintf("a host file got %d links", n))
+			t.Fatalf("a host file got %d links", n)
 		}
 	})
 }

@@ -115,17 +115,6 @@ func victimSteps(gc client.Client) {
 	_ = gc.Destroy("victim")
 }
 
-// processGone tells whether pid has exited (a zombie counts: it is ours
-// to reap).
-func processGone(pid int) bool {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true
-	}
-	fields := strings.Fields(string(stat))
-	return len(fields) > 2 && fields[2] == "Z"
-}
-
 // leftovers lists what of the test's instance is left that is not one of
 // except's containers: depot and runtime entries, volumes, networks.
 func (g *gdn) leftovers(except ...string) []string {

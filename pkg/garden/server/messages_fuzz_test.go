@@ -60,7 +60,7 @@ func FuzzDecodeBody(f *testing.F) {
 		got, want := newV(), newV()
 		wantErr := json.NewDecoder(bytes.NewReader(body)).Decode(want)
 		rec := httptest.NewRecorder()
-		ok := decode(rec, httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body)), got)
+		ok := (&Server{}).decode(rec, httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body)), got)
 		if ok != (wantErr == nil) {
 			t.Fatalf("decode(%q) = %v, but a JSON decode gives %v", body, ok, wantErr)
 		}
