@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/gdn-dev/gdn/pkg/garden"
 	"github.com/gdn-dev/gdn/pkg/garden/client"
+	"github.com/gdn-dev/gdn/pkg/testutil"
 )
 
 // envCount is the number in env var name, or def.
@@ -145,6 +147,35 @@ func TestMetricsOfAPea(t *testing.T) {
 	var info map[string]any
 	if code, _ := g.getJSON("/containers/pm1-pea/info", &info); code == 200 {
 		t.Fatalf("info of a pea answered: %v", info)
+	}
+	if m.DiskStat != (garden.ContainerDiskStat{}) {
+		t.Errorf("a pea given a rootfs directory has no volume, but disk stats: %+v", m.DiskStat)
+	}
+	// A pea whose image the image plugin made: its volume's disk usage.
+	images := filepath.Join(g.dir, "images")
+	if out, err := exec.Command(filepath.Join(testutil.RepoRoot(), "scripts", "mk-test-images"), images).CombinedOutput(); err != nil {
+		t.Fatalf("mk-test-images: %v: %s", err, out)
+	}
+	w2 := &lineWriter{ready: make(chan struct{})}
+	p2, err := c.Run(garden.ProcessSpec{ID: "pm1-tar", Path: "/bin/sh", Args: []string{"-c", "echo up; exec sleep 1000"},
+		Image: garden.ImageRef{URI: filepath.Join(images, "rootfs.tar.gz")}}, client.ProcessIO{Stdout: w2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-w2.ready
+	bulk, err = g.client.BulkMetrics([]string{"pm1-tar"})
+	if err != nil || bulk["pm1-tar"].Err != nil {
+		t.Fatalf("bulk metrics of a pea with a volume: %v %+v", err, bulk["pm1-tar"])
+	}
+	check("bulk metrics", bulk["pm1-tar"].Metrics)
+	if d := bulk["pm1-tar"].Metrics.DiskStat; d.TotalBytesUsed == 0 {
+		t.Errorf("a pea with a volume: no disk usage: %+v", d)
+	}
+	if err := p2.Signal(garden.SignalKill); err != nil {
+		t.Fatal(err)
+	}
+	if status, err := p2.Wait(); err != nil || status != 137 {
+		t.Fatalf("wait: %d %v", status, err)
 	}
 	// Once it has exited it is gone.
 	if err := p.Signal(garden.SignalKill); err != nil {
