@@ -163,11 +163,17 @@ no_net_leftovers() {
 	[ "$(busybox nc "$ext" 40000 </dev/null)" = hello-via-net-in ]
 	[ "$(gdn-net "${NET[@]}" show ia | jq -c .mapped_ports)" = '[{"HostPort":40000,"ContainerPort":8080},{"HostPort":40001,"ContainerPort":9000}]' ]
 
+	# a host port another container maps is refused, and changes nothing
+	standin; b=$PID
+	echo "{\"Pid\":$b}" | gdn-net "${NET[@]}" "${P[@]}" up ib >/dev/null
+	run --separate-stderr gdn-net "${NET[@]}" "${P[@]}" net-in ib --host-port 40000
+	[ "$status" -eq 5 ]
+	[ "$(error_type "$stderr")" = InvalidSpec ]
+	[ "$(gdn-net "${NET[@]}" show ib | jq -c .mapped_ports)" = '[]' ]
+
 	gdn-net "${NET[@]}" "${P[@]}" down ia
 	if nft list table ip "$GDN_NET_TABLE" | grep -q 'handle ia'; then false; fi
 	# released ports go to the back: the never-used 40002 comes first
-	standin; b=$PID
-	echo "{\"Pid\":$b}" | gdn-net "${NET[@]}" "${P[@]}" up ib >/dev/null
 	[ "$(gdn-net "${NET[@]}" "${P[@]}" net-in ib | jq .host_port)" -eq 40002 ]
 	[ "$(gdn-net "${NET[@]}" "${P[@]}" net-in ib | jq .host_port)" -eq 40000 ]
 	gdn-net "${NET[@]}" "${P[@]}" down ib

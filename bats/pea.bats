@@ -62,7 +62,7 @@ ns_of() { # ns_of [exec flags...]: the namespace links of a process
 	[ "$(error_type "$stderr")" = InvalidSpec ]
 }
 
-@test "deleting the container removes running peas: processes, dadoos, state, cgroups" {
+@test "deleting the container removes running peas: processes (status 137), dadoos, state, cgroups" {
 	gdn-run exec "$h" --id p3 --image "$WORK/image" -- /bin/sleep 1000 >/dev/null
 	gdn-run exec "$h" --id p4 --image "$WORK/image" --memory-limit 32M -- /bin/sleep 1000 >/dev/null
 	run gdn-run delete "$h"
@@ -72,6 +72,10 @@ ns_of() { # ns_of [exec flags...]: the namespace links of a process
 		[ -z "$(ls -d /sys/fs/cgroup/*/garden/$p /sys/fs/cgroup/*/garden/$h/$p 2>/dev/null)" ]
 	done
 	[ "$(pgrep -fc "dadoo.*exec $h " || true)" -eq 0 ]
+	# Each killed pea's status stays for a waiter until the bundle goes.
+	for p in p3 p4; do
+		[ "$(cat "$GDN_DEPOT/$h/processes/$p/exitcode")" = 137 ]
+	done
 	gdn-depot destroy "$h"
 	assert_no_leaks "$h"
 }

@@ -126,7 +126,7 @@ teardown() { teardown_work; }
 	[[ "$output" == "30 100"* ]]
 }
 
-@test "delete with running processes ends every dadoo and leaves no process directory" {
+@test "delete with running processes ends every dadoo; each killed process has status 137 until the bundle goes" {
 	gdn-run exec "$h" --id a -- /bin/sleep 1000 >/dev/null
 	gdn-run exec "$h" --id b -- /bin/sh -c 'echo unread; sleep 1000' >/dev/null
 	gdn-run exec "$h" --id c -- /bin/sh -c 'echo unread-and-exited' >/dev/null
@@ -135,8 +135,11 @@ teardown() { teardown_work; }
 	run gdn-run delete "$h"
 	[ "$status" -eq 0 ]
 	[ "$(pgrep -fc "dadoo.*exec $h " || true)" -eq 0 ]
-	[ ! -e "$GDN_DEPOT/$h/processes" ]
+	[ "$(cat "$GDN_DEPOT/$h/processes/a/exitcode")" = 137 ]
+	[ "$(cat "$GDN_DEPOT/$h/processes/b/exitcode")" = 137 ]
+	[ "$(cat "$GDN_DEPOT/$h/processes/c/exitcode")" = 0 ]
 	gdn-depot destroy "$h"
+	[ ! -e "$GDN_DEPOT/$h" ]
 	assert_no_leaks "$h"
 }
 

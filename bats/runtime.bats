@@ -179,7 +179,7 @@ assert_running() {
 	[ "$capeff" = 00000000a80425fb ]
 }
 
-@test "privileged: no user namespace, the host's capabilities, can mount" {
+@test "privileged: no user namespace, the reference's capabilities within the host's, can mount" {
 	h=$(handle priv)
 	mkc "$h" --privileged
 	pid=$(init_pid "$h")
@@ -188,7 +188,8 @@ assert_running() {
 	[ "$(echo ${lines[0]})" = "0 0 4294967295" ]
 	capeff=$(gdn-run exec "$h" --attach -- /bin/sh -c 'grep CapEff /proc/self/status' | awk '{print $2}')
 	[ $(( 0x$capeff & (1 << 21) )) -ne 0 ]
-	[ "$capeff" = "$(awk '/^CapBnd/{print $2}' /proc/self/status)" ]
+	# Guardian's list stops at CAP_AUDIT_READ (37)
+	[ $(( 0x$capeff )) -eq $(( 0x$(awk '/^CapBnd/{print $2}' /proc/self/status) & ((1 << 38) - 1) )) ]
 	run gdn-run exec "$h" --attach -- /bin/sh -c 'mkdir -p /mnt && mount -t tmpfs none /mnt && grep -c " /mnt " /proc/mounts'
 	[ "$status" -eq 0 ]
 	[ "$output" = 1 ]

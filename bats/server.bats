@@ -46,7 +46,7 @@ teardown() {
 	# before the store's mount and the table go: what is in them counts
 	leak_check || leaked=1
 	gdn-rootfs clean >/dev/null 2>&1 || true
-	umount "$GDN_STORE" 2>/dev/null || true
+	umount "$GDN_STORE" "$GDN_STORE-privileged" 2>/dev/null || true
 	nft delete table ip "$GDN_NET_TABLE" 2>/dev/null || true
 	if [ -z "${BATS_TEST_COMPLETED:-}" ]; then
 		echo "server log (tail):"
@@ -104,7 +104,8 @@ no_leftovers() {
 	if ip -d link | grep -q "alias gdn-net $GDN_NET_TABLE"; then echo "veth left"; return 1; fi
 	if ip -4 -o addr | grep -q ' 10\.79\.0\.'; then echo "pool address left"; return 1; fi
 	if nft list table ip "$GDN_NET_TABLE" 2>/dev/null | grep -q "handle $h"; then echo "nft rules left"; return 1; fi
-	if awk -v w="$WORK/" 'index($5, w) == 1 {print $5}' /proc/self/mountinfo | grep -v "^$GDN_STORE\$"; then
+	[ "$(gdn-rootfs --store "$GDN_STORE-privileged" list | jq '.volumes | length')" -eq 0 ] || { echo "privileged volumes: $(gdn-rootfs --store "$GDN_STORE-privileged" list)"; return 1; }
+	if awk -v w="$WORK/" 'index($5, w) == 1 {print $5}' /proc/self/mountinfo | grep -v -e "^$GDN_STORE\$" -e "^$GDN_STORE-privileged\$"; then
 		echo "mounts left under $WORK"
 		return 1
 	fi

@@ -38,8 +38,39 @@ teardown() { teardown_work; }
 @test "the user's permissions apply: vcap cannot write into root's /etc" {
 	run --separate-stderr bash -c "tar -C $WORK/site -c a.txt | gdn-run stream-in $h --destination /etc --user vcap"
 	[ "$status" -ne 0 ]
-	[[ "$stderr" == *"permission denied"* ]]
+	[[ "$stderr" == *"error streaming in: "*"Permission denied"* ]]
 	[ ! -e "$WORK/rootfs/etc/a.txt" ]
+}
+
+@test "container root writes where it can in the container: into vcap's home" {
+	for u in "" root; do
+		tar -C "$WORK/site" -c a.txt | gdn-run stream-in "$h" --destination "/home/vcap/r$u" ${u:+--user $u}
+		[ "$(gdn-run exec "$h" --attach -- /bin/sh -c "stat -c %u /home/vcap/r$u/a.txt")" = 0 ]
+	done
+}
+
+@test "in a privileged container root is root, a user only itself" {
+	p=$(handle priv)
+	mkc "$p" --privileged >/dev/null
+	tar -C "$WORK/site" -c a.txt | gdn-run stream-in "$p" --destination /root/in
+	[ "$(stat -c %u "$WORK/rootfs/root/in/a.txt")" = 0 ]
+	run --separate-stderr bash -c "tar -C $WORK/site -c a.txt | gdn-run stream-in $p --destination /etc --user vcap"
+	[ "$status" -ne 0 ]
+	[[ "$stderr" == *"Permission denied"* ]]
+	[ ! -e "$WORK/rootfs/etc/a.txt" ]
+	gdn-run delete "$p" >/dev/null
+}
+
+@test "relative paths are relative to the user's home; an unknown user is named" {
+	tar -C "$WORK/site" -c a.txt | gdn-run stream-in "$h" --destination www --user vcap
+	# the test rootfs is not id-shifted: give /root to container root
+	chown 4294967294:4294967294 "$WORK/rootfs/root"
+	tar -C "$WORK/site" -c a.txt | gdn-run stream-in "$h" --destination www
+	[ "$(gdn-run exec "$h" --attach -- /bin/sh -c 'stat -c %u /home/vcap/www/a.txt /root/www/a.txt')" = "$(printf '1000\n0')" ]
+	[ "$(gdn-run stream-out "$h" --source www/a.txt --user vcap | tar -xO)" = hello ]
+	run --separate-stderr bash -c "tar -C $WORK/site -c a.txt | gdn-run stream-in $h --destination www --user nosuchuser"
+	[ "$status" -eq 5 ]
+	[[ "$(jq -r .error.message <<<"$stderr")" == "error streaming in: "*nosuchuser* ]]
 }
 
 @test "a symlink in the container cannot lead stream-in or stream-out to the host" {

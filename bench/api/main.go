@@ -58,6 +58,7 @@ func main() {
 		_ = srv.Wait()
 		_ = exec.Command("nft", "delete", "table", "ip", "gdnbench").Run()
 		_ = exec.Command("umount", "-l", work+"/store").Run()
+		_ = exec.Command("umount", "-l", work+"/store-privileged").Run()
 	}()
 	cl := client.New("unix", sock)
 	for cl.Ping() != nil {

@@ -31,6 +31,7 @@ func main() {
 	root.AddCommand(createCmd(), stateCmd(), listCmd(), psCmd(), killCmd(), stopCmd(),
 		deleteCmd(), eventsCmd(), statsCmd(), execCmd(), attachCmd(), waitCmd(), signalCmd(), startProcessCmd(), startPeaCmd(),
 		streamInCmd(), streamOutCmd())
+	root.AddCommand(enteredCmds()...)
 	os.Exit(cli.Execute(root))
 }
 

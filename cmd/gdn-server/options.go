@@ -26,6 +26,7 @@ type options struct {
 	tag                                string
 	readHeaderTimeout                  time.Duration
 	depot, store, binDir, initBin      string
+	privilegedStore                    string
 	defaultRootfs                      string
 	defaultGraceTime                   time.Duration
 	maxContainers                      int
@@ -61,6 +62,7 @@ func (o *options) register(cmd *cobra.Command) {
 	f.DurationVar(&o.readHeaderTimeout, "read-header-timeout", 30*time.Second, "how long a request's header may take to arrive (0: no limit; the reference's default)")
 	f.StringVar(&o.depot, "depot", "", "container bundles (gdn-depot --depot; env GDN_DEPOT; default "+depot.DefaultDir+", suffixed -TAG with --tag)")
 	f.StringVar(&o.store, "store", "", "gdn-rootfs's image store (gdn-rootfs --store; env GDN_STORE; default "+defaultStore+", suffixed -TAG with --tag)")
+	f.StringVar(&o.privilegedStore, "privileged-store", "", "gdn-rootfs's image store for privileged containers, made without id mappings so that their files belong to root (default: the store's path + \"-privileged\")")
 	f.StringVar(&o.binDir, "bin-dir", "", "where gdn's tools are (default: this executable's directory)")
 	f.StringVar(&o.initBin, "init-bin", "", "gdn-init, the containers' pid 1; unprivileged container root (host uid 4294967294) must be able to reach it (default: BIN-DIR/gdn-init)")
 	f.StringVar(&o.defaultRootfs, "default-rootfs", "", "rootfs (directory or image URI) for containers created without one")
@@ -76,7 +78,7 @@ func (o *options) register(cmd *cobra.Command) {
 	f.BoolVar(&o.cleanupProcessDirs, "cleanup-process-dirs-on-wait", false, "remove a process's directory once a client has its exit status (it can be waited for or attached to only once)")
 	f.StringVar(&o.imagePlugin, "image-plugin", "", "image plugin binary (default: BIN-DIR/gdn-rootfs)")
 	f.StringArrayVar(&o.imageArgs, "image-plugin-extra-arg", nil, "argument passed to the image plugin before its command (repeatable)")
-	f.StringVar(&o.privilegedImagePlugin, "privileged-image-plugin", "", "image plugin for privileged containers (default: the image plugin)")
+	f.StringVar(&o.privilegedImagePlugin, "privileged-image-plugin", "", "image plugin for privileged containers (default: gdn-rootfs on --privileged-store; with --image-plugin alone, that plugin)")
 	f.StringArrayVar(&o.privilegedImageArgs, "privileged-image-plugin-extra-arg", nil, "argument passed to the privileged image plugin (repeatable)")
 	f.StringVar(&o.networkPlugin, "network-plugin", "", "network plugin binary (default: BIN-DIR/gdn-net with the network flags below)")
 	f.StringArrayVar(&o.networkArgs, "network-plugin-extra-arg", nil, "argument passed to the network plugin before --action (repeatable)")
@@ -149,6 +151,9 @@ func (o *options) resolveInstance() error {
 	}
 	if o.store == "" {
 		o.store = envOr("GDN_STORE", tag.Scoped(defaultStore, o.tag))
+	}
+	if o.privilegedStore == "" {
+		o.privilegedStore = o.store + "-privileged"
 	}
 	if o.bindSocket == "" {
 		o.bindSocket = tag.Scoped("/tmp/garden", o.tag) + ".sock"

@@ -53,10 +53,8 @@ func serve(cmd *cobra.Command, o *options) error {
 		return err
 	}
 	ctx := cmd.Context()
-	if o.imagePlugin == "" {
-		if err := g.InitStore(ctx); err != nil {
-			return fmt.Errorf("prepare the image store: %w", err)
-		}
+	if err := g.InitStores(ctx); err != nil {
+		return fmt.Errorf("prepare the image store: %w", err)
 	}
 	removed, err := g.Recover(ctx, o.destroyOnStartup)
 	if err != nil {
@@ -123,15 +121,16 @@ func serve(cmd *cobra.Command, o *options) error {
 // claimInstance takes, without waiting, the locks that make this server
 // the one owner of its depot (grace timers and process attachments would
 // be doubled), its image store (its startup sweep deletes volumes no
-// bundle names) and its socket (a second server would unlink a live
+// bundle names), its privileged image store likewise, and its socket (a second server would unlink a live
 // one). A second server refuses at once, naming the holder, before it
 // touches anything.
 func claimInstance(o *options) ([]*flock.Lock, error) {
-	type claim struct{ what, dir, file string }
 	claims := []claim{{"depot " + o.depot, o.depot, ".gdn-server.lock"}}
 	if o.imagePlugin == "" {
-		// Beside the store: the store itself may be a mount made later.
-		claims = append(claims, claim{"store " + o.store, filepath.Dir(o.store), "." + filepath.Base(o.store) + ".gdn-server.lock"})
+		claims = append(claims, storeClaim("store", o.store))
+	}
+	if ownPrivilegedStore(o) {
+		claims = append(claims, storeClaim("privileged store", o.privilegedStore))
 	}
 	if o.bindIP == "" {
 		claims = append(claims, claim{"socket " + o.bindSocket, filepath.Dir(o.bindSocket), filepath.Base(o.bindSocket) + ".lock"})
@@ -156,6 +155,21 @@ func claimInstance(o *options) ([]*flock.Lock, error) {
 		locks = append(locks, l)
 	}
 	return locks, nil
+}
+
+type claim struct{ what, dir, file string }
+
+// storeClaim is the lock of a store: beside it, since the store itself may
+// be a mount made later.
+func storeClaim(what, store string) claim {
+	return claim{what + " " + store, filepath.Dir(store), "." + filepath.Base(store) + ".gdn-server.lock"}
+}
+
+// ownPrivilegedStore tells whether privileged containers get gdn-rootfs's
+// second store: unless a plugin serves them (--privileged-image-plugin, or
+// --image-plugin alone, which then serves both).
+func ownPrivilegedStore(o *options) bool {
+	return o.imagePlugin == "" && o.privilegedImagePlugin == ""
 }
 
 // idleTimeout closes a kept-alive connection with no new request (the
@@ -185,9 +199,15 @@ func gardenerConfig(o *options, log *slog.Logger) gardener.Config {
 	if image.Path == "" {
 		image = gardener.Tool{Name: "gdn-rootfs", Path: o.bin("gdn-rootfs"), Args: append([]string{"--store", o.store}, o.imageArgs...)}
 	}
-	var privImage gardener.Tool // none: the image plugin serves both
-	if o.privilegedImagePlugin != "" {
+	// Privileged containers get gdn-rootfs's second store, made without
+	// id mappings (the reference's privileged grootfs store), unless a
+	// plugin serves them. A lone --image-plugin serves both, as before.
+	var privImage gardener.Tool
+	switch {
+	case o.privilegedImagePlugin != "":
 		privImage = gardener.Tool{Name: "privileged image plugin", Path: o.privilegedImagePlugin, Args: o.privilegedImageArgs}
+	case ownPrivilegedStore(o):
+		privImage = gardener.Tool{Name: "gdn-rootfs (privileged store)", Path: o.bin("gdn-rootfs"), Args: append([]string{"--store", o.privilegedStore}, o.privilegedImageArgs...)}
 	}
 	nt := gardener.Tool{Name: "network plugin", Path: o.networkPlugin, Args: o.networkArgs}
 	if nt.Path == "" {
@@ -231,7 +251,8 @@ func gardenerConfig(o *options, log *slog.Logger) gardener.Config {
 		InitBin:                  initBin,
 		MaxContainers:            o.maxContainers,
 		DisablePrivileged:        o.disablePrivileged,
-		OwnImagePlugin:           o.imagePlugin == "" && o.privilegedImagePlugin == "",
+		OwnImagePlugin:           o.imagePlugin == "",
+		OwnPrivilegedImagePlugin: ownPrivilegedStore(o),
 		OwnNetworkPlugin:         o.networkPlugin == "",
 		NetworkMetrics:           o.networkMetrics,
 		CleanupProcessDirsOnWait: o.cleanupProcessDirs,

@@ -39,7 +39,7 @@ func TestGoldenConfig(t *testing.T) {
 		InitPath:         initBin,
 		UIDMappings:      maximus,
 		GIDMappings:      maximus,
-		HostCapabilities: []string{"CAP_CHOWN", "CAP_NET_ADMIN", "CAP_SYS_ADMIN"},
+		HostCapabilities: []string{"CAP_CHOWN", "CAP_NET_ADMIN", "CAP_SYS_ADMIN", "CAP_BPF"},
 		CgroupV1:         true,
 		SwapAccounting:   true,
 		NoNewPrivileges:  true,

@@ -39,7 +39,10 @@ func (r Mounts) Apply(spec *specs.Spec, d Desired) error {
 		specs.Mount{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
 		specs.Mount{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
 		specs.Mount{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: r.devptsOptions(d.Privileged)},
-		specs.Mount{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"noexec", "nosuid", "nodev", "mode=1777", "size=65536k"}},
+		// No size of its own, as in Guardian: tmpfs pages are charged to
+		// the writer's memory cgroup, so the memory limit bounds it (and
+		// a pea with its own limits has its own bound).
+		specs.Mount{Destination: "/dev/shm", Type: "tmpfs", Source: "tmpfs", Options: []string{"noexec", "nosuid", "nodev", "mode=1777"}},
 		specs.Mount{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"noexec", "nosuid", "nodev"}},
 		specs.Mount{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"noexec", "nosuid", "nodev", "ro"}},
 	)

@@ -55,11 +55,18 @@ func terminalOf(spec []byte) (tty bool, size *procdir.WindowSize, err error) {
 // process started has been reported on Sync.
 func Monitor(cfg MonitorConfig) (status int, err error) {
 	d := cfg.Dir
-	started := false
+	started, made := false, false
 	defer func() {
 		if !started {
 			_ = WriteSync(cfg.Sync, 0, err)
 			cfg.Sync.Close()
+			// A starter that succeeded made a pea's runtime
+			// container; no process dir will be left to find it by,
+			// so it goes now. (One that failed made nothing: the id
+			// may even be another container's.)
+			if made {
+				cleanup(cfg)
+			}
 		}
 	}()
 	if err := d.WritePid(procdir.DadooPid, os.Getpid()); err != nil {
@@ -90,16 +97,16 @@ func Monitor(cfg MonitorConfig) (status int, err error) {
 		return 0, err
 	}
 	defer pipes.close()
-	pid, err := runStarter(cfg.Starter, cfg.Spec, pipes.childSide)
+	pid, made, err := runStarter(cfg.Starter, cfg.Spec, pipes.childSide)
 	if err != nil {
 		return 0, err
 	}
 	if err := d.WritePid(procdir.Pidfile, pid); err != nil {
-		unix.Kill(pid, unix.SIGKILL)
+		killReap(pid)
 		return 0, err
 	}
 	if err := pipes.started(size); err != nil {
-		unix.Kill(pid, unix.SIGKILL)
+		killReap(pid)
 		return 0, err
 	}
 	started = true
@@ -118,11 +125,7 @@ func Monitor(cfg MonitorConfig) (status int, err error) {
 	}
 	crash.Point("dadoo.exited")
 	reap(pid)
-	if len(cfg.Cleanup) > 0 {
-		if out, err := exec.Command(cfg.Cleanup[0], cfg.Cleanup[1:]...).CombinedOutput(); err != nil {
-			cfg.Log.Error("cleanup", "error", err, "output", string(out))
-		}
-	}
+	cleanup(cfg)
 	exitKeep.Close()
 	cfg.Log.Info("exited", "status", status)
 	pipes.linger(d)
@@ -155,6 +158,22 @@ func waitExit(pid int) (int, error) {
 		}
 		return siginfoStatus(&info), nil
 	}
+}
+
+// cleanup runs cfg.Cleanup, if any (idempotent: a pea's delete).
+func cleanup(cfg MonitorConfig) {
+	if len(cfg.Cleanup) == 0 {
+		return
+	}
+	if out, err := exec.Command(cfg.Cleanup[0], cfg.Cleanup[1:]...).CombinedOutput(); err != nil {
+		cfg.Log.Error("cleanup", "error", err, "output", string(out))
+	}
+}
+
+// killReap kills a started process that cannot be monitored, and reaps it.
+func killReap(pid int) {
+	_ = unix.Kill(pid, unix.SIGKILL)
+	reap(pid)
 }
 
 // reap collects pid's zombie.

@@ -3,6 +3,7 @@ package dadoo
 import (
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"os"
 	"os/exec"
 	"reflect"
@@ -204,4 +205,53 @@ func TestLinger(t *testing.T) {
 			t.Fatal("linger still running with its process dir gone")
 		}
 	})
+}
+
+// A starter that exited 0 made what it starts (a pea's runtime
+// container) even if its answer is unusable: Monitor then runs the
+// cleanup, as no process directory will be left to find it by. One that
+// failed made nothing (its id may be another container's): no cleanup.
+func TestMonitorCleansUpOnlyWhatAStarterMade(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (FIFO ownership)")
+	}
+	for _, tc := range []struct {
+		name, starter string
+		wantCleanup   bool
+	}{
+		{"made, printed pid 0", `cat >/dev/null; echo '{"pid":0}'`, true},
+		{"failed", `cat >/dev/null; echo '{"error":{"type":"HandleInUse","message":"in use: HandleInUse"}}' >&2; exit 4`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			d := procdir.Dir(tmp + "/processes/p1")
+			if err := d.Create(0, 0); err != nil {
+				t.Fatal(err)
+			}
+			marker := tmp + "/cleaned"
+			syncR, syncW, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer syncR.Close()
+			_, err = Monitor(MonitorConfig{
+				Starter: []string{"sh", "-c", tc.starter},
+				Cleanup: []string{"touch", marker},
+				Dir:     d,
+				Spec:    preparedJSON(t, &specs.Process{Args: []string{"true"}}),
+				Sync:    syncW,
+				Log:     slog.New(slog.DiscardHandler),
+			})
+			if err == nil {
+				t.Fatal("Monitor succeeded")
+			}
+			if _, err := ReadSync(syncR); err == nil {
+				t.Error("the sync message reported a start")
+			}
+			_, statErr := os.Stat(marker)
+			if cleaned := statErr == nil; cleaned != tc.wantCleanup {
+				t.Errorf("cleanup ran = %v, want %v", cleaned, tc.wantCleanup)
+			}
+		})
+	}
 }

@@ -19,10 +19,12 @@ type StartResult struct {
 
 // runStarter runs the starter with spec on its stdin and files as fds 3,
 // 4, ... and returns the started process's pid. The starter's error (its
-// error JSON on stderr, in pkg/cli's form) keeps its kind.
-func runStarter(argv []string, spec []byte, files []*os.File) (int, error) {
+// error JSON on stderr, in pkg/cli's form) keeps its kind. succeeded
+// says the starter itself exited 0 (what it made exists), even when its
+// answer is unusable.
+func runStarter(argv []string, spec []byte, files []*os.File) (pid int, succeeded bool, err error) {
 	if len(argv) == 0 {
-		return 0, errors.New("no starter command")
+		return 0, false, errors.New("no starter command")
 	}
 	var stdout, stderr bytes.Buffer
 	cmd := exec.Command(argv[0], argv[1:]...)
@@ -30,13 +32,13 @@ func runStarter(argv []string, spec []byte, files []*os.File) (int, error) {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.ExtraFiles = files
 	if err := cmd.Run(); err != nil {
-		return 0, starterError(err, stderr.Bytes())
+		return 0, false, starterError(err, stderr.Bytes())
 	}
 	var res StartResult
 	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil || res.Pid <= 0 {
-		return 0, fmt.Errorf("starter printed no pid: %q", stdout.String())
+		return 0, true, fmt.Errorf("starter printed no pid: %q", stdout.String())
 	}
-	return res.Pid, nil
+	return res.Pid, true, nil
 }
 
 // starterError rebuilds the starter's error from its error JSON.

@@ -111,7 +111,11 @@ func TestRunStarter(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			pid, err := runStarter([]string{"sh", "-c", tc.script}, []byte(`{"process":{}}`), nil)
+			pid, made, err := runStarter([]string{"sh", "-c", tc.script}, []byte(`{"process":{}}`), nil)
+			// Whatever it printed, a starter that exited 0 made something.
+			if made != (tc.wantKind == "" && !strings.Contains(tc.name, "fails")) {
+				t.Errorf("succeeded = %v", made)
+			}
 			if tc.wantErr == "" {
 				if err != nil || pid != tc.wantPid {
 					t.Fatalf("runStarter = %d, %v; want %d", pid, err, tc.wantPid)
@@ -136,7 +140,7 @@ func TestRunStarterGetsSpecAndFiles(t *testing.T) {
 	defer r.Close()
 	// The spec arrives on stdin; the first file is fd 3.
 	script := `cat >&3; echo '{"pid":1}'`
-	if _, err := runStarter([]string{"sh", "-c", script}, []byte("the spec"), []*os.File{w}); err != nil {
+	if _, _, err := runStarter([]string{"sh", "-c", script}, []byte("the spec"), []*os.File{w}); err != nil {
 		t.Fatal(err)
 	}
 	w.Close()
@@ -150,7 +154,7 @@ func TestRunStarterGetsSpecAndFiles(t *testing.T) {
 }
 
 func TestRunStarterWithoutArgv(t *testing.T) {
-	if _, err := runStarter(nil, nil, nil); err == nil {
+	if _, _, err := runStarter(nil, nil, nil); err == nil {
 		t.Fatal("runStarter(nil) = nil error")
 	}
 }

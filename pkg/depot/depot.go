@@ -133,7 +133,7 @@ func (d *Depot) Create(ctx context.Context, h string, spec *specs.Spec, props ma
 		return "", fmt.Errorf("depot: %w", err)
 	}
 	crash.Point("gdn-depot.create.props")
-	if err := writeNetworkFiles(dir, h); err != nil {
+	if err := writeNetworkFiles(dir, h, spec); err != nil {
 		return "", fmt.Errorf("depot: %w", err)
 	}
 	crash.Point("gdn-depot.create.netfiles")

@@ -327,3 +327,32 @@ func TestCleanupRemovesUnfinishedCreatesOnly(t *testing.T) {
 		t.Fatalf("trash after cleanup: %v", trash)
 	}
 }
+
+// The network placeholders belong to container root's host ids, so that
+// root in a user namespace can edit /etc/hosts and /etc/resolv.conf;
+// without a user namespace they are host root's.
+func TestNetworkFilesBelongToContainerRoot(t *testing.T) {
+	testutil.RequireRoot(t)
+	d := newDepot(t)
+	spec := testSpec("/rootfs/u")
+	spec.Linux = &specs.Linux{
+		UIDMappings: []specs.LinuxIDMapping{{ContainerID: 1, HostID: 1, Size: 1000}, {ContainerID: 0, HostID: 4294967294, Size: 1}},
+		GIDMappings: []specs.LinuxIDMapping{{ContainerID: 0, HostID: 4294967290, Size: 1}},
+	}
+	owned, err := d.Create(context.Background(), "u", spec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := mustCreate(t, d, "p", nil)
+	for dir, want := range map[string][2]uint32{owned: {4294967294, 4294967290}, plain: {0, 0}} {
+		for _, f := range []string{HostsFile, ResolvConfFile} {
+			var st unix.Stat_t
+			if err := unix.Stat(filepath.Join(dir, f), &st); err != nil {
+				t.Fatal(err)
+			}
+			if st.Uid != want[0] || st.Gid != want[1] || st.Mode&0o777 != 0o644 {
+				t.Errorf("%s/%s: owner %d:%d mode %o, want %d:%d 644", filepath.Base(dir), f, st.Uid, st.Gid, st.Mode&0o777, want[0], want[1])
+			}
+		}
+	}
+}

@@ -11,6 +11,9 @@
 //	$depot/$handle/properties.json  0600, a JSON object of string to string
 //	$depot/$handle/properties.lock  flock(2) target serialising updates of
 //	                                properties.json between processes
+//	$depot/$handle/hosts            0644, owned by container root's host
+//	$depot/$handle/resolv.conf      uid and gid; bind-mounted rw at /etc/hosts
+//	                                and /etc/resolv.conf, filled by gdn-net
 //	$depot/$handle/processes/...    owned by the runtime, not this package
 //	$depot/.trash/                  directories being destroyed
 //

@@ -75,10 +75,12 @@ type Config struct {
 	// containers (the same tool unless configured).
 	Image, PrivilegedImage Tool
 	Depot, Run, Net        Tool
-	// OwnImagePlugin and OwnNetworkPlugin say Image and Net are gdn's
-	// own tools, whose commands beyond the plugin contracts (list,
-	// cleanup) startup recovery may use.
-	OwnImagePlugin, OwnNetworkPlugin bool
+	// OwnImagePlugin, OwnPrivilegedImagePlugin and OwnNetworkPlugin say
+	// Image, PrivilegedImage and Net are gdn's own tools, whose commands
+	// beyond the plugin contracts (init-store, list, cleanup) the server
+	// may use. An own PrivilegedImage is gdn-rootfs on a second store,
+	// made without id mappings.
+	OwnImagePlugin, OwnPrivilegedImagePlugin, OwnNetworkPlugin bool
 	// DefaultRootfs is used when a spec names no image.
 	DefaultRootfs string
 	// InitBin is the host path of gdn-init, handed to gdn-depot.
@@ -337,11 +339,24 @@ func pluginURI(uri string) (_ string, raw bool) {
 	return uri, false
 }
 
+// imageTool returns the image plugin for a container of that privilege:
+// PrivilegedImage for a privileged one when there is one, else Image.
 func (g *Gardener) imageTool(privileged bool) Tool {
 	if privileged && g.cfg.PrivilegedImage.Path != "" {
 		return g.cfg.PrivilegedImage
 	}
 	return g.cfg.Image
+}
+
+// otherImageTool returns the plugin imageTool(privileged) does not, if
+// there are two. Destroy deletes from both, as the reference does: a
+// container made before the server had a privileged store has its volume
+// in the other one.
+func (g *Gardener) otherImageTool(privileged bool) (Tool, bool) {
+	if g.cfg.PrivilegedImage.Path == "" {
+		return Tool{}, false
+	}
+	return g.imageTool(!privileged), true
 }
 
 // createRootfs runs the image plugin and returns its partial spec, or for
@@ -524,12 +539,18 @@ func (g *Gardener) Destroy(ctx context.Context, h string) error {
 	crash.Point("gdn-server.destroy.runtime")
 	g.procs.forget(h)
 	vols := append(strings.Split(s.Properties[PropPeaVolumes], ","), h)
+	images := []Tool{image}
+	if other, ok := g.otherImageTool(s.Privileged); ok {
+		images = append(images, other)
+	}
 	for _, vol := range vols {
 		if vol == "" {
 			continue
 		}
-		if err := g.deleteRootfs(ctx, image, h, vol); err != nil {
-			return err
+		for _, t := range images {
+			if err := g.deleteRootfs(ctx, t, h, vol); err != nil {
+				return err
+			}
 		}
 	}
 	crash.Point("gdn-server.destroy.rootfs")

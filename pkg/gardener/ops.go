@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,6 +20,8 @@ import (
 	"github.com/gdn-dev/gdn/pkg/depot"
 	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/garden"
+	"github.com/gdn-dev/gdn/pkg/handle"
+	"github.com/gdn-dev/gdn/pkg/procdir"
 	"golang.org/x/sys/unix"
 )
 
@@ -223,20 +226,27 @@ type runtimeStats struct {
 	} `json:"pids"`
 }
 
+// diskStats is what an image plugin's stats prints.
+type diskStats struct {
+	DiskUsage struct {
+		Total     uint64 `json:"total_bytes_used"`
+		Exclusive uint64 `json:"exclusive_bytes_used"`
+	} `json:"disk_usage"`
+}
+
 // Metrics reports h's usage from gdn-run stats, the image plugin's stats
-// and, if enabled, gdn-net stats, gathered in parallel.
+// and, if enabled, gdn-net stats, gathered in parallel. h may also be a
+// pea's process id: see peaMetrics.
 func (g *Gardener) Metrics(ctx context.Context, h string) (garden.Metrics, error) {
 	if err := g.Lookup(h); err != nil {
+		if owner, ok := g.peaOwner(ctx, h); ok {
+			return g.peaMetrics(ctx, owner, h)
+		}
 		return garden.Metrics{}, err
 	}
 	var (
-		rs runtimeStats
-		ds struct {
-			DiskUsage struct {
-				Total     uint64 `json:"total_bytes_used"`
-				Exclusive uint64 `json:"exclusive_bytes_used"`
-			} `json:"disk_usage"`
-		}
+		rs   runtimeStats
+		ds   diskStats
 		ns   *garden.ContainerNetworkStat
 		sum  summary
 		wg   sync.WaitGroup
@@ -246,9 +256,15 @@ func (g *Gardener) Metrics(ctx context.Context, h string) (garden.Metrics, error
 	go func() { defer wg.Done(); errs[0] = g.toolJSON(ctx, g.cfg.Run, h, &rs, "stats", h) }()
 	go func() {
 		defer wg.Done()
-		image, err := g.imageToolOf(ctx, h)
+		image, other, err := g.imageToolOf(ctx, h)
 		if errs[1] = err; err == nil {
 			errs[1] = g.toolJSON(ctx, image, h, &ds, "stats", h)
+		}
+		// A privileged container made before the server had its
+		// privileged store has its volume in the other one.
+		var nf garden.ContainerNotFoundError
+		if errors.As(errs[1], &nf) && other.Path != "" {
+			errs[1] = g.toolJSON(ctx, other, h, &ds, "stats", h)
 		}
 	}()
 	go func() { defer wg.Done(); sum, errs[3] = g.show(ctx, h) }()
@@ -269,12 +285,19 @@ func (g *Gardener) Metrics(ctx context.Context, h string) (garden.Metrics, error
 	if err := errors.Join(errs[:]...); err != nil {
 		return garden.Metrics{}, err
 	}
+	m, err := g.metrics(rs, ds, sum.Limits.CPUShares)
+	m.NetworkStat = ns
+	return m, err
+}
+
+// metrics makes Garden's metrics of a runtime container's stats, its disk
+// stats and its cpu shares (0: the kernel's default).
+func (g *Gardener) metrics(rs runtimeStats, ds diskStats, shares uint64) (garden.Metrics, error) {
 	m := garden.Metrics{
-		CPUStat:     garden.ContainerCPUStat{Usage: rs.CPU.Usage, User: rs.CPU.User, System: rs.CPU.System},
-		DiskStat:    garden.ContainerDiskStat{TotalBytesUsed: ds.DiskUsage.Total, ExclusiveBytesUsed: ds.DiskUsage.Exclusive},
-		NetworkStat: ns,
-		PidStat:     garden.ContainerPidStat{Current: rs.Pids.Current, Max: rs.Pids.Limit},
-		Age:         time.Duration(rs.AgeNs),
+		CPUStat:  garden.ContainerCPUStat{Usage: rs.CPU.Usage, User: rs.CPU.User, System: rs.CPU.System},
+		DiskStat: garden.ContainerDiskStat{TotalBytesUsed: ds.DiskUsage.Total, ExclusiveBytesUsed: ds.DiskUsage.Exclusive},
+		PidStat:  garden.ContainerPidStat{Current: rs.Pids.Current, Max: rs.Pids.Limit},
+		Age:      time.Duration(rs.AgeNs),
 	}
 	if len(rs.Memory.Stat) > 0 {
 		if err := json.Unmarshal(rs.Memory.Stat, &m.MemoryStat); err != nil {
@@ -282,12 +305,92 @@ func (g *Gardener) Metrics(ctx context.Context, h string) (garden.Metrics, error
 		}
 	}
 	m.MemoryStat.TotalUsageTowardLimit = rs.Memory.TotalUsageTowardLimit
-	shares := uint64(1024) // the kernel's default
-	if sum.Limits.CPUShares > 0 {
-		shares = sum.Limits.CPUShares
+	if shares == 0 {
+		shares = 1024 // the kernel's default
 	}
 	m.CPUEntitlement = uint64(float64(shares) * g.cfg.CPUEntitlementPerShare / 100 * float64(m.Age))
 	return m, nil
+}
+
+// peaOwner reports whether id is a live pea's runtime container, and the
+// container it belongs to: its bundle is that container's process
+// directory id (depot/OWNER/processes/id).
+func (g *Gardener) peaOwner(ctx context.Context, id string) (string, bool) {
+	if handle.Validate(id) != nil {
+		return "", false
+	}
+	var st struct {
+		Bundle string `json:"bundle"`
+	}
+	if err := g.toolJSON(ctx, g.cfg.Run, id, &st, "state", id); err != nil {
+		return "", false
+	}
+	procs := filepath.Dir(st.Bundle)
+	if filepath.Base(st.Bundle) != id || filepath.Base(procs) != "processes" {
+		return "", false
+	}
+	owner := filepath.Base(filepath.Dir(procs))
+	if g.Lookup(owner) != nil {
+		return "", false
+	}
+	// The runtime resolves symlinks in bundle paths; the depot may be
+	// named through one.
+	want := g.processDir(owner, id)
+	if resolved, err := filepath.EvalSymlinks(string(want)); err == nil {
+		want = procdir.Dir(resolved)
+	}
+	return owner, st.Bundle == string(want)
+}
+
+// peaMetrics answers Metrics for pea id of container owner. As in the
+// reference, where a pea is a runtime container of its own whose stats
+// the runtime gives by its id, they are the pea's own cgroup's CPU,
+// memory and pids, and its age; its disk usage is that of the volume the
+// image plugin made for it (none for a pea given a rootfs directory);
+// it has no network stats, having no interface of its own. Its CPU
+// entitlement is from its own cpu shares if it has a limit of its own,
+// else from its container's, which it shares.
+func (g *Gardener) peaMetrics(ctx context.Context, owner, id string) (garden.Metrics, error) {
+	var rs runtimeStats
+	if err := g.toolJSON(ctx, g.cfg.Run, id, &rs, "stats", id); err != nil {
+		return garden.Metrics{}, err
+	}
+	s, err := g.show(ctx, owner)
+	if err != nil {
+		return garden.Metrics{}, err
+	}
+	var ds diskStats
+	vol := peaVolume(owner, id)
+	if slices.Contains(strings.Split(s.Properties[PropPeaVolumes], ","), vol) {
+		if err := g.toolJSON(ctx, g.imageTool(s.Privileged), id, &ds, "stats", vol); err != nil {
+			return garden.Metrics{}, err
+		}
+	}
+	shares := s.Limits.CPUShares
+	if own := peaCPUShares(g.processDir(owner, id)); own > 0 {
+		shares = own
+	}
+	return g.metrics(rs, ds, shares)
+}
+
+// peaCPUShares reads the cpu shares a pea's own limits gave it from its
+// runtime spec (0 if none).
+func peaCPUShares(d procdir.Dir) uint64 {
+	data, err := os.ReadFile(d.File("config.json"))
+	if err != nil {
+		return 0
+	}
+	var spec struct {
+		Linux struct {
+			Resources struct {
+				CPU struct {
+					Shares uint64 `json:"shares"`
+				} `json:"cpu"`
+			} `json:"resources"`
+		} `json:"linux"`
+	}
+	_ = json.Unmarshal(data, &spec)
+	return spec.Linux.Resources.CPU.Shares
 }
 
 // summary is what gdn-depot show says of a container: the one source of
@@ -307,14 +410,16 @@ func (g *Gardener) show(ctx context.Context, h string) (summary, error) {
 	return s, err
 }
 
-// imageToolOf returns the image plugin that made h's rootfs. Only with a
-// separate privileged plugin configured must the bundle be asked.
-func (g *Gardener) imageToolOf(ctx context.Context, h string) (Tool, error) {
+// imageToolOf returns the image plugin that made h's rootfs, and the
+// other one if there are two. Only with a separate privileged plugin
+// configured must the bundle be asked.
+func (g *Gardener) imageToolOf(ctx context.Context, h string) (Tool, Tool, error) {
 	if g.cfg.PrivilegedImage.Path == "" {
-		return g.cfg.Image, nil
+		return g.cfg.Image, Tool{}, nil
 	}
 	s, err := g.show(ctx, h)
-	return g.imageTool(s.Privileged), err
+	other, _ := g.otherImageTool(s.Privileged)
+	return g.imageTool(s.Privileged), other, err
 }
 
 // MemoryLimits reports h's memory limit from its bundle.

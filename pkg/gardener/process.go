@@ -147,15 +147,37 @@ func (ps *processes) get(key, id string, dir procdir.Dir, first *Output, attache
 	return p, true
 }
 
-// forget ends the attachments of h's processes (the container is gone).
+// forgetWait bounds how long forget waits for an exit status.
+const forgetWait = 5 * time.Second
+
+// forget ends the attachments of h's processes, whose runtime container
+// is gone: every process is dead and its exit status recorded in its
+// directory, which goes with the bundle next. Each attachment first reads
+// that status and the rest of the output, so a client still waiting gets
+// them (137 for a process the delete killed) rather than an error for a
+// vanished directory.
 func (ps *processes) forget(h string) {
 	ps.mu.Lock()
-	defer ps.mu.Unlock()
+	var mine []*proc
 	for key, p := range ps.live {
 		if strings.HasPrefix(key, h+"/") {
-			p.cancel()
+			mine = append(mine, p)
 			delete(ps.live, key)
 		}
+	}
+	ps.mu.Unlock()
+	timeout := time.After(forgetWait)
+	for _, p := range mine {
+		select {
+		case <-p.exited:
+		case <-timeout:
+		}
+		// And its last output, which its dead writers have ended.
+		select {
+		case <-p.drained:
+		case <-timeout:
+		}
+		p.cancel()
 	}
 }
 
@@ -339,8 +361,7 @@ func (g *Gardener) peaImage(ctx context.Context, h string, spec *garden.ProcessS
 		return Tool{}, "", nil
 	}
 	uri, _ = pluginURI(uri)
-	sum := sha256.Sum256([]byte(h + "/" + spec.ID))
-	vol := "pea-" + hex.EncodeToString(sum[:16])
+	vol := peaVolume(h, spec.ID)
 	s, err := g.show(ctx, h)
 	if err != nil {
 		return Tool{}, "", err
@@ -372,6 +393,12 @@ func (g *Gardener) peaImage(ctx context.Context, h string, spec *garden.ProcessS
 	}
 	spec.Image = garden.ImageRef{URI: "raw://" + partial.Root.Path}
 	return image, vol, nil
+}
+
+// peaVolume names the image plugin volume of pea id of h.
+func peaVolume(h, id string) string {
+	sum := sha256.Sum256([]byte(h + "/" + id))
+	return "pea-" + hex.EncodeToString(sum[:16])
 }
 
 // execError maps gdn-run exec's failure to Garden's errors.

@@ -65,26 +65,26 @@ func (g *Gardener) Recover(ctx context.Context, destroyAll bool) ([]string, erro
 // container is gone (gdn-net cleanup). Plugins of other makers have no
 // listing in their contracts, so they are left to their operators.
 func (g *Gardener) sweepTools(ctx context.Context, props map[string]map[string]string) error {
-	if g.cfg.OwnImagePlugin {
+	owned := map[string]bool{}
+	for h, p := range props {
+		owned[h] = true
+		for _, vol := range strings.Split(p[PropPeaVolumes], ",") {
+			owned[vol] = true
+		}
+	}
+	for _, store := range g.ownStores() {
 		var vols struct {
 			Volumes []string `json:"volumes"`
 		}
-		if err := g.toolJSON(ctx, g.cfg.Image, "", &vols, "list"); err != nil {
+		if err := g.toolJSON(ctx, store.tool, "", &vols, "list"); err != nil {
 			return err
-		}
-		owned := map[string]bool{}
-		for h, p := range props {
-			owned[h] = true
-			for _, vol := range strings.Split(p[PropPeaVolumes], ",") {
-				owned[vol] = true
-			}
 		}
 		for _, vol := range vols.Volumes {
 			if owned[vol] || g.Lookup(vol) == nil {
 				continue
 			}
-			g.log.Info("removing orphan rootfs volume at startup", "volume", vol)
-			if err := g.deleteRootfs(ctx, g.cfg.Image, vol, vol); err != nil {
+			g.log.Info("removing orphan rootfs volume at startup", "volume", vol, "store", store.tool.Name)
+			if err := g.deleteRootfs(ctx, store.tool, vol, vol); err != nil {
 				return err
 			}
 		}
@@ -99,31 +99,69 @@ func (g *Gardener) sweepTools(ctx context.Context, props map[string]map[string]s
 	return nil
 }
 
-// InitStore prepares gdn-rootfs's store (idempotent) with the id mappings
-// of gdn-depot's unprivileged containers: container root is the host's
-// largest id, the rest map as --uid-map-*/--gid-map-* say (identity by
-// default). Only for gdn-rootfs: another image plugin is set up by its
-// operator, as with Guardian. A store made with other mappings is refused.
-func (g *Gardener) InitStore(ctx context.Context) error {
-	args := []string{"init-store"}
+// ownStore is one of gdn-rootfs's stores the server runs.
+type ownStore struct {
+	tool Tool
+	// mapped: the store shifts ids as unprivileged containers do.
+	mapped bool
+}
+
+// ownStores returns the gdn-rootfs stores among the image plugins: the
+// unprivileged one and the privileged one, each if it is ours.
+func (g *Gardener) ownStores() []ownStore {
+	var out []ownStore
+	if g.cfg.OwnImagePlugin {
+		out = append(out, ownStore{g.cfg.Image, true})
+	}
+	if g.cfg.OwnPrivilegedImagePlugin && g.cfg.PrivilegedImage.Path != "" {
+		out = append(out, ownStore{g.cfg.PrivilegedImage, false})
+	}
+	return out
+}
+
+// InitStores prepares each of gdn-rootfs's stores the server runs
+// (idempotent): the unprivileged one with the id mappings of gdn-depot's
+// unprivileged containers (container root is the host's largest id, the
+// rest map as --uid-map-*/--gid-map-* say, identity by default), the
+// privileged one with none, so that a privileged container's files
+// belong to root. Another image plugin is set up by its operator, as with
+// Guardian. A store made with other mappings is refused.
+func (g *Gardener) InitStores(ctx context.Context) error {
+	for _, s := range g.ownStores() {
+		args := []string{"init-store"}
+		if s.mapped {
+			var err error
+			if args, err = g.storeMappings(args); err != nil {
+				return err
+			}
+		}
+		if _, err := s.tool.run(ctx, g.log, call{args: args}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// storeMappings appends the unprivileged store's --uid-mapping and
+// --gid-mapping flags to args.
+func (g *Gardener) storeMappings(args []string) ([]string, error) {
 	for _, m := range []struct {
 		flag, mapPath string
 		r             IDRange
 	}{{"--uid-mapping", idmap.UIDMapPath, g.cfg.UIDs}, {"--gid-mapping", idmap.GIDMapPath, g.cfg.GIDs}} {
 		maximus, err := idmap.ReadMaximus(m.mapPath)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		ms := idmap.Mappings(maximus)
 		if m.r.Length > 0 {
 			if ms, err = idmap.RangeMappings(maximus, m.r.Start, m.r.Length); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		for _, l := range ms {
 			args = append(args, m.flag, fmt.Sprintf("%d:%d:%d", l.ContainerID, l.HostID, l.Size))
 		}
 	}
-	_, err := g.cfg.Image.run(ctx, g.log, call{args: args})
-	return err
+	return args, nil
 }

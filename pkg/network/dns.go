@@ -111,7 +111,9 @@ func (n *Networker) writeDNSFiles(dir string, st *State) error {
 // writeMounted writes a file that a running container may already have
 // bind-mounted (gdn-depot puts placeholders in the bundle and mounts them
 // before the network exists). A rename would leave the mount on the old
-// inode, so an existing file is rewritten in place; a new one atomically.
+// inode, so an existing file is rewritten in place, which also keeps its
+// owner (gdn-depot gives the placeholders to container root, who may
+// edit them); a new one is written atomically.
 func writeMounted(path string, data []byte) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
 	if errors.Is(err, fs.ErrNotExist) {

@@ -2,24 +2,25 @@ package rootfs
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// btrfs ioctls, from linux/btrfs.h. The create path uses them directly
-// (no btrfs-progs exec per container); init-store and stats use the btrfs
+// btrfs ioctls, from linux/btrfs.h. The create and stats paths use them
+// directly (no btrfs-progs exec per container); init-store uses the btrfs
 // command, off the hot path.
 const (
 	btrfsIocSubvolCreate = 0x5000940e // _IOW(0x94, 14, struct btrfs_ioctl_vol_args)
 	btrfsIocSnapDestroy  = 0x5000940f // _IOW(0x94, 15, struct btrfs_ioctl_vol_args)
 	btrfsIocQgroupLimit  = 0x8030942b // _IOR(0x94, 43, struct btrfs_ioctl_qgroup_limit_args)
+	btrfsIocSync         = 0x9408     // _IO(0x94, 8)
 	btrfsPathNameMax     = 4087
 	qgroupLimitMaxRfer   = 1 << 0
 )
@@ -99,22 +100,94 @@ func limitSubvolume(path string, bytes uint64) error {
 	return nil
 }
 
-// subvolumeUsage returns the bytes the subvolume at path refers to, from
-// its qgroup.
-func subvolumeUsage(path string) (uint64, error) {
-	out, err := exec.Command("btrfs", "qgroup", "show", "--raw", "-f", path).Output()
+// syncFS writes the dirty data of the btrfs file system holding path and
+// commits its transaction, so that its qgroups count what was written: until
+// the commit (every 30 s by default) they lag. With nothing to commit it
+// returns at once.
+func syncFS(path string) error {
+	f, err := os.Open(path)
 	if err != nil {
-		return 0, fmt.Errorf("btrfs qgroup show %q: %w", path, err)
+		return err
 	}
-	// "Qgroupid Referenced Exclusive ..." then a dashes line, then
-	// "0/256 16384 16384 ...".
-	for _, line := range bytes.Split(out, []byte("\n")) {
-		f := strings.Fields(string(line))
-		if len(f) >= 3 && strings.HasPrefix(f[0], "0/") {
-			return strconv.ParseUint(f[1], 10, 64)
-		}
+	defer f.Close()
+	if _, _, errno := unix.Syscall(unix.SYS_IOCTL, f.Fd(), btrfsIocSync, 0); errno != 0 {
+		return fmt.Errorf("sync %q: %w", path, errno)
 	}
-	return 0, fmt.Errorf("btrfs qgroup show %q: no qgroup in %q", path, out)
+	return nil
+}
+
+// subvolumeUsage returns the bytes the subvolume at path refers to, from
+// its qgroup's info item in the quota tree, read with a tree search: no
+// btrfs-progs exec (which costs more than the read) on the metrics path.
+func subvolumeUsage(path string) (uint64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	id, err := subvolumeID(f)
+	if err != nil {
+		return 0, fmt.Errorf("subvolume id of %q: %w", path, err)
+	}
+	// The level-0 qgroup of a subvolume has the subvolume's id.
+	var args btrfsSearchArgs
+	args.Key = btrfsSearchKey{
+		TreeID: btrfsQuotaTreeObjectID, MinType: btrfsQgroupInfoKey, MaxType: btrfsQgroupInfoKey,
+		MinOffset: id, MaxOffset: id, MaxObjectID: 0, MaxTransID: ^uint64(0), NrItems: 1,
+	}
+	if _, _, errno := unix.Syscall(unix.SYS_IOCTL, f.Fd(), btrfsIocTreeSearch, uintptr(unsafe.Pointer(&args))); errno != 0 {
+		return 0, fmt.Errorf("read qgroup of %q: %w", path, errno)
+	}
+	if args.Key.NrItems == 0 {
+		return 0, fmt.Errorf("subvolume %q has no qgroup (quotas off?)", path)
+	}
+	hdr := (*btrfsSearchHeader)(unsafe.Pointer(&args.Buf[0]))
+	if hdr.Type != btrfsQgroupInfoKey || hdr.Offset != id || hdr.Len < 40 {
+		return 0, fmt.Errorf("read qgroup of %q: unexpected item %+v", path, *hdr)
+	}
+	// btrfs_qgroup_info_item: generation, rfer, rfer_cmpr, excl, excl_cmpr
+	// (little-endian, as the host).
+	item := args.Buf[unsafe.Sizeof(*hdr):]
+	return binary.LittleEndian.Uint64(item[8:16]), nil
+}
+
+// subvolumeID returns the id of the subvolume whose root f is.
+func subvolumeID(f *os.File) (uint64, error) {
+	args := btrfsInoLookupArgs{ObjectID: btrfsFirstFreeObjectID}
+	if _, _, errno := unix.Syscall(unix.SYS_IOCTL, f.Fd(), btrfsIocInoLookup, uintptr(unsafe.Pointer(&args))); errno != 0 {
+		return 0, errno
+	}
+	return args.TreeID, nil
+}
+
+// Tree search and inode lookup, from linux/btrfs.h and btrfs_tree.h.
+const (
+	btrfsIocTreeSearch     = 0xd0009411 // _IOWR(0x94, 17, struct btrfs_ioctl_search_args)
+	btrfsIocInoLookup      = 0xd0009412 // _IOWR(0x94, 18, struct btrfs_ioctl_ino_lookup_args)
+	btrfsQuotaTreeObjectID = 8
+	btrfsQgroupInfoKey     = 242
+	btrfsFirstFreeObjectID = 256
+)
+
+type btrfsSearchKey struct {
+	TreeID, MinObjectID, MaxObjectID, MinOffset, MaxOffset, MinTransID, MaxTransID uint64
+	MinType, MaxType, NrItems, _                                                   uint32
+	_                                                                              [4]uint64
+}
+
+type btrfsSearchArgs struct {
+	Key btrfsSearchKey
+	Buf [4096 - 104]byte
+}
+
+type btrfsSearchHeader struct {
+	TransID, ObjectID, Offset uint64
+	Type, Len                 uint32
+}
+
+type btrfsInoLookupArgs struct {
+	TreeID, ObjectID uint64
+	Name             [4080]byte
 }
 
 // run runs a command, returning its output in the error.

@@ -265,7 +265,9 @@ type DiskUsage struct {
 }
 
 // Stats returns handle's disk usage: exclusive is what the container
-// wrote, total adds the image. Errors: errkind.ContainerNotFound.
+// wrote, total adds the image. It is current: the store's file system is
+// synced first (cheap when nothing is dirty; it writes what is, which the
+// kernel would write within 30 s anyway). Errors: errkind.ContainerNotFound.
 func (s *Store) Stats(h string) (DiskUsage, error) {
 	if err := handle.Validate(h); err != nil {
 		return DiskUsage{}, err
@@ -278,6 +280,9 @@ func (s *Store) Stats(h string) (DiskUsage, error) {
 	var meta volumeMeta
 	if err := json.Unmarshal(data, &meta); err != nil {
 		return DiskUsage{}, fmt.Errorf("volume %q: bad volume.json: %w", h, err)
+	}
+	if err := syncFS(vol); err != nil {
+		return DiskUsage{}, err
 	}
 	excl, err := subvolumeUsage(vol)
 	if err != nil {

@@ -34,21 +34,26 @@ func (r *Runtime) Create(_ context.Context, h, bundle string) (State, error) {
 	}
 	defer devnull.Close()
 	// The init outlives us: give it no stdio of ours to hold open.
-	return r.createAndRun(h, bundle, ProcessIO{Stdin: devnull, Stdout: devnull, Stderr: devnull})
+	st, _, err := r.createAndRun(h, bundle, ProcessIO{Stdin: devnull, Stdout: devnull, Stderr: devnull})
+	return st, err
 }
 
 // createAndRun creates container h from bundle and starts its process
-// with pio, removing everything again if that fails.
-func (r *Runtime) createAndRun(h, bundle string, pio ProcessIO) (_ State, err error) {
+// with pio, removing everything again if that fails. It returns the
+// container's state and its process's host pid: the state's Pid is 0 when
+// the process has already exited (a zombie is "stopped" to libcontainer),
+// but a pea that exits at once is still a process its monitor must wait
+// for, and its pid stays valid until its parent reaps it.
+func (r *Runtime) createAndRun(h, bundle string, pio ProcessIO) (_ State, pid int, err error) {
 	if err := handle.Validate(h); err != nil {
-		return State{}, err
+		return State{}, 0, err
 	}
 	spec, bundle, err := readBundle(bundle)
 	if err != nil {
-		return State{}, err
+		return State{}, 0, err
 	}
 	if err := os.Chdir(bundle); err != nil {
-		return State{}, fmt.Errorf("bundle %q: %w", bundle, err)
+		return State{}, 0, fmt.Errorf("bundle %q: %w", bundle, err)
 	}
 	if spec.Linux == nil {
 		spec.Linux = &specs.Linux{}
@@ -58,13 +63,13 @@ func (r *Runtime) createAndRun(h, bundle string, pio ProcessIO) (_ State, err er
 	}
 	cgroupPath := spec.Linux.CgroupsPath
 	if err := r.cgroupPathOf(h, cgroupPath); err != nil {
-		return State{}, fmt.Errorf("bundle %q: %w", bundle, err)
+		return State{}, 0, fmt.Errorf("bundle %q: %w", bundle, err)
 	}
 	if _, err := os.Lstat(filepath.Join(r.root, h)); err == nil {
-		return State{}, fmt.Errorf("container %q: %w", h, errkind.HandleInUse)
+		return State{}, 0, fmt.Errorf("container %q: %w", h, errkind.HandleInUse)
 	}
 	if err := cgroupInUse(h, cgroupPath); err != nil {
-		return State{}, err
+		return State{}, 0, err
 	}
 	cfg, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{
 		CgroupName:   h,
@@ -72,14 +77,14 @@ func (r *Runtime) createAndRun(h, bundle string, pio ProcessIO) (_ State, err er
 		Spec:         spec,
 	})
 	if err != nil {
-		return State{}, fmt.Errorf("bundle %q: %w: %w", bundle, err, errkind.InvalidSpec)
+		return State{}, 0, fmt.Errorf("bundle %q: %w: %w", bundle, err, errkind.InvalidSpec)
 	}
 	c, err := libcontainer.Create(r.root, h, cfg)
 	if errors.Is(err, libcontainer.ErrExist) {
-		return State{}, fmt.Errorf("container %q: %w", h, errkind.HandleInUse)
+		return State{}, 0, fmt.Errorf("container %q: %w", h, errkind.HandleInUse)
 	}
 	if err != nil {
-		return State{}, fmt.Errorf("create container %q: %w", h, err)
+		return State{}, 0, fmt.Errorf("create container %q: %w", h, err)
 	}
 	defer func() {
 		if err != nil {
@@ -90,7 +95,7 @@ func (r *Runtime) createAndRun(h, bundle string, pio ProcessIO) (_ State, err er
 	}()
 	// The record goes down before any cgroup exists; see cgroupRecord.
 	if err := writeCgroupRecord(filepath.Join(r.root, h), cgroupPath); err != nil {
-		return State{}, fmt.Errorf("create container %q: %w", h, err)
+		return State{}, 0, fmt.Errorf("create container %q: %w", h, err)
 	}
 	crash.Point("gdn-run.create.state")
 	// Make the cgroup in every hierarchy here rather than inside Run (which
@@ -101,25 +106,28 @@ func (r *Runtime) createAndRun(h, bundle string, pio ProcessIO) (_ State, err er
 		err = m.Apply(-1)
 	}
 	if err != nil {
-		return State{}, fmt.Errorf("cgroup of %q: %w", h, err)
+		return State{}, 0, fmt.Errorf("cgroup of %q: %w", h, err)
 	}
 	crash.Point("gdn-run.create.cgroup")
 	proc, err := newProcess(spec.Process)
 	if err != nil {
-		return State{}, fmt.Errorf("bundle %q: %w: %w", bundle, err, errkind.InvalidSpec)
+		return State{}, 0, fmt.Errorf("bundle %q: %w: %w", bundle, err, errkind.InvalidSpec)
 	}
 	pio.apply(proc)
 	proc.Init = true
 	if err := c.Run(proc); err != nil {
-		return State{}, fmt.Errorf("start container %q: %w", h, classifyStartError(err))
+		return State{}, 0, fmt.Errorf("start container %q: %w", h, classifyStartError(err))
 	}
 	crash.Point("gdn-run.create.started")
+	if pid, err = proc.Pid(); err != nil {
+		return State{}, 0, fmt.Errorf("start container %q: %w", h, err)
+	}
 	st, err := r.stateOf(c)
 	if err != nil {
-		return State{}, err
+		return State{}, 0, err
 	}
-	r.log.Info("created", "pid", st.Pid, "bundle", bundle)
-	return st, nil
+	r.log.Info("created", "pid", pid, "bundle", bundle)
+	return st, pid, nil
 }
 
 // readBundle reads and checks bundle/config.json. The returned bundle path

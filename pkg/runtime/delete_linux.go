@@ -23,9 +23,11 @@ import (
 const initExitTimeout = 30 * time.Second
 
 // Delete kills container h's init (which takes every process of its pid
-// namespace with it), waits for it to exit, ends the processes' dadoos and
-// removes their process directories, and removes the container's cgroup
-// and state. It is idempotent: existed is false, and err nil, when
+// namespace with it), waits for it to exit, sees that every process has
+// its exit status recorded (137 for those it killed), deletes the peas'
+// runtime containers, ends the processes' dadoos, and removes the
+// container's cgroup and state. The process directories, with their exit
+// statuses, stay for waiters to read; they go with the bundle. It is idempotent: existed is false, and err nil, when
 // there was nothing to delete. State left by a create that was killed
 // midway (a state directory without state.json, the cgroup it recorded,
 // in whichever hierarchies it got to) is removed too. A container, or a
@@ -61,11 +63,14 @@ func (r *Runtime) Delete(ctx context.Context, h string) (existed bool, err error
 	}
 	crash.Point("gdn-run.delete.killed")
 	bundle := bundleOf(st.Config.Labels)
+	if err := r.recordExits(bundle); err != nil {
+		return true, err
+	}
 	if err := r.deletePeas(ctx, bundle); err != nil {
 		return true, err
 	}
 	crash.Point("gdn-run.delete.peas")
-	if err := r.removeProcesses(bundle); err != nil {
+	if err := r.endDadoos(bundle); err != nil {
 		return true, err
 	}
 	crash.Point("gdn-run.delete.processes")

@@ -1,12 +1,16 @@
 package runtime
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/gdn-dev/gdn/pkg/bundle"
 	"github.com/gdn-dev/gdn/pkg/errkind"
+	"github.com/opencontainers/runc/libcontainer/configs"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -193,5 +197,43 @@ func TestOrDefault(t *testing.T) {
 		if got := orDefault(tc.v, tc.def); got != tc.want {
 			t.Errorf("orDefault(%d, %d) = %d, want %d", tc.v, tc.def, got, tc.want)
 		}
+	}
+}
+
+// A non-root user in a privileged container holds Guardian's reduced set,
+// root the bundle's whole set.
+func TestBuildProcessCapabilities(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "etc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	passwd := "root:x:0:0::/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\nop:x:37:0::/:/bin/sh\n"
+	if err := os.WriteFile(filepath.Join(dir, "etc", "passwd"), []byte(passwd), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	all := slices.Clone(bundle.PrivilegedCapabilities)
+	base := &specs.Process{Capabilities: &specs.LinuxCapabilities{Bounding: all, Effective: all, Inheritable: all, Permitted: all}}
+	for _, tc := range []struct {
+		user string
+		want []string
+	}{{"", all}, {"root", all}, {"alice", bundle.NonRootCapabilities}, {"op", bundle.NonRootCapabilities}, {"0:5", bundle.NonRootCapabilities}} {
+		p, err := buildProcess(base, root, ExecSpec{Args: []string{"true"}, User: tc.user}, configs.Config{})
+		if err != nil {
+			t.Fatalf("%q: %v", tc.user, err)
+		}
+		c := p.Process.Capabilities
+		for _, set := range [][]string{c.Bounding, c.Effective, c.Inheritable, c.Permitted} {
+			if !slices.Equal(slices.Sorted(slices.Values(set)), slices.Sorted(slices.Values(tc.want))) {
+				t.Errorf("user %q: set %v, want %v", tc.user, set, tc.want)
+			}
+		}
+	}
+	if len(base.Capabilities.Bounding) != len(all) {
+		t.Error("buildProcess changed the bundle's process")
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -16,11 +15,93 @@ import (
 // processes are dead; a dadoo still there after it is SIGKILLed.
 const dadooExitTimeout = 2 * time.Second
 
-// removeProcesses removes the process directories of the container whose
-// bundle is given and ends their dadoos (TERM, then KILL after
-// dadooExitTimeout). Their processes must already be dead (the init was
-// killed), so no exit status is lost that anyone could still read.
-func (r *Runtime) removeProcesses(bundle string) error {
+// recordTimeout bounds the wait for the dadoos of a killed container to
+// record their processes' exit statuses (a pea's also deletes its runtime
+// container first); recordPoll is how often they are looked at.
+const (
+	recordTimeout = 10 * time.Second
+	recordPoll    = 5 * time.Millisecond
+)
+
+// killedStatus is what a process killed by SIGKILL exits with, as its
+// dadoo records it: 128 + 9.
+const killedStatus = 128 + int(unix.SIGKILL)
+
+// recordExits makes sure every process of the container whose bundle is
+// given has its exit status on disk, once the init has been killed (which
+// took every process of its pid namespace, peas included, with it): a
+// client waiting on one gets its status, never "no exit status". Each
+// live dadoo is given until recordTimeout to record it and let go of its
+// exit FIFO (for a pea, after deleting the pea's runtime container); a
+// process whose dadoo died or hung without recording gets 137 written for
+// it, the status SIGKILL gave it.
+func (r *Runtime) recordExits(bundle string) error {
+	if bundle == "" {
+		return nil
+	}
+	ids, err := procdir.List(bundle)
+	if err != nil {
+		return fmt.Errorf("processes of %q: %w", bundle, err)
+	}
+	deadline := time.Now().Add(recordTimeout)
+	for _, id := range ids {
+		d, err := procdir.Path(bundle, id)
+		if err != nil {
+			continue
+		}
+		waitRecorded(d, deadline)
+		if _, ok, err := d.ReadExitCode(); !ok && err == nil {
+			r.log.Warn("no exit status recorded; recording SIGKILL's", "process", id)
+			if err := d.WriteExitCode(killedStatus); err != nil {
+				return fmt.Errorf("exit status of %q: %w", id, err)
+			}
+		}
+	}
+	return nil
+}
+
+// waitRecorded waits, until deadline, for d's dadoo to have recorded the
+// exit status and closed its end of the exit FIFO (what a waiter takes as
+// "the status is written"), or to be gone.
+func waitRecorded(d procdir.Dir, deadline time.Time) {
+	fd, alive := openDadoo(d)
+	if alive {
+		defer fd.close()
+	}
+	for {
+		if _, ok, _ := d.ReadExitCode(); ok && !exitHeld(d) {
+			return
+		}
+		if !alive || time.Now().After(deadline) {
+			return
+		}
+		if exited, _ := waitExit([]pidfd{fd}, recordPoll); exited {
+			alive = false // look once more: it may have recorded first
+		}
+	}
+}
+
+// exitHeld reports whether some process (dadoo) still holds d's exit FIFO
+// open for writing: a non-blocking read of a FIFO with no data is EAGAIN
+// while a writer is there and end-of-file once none is.
+func exitHeld(d procdir.Dir) bool {
+	f, err := unix.Open(d.File(procdir.Exit), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(f)
+	var b [1]byte
+	n, err := unix.Read(f, b[:])
+	return err == unix.EAGAIN || n > 0
+}
+
+// endDadoos ends the dadoos of the container whose bundle is given (TERM,
+// then KILL after dadooExitTimeout). Their processes must be dead and
+// their exit statuses recorded (recordExits). The process directories
+// stay, exit statuses and all, for a waiter still to read: they go with
+// the bundle (gdn-depot destroy), as the reference's go with its depot
+// directory.
+func (r *Runtime) endDadoos(bundle string) error {
 	if bundle == "" {
 		return nil
 	}
@@ -43,11 +124,6 @@ func (r *Runtime) removeProcesses(bundle string) error {
 			fd.close()
 		}
 	}()
-	if err := os.RemoveAll(filepath.Join(bundle, procdir.Subdir)); err != nil {
-		return fmt.Errorf("remove process dirs: %w", err)
-	}
-	// Their processes are dead and their directories gone: nothing a
-	// dadoo still holds can be read any more.
 	for _, fd := range dadoos {
 		_ = fd.signal(unix.SIGTERM)
 	}

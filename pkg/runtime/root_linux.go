@@ -21,6 +21,27 @@ type ContainerRoot struct {
 	// UIDMap and GIDMap are the container's id mappings (none when it
 	// has no user namespace).
 	UIDMap, GIDMap []idmap.Mapping
+	// User is the user as the container sees it: its ids and its home
+	// (from the container's /etc/passwd, "/" when it has none).
+	User ContainerUser
+	// Pid is the container's init, whose namespaces a helper joins to
+	// act inside the container; UserNS says whether it has a user
+	// namespace of its own (not when privileged).
+	Pid    int
+	UserNS bool
+	// StartTime is the init's start time (field 22 of /proc/<pid>/stat),
+	// to tell it from a later process that got its pid.
+	StartTime uint64
+	// Bounding is the init's bounding set (capability names): all a
+	// process of the container can ever hold.
+	Bounding []string
+}
+
+// ContainerUser is a user of a container in the container's own ids.
+type ContainerUser struct {
+	UID, GID int
+	Groups   []int
+	Home     string
 }
 
 // OpenRoot opens container h's root for work as user (a name from its
@@ -43,7 +64,15 @@ func (r *Runtime) OpenRoot(h, user string) (*ContainerRoot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("container %q: %w", h, err)
 	}
-	cr := &ContainerRoot{}
+	cr := &ContainerRoot{
+		User:      ContainerUser{UID: u.Uid, GID: u.Gid, Groups: u.Sgids, Home: u.Home},
+		Pid:       st.InitProcessPid,
+		StartTime: st.InitProcessStartTime,
+		UserNS:    st.Config.Namespaces.Contains(configs.NEWUSER),
+	}
+	if st.Config.Capabilities != nil {
+		cr.Bounding = st.Config.Capabilities.Bounding
+	}
 	if cr.UID, err = st.Config.HostUID(u.Uid); err != nil {
 		return nil, fmt.Errorf("container %q: uid %d is not mapped: %w", h, u.Uid, err)
 	}

@@ -54,9 +54,6 @@ func (pio ProcessIO) apply(proc *libcontainer.Process) {
 // returning its host pid. Like StartProcess, the caller becomes the
 // process's parent. A failed start removes the pea's runtime state.
 func (r *Runtime) StartPea(id, bundle string, pio ProcessIO) (int, error) {
-	st, err := r.createAndRun(id, bundle, pio)
-	if err != nil {
-		return 0, err
-	}
-	return st.Pid, nil
+	_, pid, err := r.createAndRun(id, bundle, pio)
+	return pid, err
 }

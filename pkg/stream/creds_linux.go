@@ -3,7 +3,9 @@ package stream
 import (
 	"fmt"
 	"os"
+	"path"
 	"runtime"
+	"strings"
 
 	"github.com/gdn-dev/gdn/pkg/idmap"
 	"golang.org/x/sys/unix"
@@ -21,6 +23,10 @@ type Target struct {
 	// container ids (not host ids) in archives; none without a user
 	// namespace.
 	UIDMap, GIDMap []idmap.Mapping
+	// Entered says the process already is the user, inside the
+	// container (package enter): it works with its own credentials, and
+	// UID, GID and Groups are not used.
+	Entered bool
 }
 
 // asUser runs fn on a thread of its own with t's file-system credentials.
@@ -28,6 +34,9 @@ type Target struct {
 // the thread is never unlocked, so Go ends it with the goroutine and no
 // other code ever runs with these credentials.
 func asUser(t Target, fn func() error) error {
+	if t.Entered {
+		return fn()
+	}
 	done := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
@@ -48,6 +57,21 @@ func asUser(t Target, fn func() error) error {
 		}()
 	}()
 	return <-done
+}
+
+// Resolve makes p, a destination or source as Garden clients give it,
+// absolute: a relative path is relative to the user's home (where a
+// process of the user starts), as in Guardian. A trailing "/" is kept: for
+// stream-out it asks for a directory's contents.
+func Resolve(home, p string) string {
+	if path.IsAbs(p) {
+		return p
+	}
+	abs := path.Join("/", home, p)
+	if strings.HasSuffix(p, "/") && abs != "/" {
+		abs += "/"
+	}
+	return abs
 }
 
 // rootAt opens an os.Root on an open directory.

@@ -317,3 +317,35 @@ func TestEntryName(t *testing.T) {
 		})
 	}
 }
+
+func TestResolve(t *testing.T) {
+	for _, tc := range []struct{ home, p, want string }{
+		{"/home/vcap", "/etc", "/etc"},
+		{"/home/vcap", "app", "/home/vcap/app"},
+		{"/home/vcap", "app/", "/home/vcap/app/"},
+		{"/home/vcap", "./", "/home/vcap/"},
+		{"/home/vcap", "../../..", "/"},
+		{"/", "app", "/app"},
+		{"", "app", "/app"},
+		{"/", "./", "/"},
+	} {
+		if got := Resolve(tc.home, tc.p); got != tc.want {
+			t.Errorf("Resolve(%q, %q) = %q, want %q", tc.home, tc.p, got, tc.want)
+		}
+	}
+}
+
+// A refusal reads as a tar in the container prints it, and still is the
+// errno underneath.
+func TestInPermissionErrorsInTarsWords(t *testing.T) {
+	testutil.RequireRoot(t)
+	root, _ := newRoot(t)
+	err := In(target(t, root, 1000, 1000), "/", archive(t, file("f", 0o644, "x")))
+	if !errors.Is(err, fs.ErrPermission) || !strings.Contains(err.Error(), "Cannot open: Permission denied") {
+		t.Fatalf("In = %v, want Cannot open: Permission denied", err)
+	}
+	err = In(target(t, root, 1000, 1000), "/new", archive(t, file("f", 0o644, "x")))
+	if !errors.Is(err, fs.ErrPermission) || !strings.Contains(err.Error(), "Cannot mkdir: Permission denied") {
+		t.Fatalf("In = %v, want Cannot mkdir: Permission denied", err)
+	}
+}

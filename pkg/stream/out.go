@@ -25,12 +25,12 @@ func Out(t Target, src string, w io.Writer) error {
 	return asUser(t, func() error {
 		h, err := pathrs.OpenatInRoot(t.Root, src)
 		if err != nil {
-			return fmt.Errorf("stream out: source %q: %w: %w", src, err, errkind.InvalidSpec)
+			return fmt.Errorf("source %q: %w: %w", src, tarErr("Cannot open", err), errkind.InvalidSpec)
 		}
 		defer h.Close()
 		var st unix.Stat_t
 		if err := unix.Fstat(int(h.Fd()), &st); err != nil {
-			return fmt.Errorf("stream out: %q: %w", src, err)
+			return fmt.Errorf("%q: %w", src, err)
 		}
 		tw := tar.NewWriter(w)
 		isDir := st.Mode&unix.S_IFMT == unix.S_IFDIR
@@ -38,7 +38,7 @@ func Out(t Target, src string, w io.Writer) error {
 		case isDir:
 			root, err := rootAt(h)
 			if err != nil {
-				return fmt.Errorf("stream out: %q: %w", src, err)
+				return fmt.Errorf("%q: %w", src, err)
 			}
 			defer root.Close()
 			name := path.Base(path.Clean("/" + src))
@@ -47,13 +47,13 @@ func Out(t Target, src string, w io.Writer) error {
 			}
 			err = addTree(tw, root, ".", name, idMaps{t.UIDMap, t.GIDMap})
 			if err != nil {
-				return fmt.Errorf("stream out: %q: %w", src, err)
+				return fmt.Errorf("%q: %w", src, err)
 			}
 		case strings.HasSuffix(src, "/"):
-			return fmt.Errorf("stream out: %q is not a directory: %w", src, errkind.InvalidSpec)
+			return fmt.Errorf("%q is not a directory: %w", src, errkind.InvalidSpec)
 		default:
 			if err := addFile(tw, h, path.Base(src), idMaps{t.UIDMap, t.GIDMap}); err != nil {
-				return fmt.Errorf("stream out: %q: %w", src, err)
+				return fmt.Errorf("%q: %w", src, err)
 			}
 		}
 		return tw.Close()

@@ -72,6 +72,9 @@ var (
 	netSlotOnce sync.Once
 	netSlot     int
 	netSlotErr  error
+	// netSlotLock is held open for the process's life: were it only a
+	// local, the collector would close it and drop the claim.
+	netSlotLock *os.File
 )
 
 // NetSlots is how many test processes can hold a network slot at once.
@@ -97,7 +100,7 @@ func NetSlot(t testing.TB) int {
 				return
 			}
 			if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
-				netSlot = i // f stays open: the claim lasts the process
+				netSlot, netSlotLock = i, f
 				return
 			}
 			f.Close()

@@ -349,7 +349,7 @@ func (s *Server) routes() []route {
 		r("Property", "GET", "/containers/:handle/properties/:key", s.property),
 		r("SetProperty", "PUT", "/containers/:handle/properties/:key", s.setProperty),
 		r("RemoveProperty", "DELETE", "/containers/:handle/properties/:key", s.removeProperty),
-		r("Metrics", "GET", "/containers/:handle/metrics", c(s.metrics)),
+		r("Metrics", "GET", "/containers/:handle/metrics", s.metricsOf),
 	}
 }
 
@@ -414,6 +414,18 @@ func (s *Server) info(w http.ResponseWriter, r *http.Request, h string) {
 		return
 	}
 	writeJSON(w, 200, info)
+}
+
+// metricsOf answers Metrics for a container, pausing its grace countdown
+// as every per-container route does, and for a pea's process id, which
+// has metrics (it is a runtime container of its own) but nothing to
+// pause; the backend refuses anything else as an unknown handle.
+func (s *Server) metricsOf(w http.ResponseWriter, r *http.Request, p params) {
+	if s.b.Lookup(p["handle"]) != nil {
+		s.metrics(w, r, p["handle"])
+		return
+	}
+	s.withContainer(w, p, func(h string) { s.metrics(w, r, h) })
 }
 
 func (s *Server) metrics(w http.ResponseWriter, r *http.Request, h string) {
