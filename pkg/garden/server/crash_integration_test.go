@@ -18,6 +18,7 @@ import (
 	"github.com/gdn-dev/gdn/pkg/garden"
 	"github.com/gdn-dev/gdn/pkg/garden/client"
 	"github.com/gdn-dev/gdn/pkg/gardener"
+	"github.com/gdn-dev/gdn/pkg/leakcheck"
 	"github.com/gdn-dev/gdn/pkg/network"
 	"github.com/gdn-dev/gdn/pkg/process"
 	"github.com/gdn-dev/gdn/pkg/rootfs"
@@ -115,29 +116,17 @@ func victimSteps(gc client.Client) {
 	_ = gc.Destroy("victim")
 }
 
-// leftovers lists what of the test's instance is left that is not one of
-// except's containers: depot and runtime entries, volumes, networks.
+// leftovers lists what of the test's instance (both stores) is left that
+// is not one of except's containers, as the leak checker sees it.
 func (g *gdn) leftovers(except ...string) []string {
 	var out []string
-	keep := func(name string) bool { return strings.HasPrefix(name, ".") || slices.Contains(except, name) }
-	for _, d := range []string{"depot", "run"} {
-		entries, _ := os.ReadDir(filepath.Join(g.dir, d))
-		for _, e := range entries {
-			if !keep(e.Name()) {
-				out = append(out, d+" entry "+e.Name())
-			}
+	for _, inst := range []leakcheck.Instance{g.leaks(), {Store: filepath.Join(g.dir, "store-privileged")}} {
+		leaks, err := inst.Except(except...).Check()
+		if err != nil {
+			out = append(out, "leak check: "+err.Error())
 		}
-		trash, _ := os.ReadDir(filepath.Join(g.dir, d, ".trash"))
-		for _, e := range trash {
-			out = append(out, d+" trash "+e.Name())
-		}
-	}
-	for _, tool := range [][]string{{"gdn-rootfs", "list"}, {"gdn-net", "list"}} {
-		listing := g.tool("", tool[0], tool[1:]...)
-		for _, word := range strings.FieldsFunc(listing, func(r rune) bool { return strings.ContainsRune(`{}[]":, `+"\n", r) }) {
-			if strings.HasPrefix(word, "victim") || strings.HasPrefix(word, "load-") {
-				out = append(out, tool[0]+" still lists "+word)
-			}
+		for _, l := range leaks {
+			out = append(out, l.String())
 		}
 	}
 	return out

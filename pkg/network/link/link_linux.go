@@ -203,7 +203,7 @@ func Delete(name, owner string) error {
 // Owned lists the devices whose alias is owner, or begins with owner and
 // a space, by name.
 func Owned(owner string) (map[string]string, error) {
-	links, err := netlink.LinkList()
+	links, err := linkList()
 	if err != nil {
 		return nil, err
 	}
@@ -215,6 +215,27 @@ func Owned(owner string) (map[string]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// dumpRetries bounds linkList's retries of an interrupted dump.
+const dumpRetries = 10
+
+// linkList lists the host's links. The kernel interrupts a dump when links
+// change during it (other containers coming and going), and the list may
+// then miss some: it is retried, so that a cleanup never mistakes a
+// partial list for the whole.
+func linkList() ([]netlink.Link, error) {
+	var links []netlink.Link
+	var err error
+	for range dumpRetries {
+		if links, err = netlink.LinkList(); !errors.Is(err, netlink.ErrDumpInterrupted) {
+			break
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list links: %w", err)
+	}
+	return links, nil
 }
 
 func ownedBy(alias, owner string) bool {
