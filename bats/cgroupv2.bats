@@ -28,19 +28,19 @@ in_v2() {
 	h=$(handle v2)
 	run in_v2 bash -c "gdn-depot create $h --rootfs $WORK/rootfs --init-bin $INIT | gdn-run create"
 	[ "$status" -eq 0 ]
-	[ -d /sys/fs/cgroup/unified/garden/"$h" ]
-	[ ! -e /sys/fs/cgroup/memory/garden/"$h" ]
+	[ -d /sys/fs/cgroup/unified/"$CG/$h" ]
+	[ ! -e /sys/fs/cgroup/memory/"$CG/$h" ]
 	pid=$(jq -r .pid <<<"$output")
-	grep -qx "0::/garden/$h" /proc/"$pid"/cgroup
+	grep -qx "0::/$CG/$h" /proc/"$pid"/cgroup
 
 	run in_v2 gdn-run exec "$h" --attach -- /bin/sh -c 'grep "^0::" /proc/self/cgroup'
-	[ "$output" = "0::/garden/$h" ]
+	[ "$output" = "0::/$CG/$h" ]
 	run in_v2 gdn-run stats "$h"
 	[ "$(jq .cpu.usage_ns <<<"$output")" -gt 0 ]
 
 	run in_v2 gdn-run delete "$h"
 	[ "$status" -eq 0 ]
-	[ ! -e /sys/fs/cgroup/unified/garden/"$h" ]
+	[ ! -e /sys/fs/cgroup/unified/"$CG/$h" ]
 	gdn-depot destroy "$h"
 	assert_no_leaks "$h"
 }
@@ -50,6 +50,6 @@ in_v2() {
 	run --separate-stderr in_v2 bash -c "gdn-depot create $h --rootfs $WORK/rootfs --init-bin $INIT --memory-limit 64M | gdn-run create"
 	[ "$status" -ne 0 ]
 	[[ "$(jq -r .error.message <<<"$stderr")" == *memory.max* ]]
-	[ ! -e /sys/fs/cgroup/unified/garden/"$h" ]
+	[ ! -e /sys/fs/cgroup/unified/"$CG/$h" ]
 	[ ! -e "$GDN_RUNTIME_ROOT/$h" ]
 }

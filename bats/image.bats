@@ -40,6 +40,7 @@ teardown() {
 		gdn-rootfs delete "$h" >/dev/null 2>&1 || true
 	done
 	leak_check || leaks=1
+	remove_cg_parent
 	run ! grep -q " $GDN_STORE/volumes/" /proc/self/mountinfo
 	for m in $(awk -v w="$WORK/" 'index($5, w) == 1 {print $5}' /proc/self/mountinfo | sort -r); do
 		umount "$m" 2>/dev/null || true

@@ -20,7 +20,7 @@ lc() { "$BATS_TEST_DIRNAME/../scripts/leak-check" --store '' --net-state '' --nf
 	[ "$(jq -r '[.leaks[].handle] | unique | join(" ")' <<<"$output")" = "$h" ]
 	# the init in its cgroup, and the sleeper's dadoo by its command line
 	jq -e '.leaks[] | select(.kind == "process" and (.what | test("dadoo$")))' <<<"$output" >/dev/null
-	jq -e '.leaks[] | select(.kind == "process" and (.what | test("in cgroup /garden/")))' <<<"$output" >/dev/null
+	jq -e --arg cg "in cgroup /$CG/" '.leaks[] | select(.kind == "process" and (.what | contains($cg)))' <<<"$output" >/dev/null
 	# one line per leftover for a person
 	n=$(jq '.leaks | length' <<<"$output")
 	run lc --owned "$h" -o text

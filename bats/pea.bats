@@ -36,17 +36,17 @@ ns_of() { # ns_of [exec flags...]: the namespace links of a process
 	[ "$(jq -r '.containers[] | select(.handle=="p1") | .bundle' <<<"$output")" = "$GDN_DEPOT/$h/processes/p1" ]
 	[ -f "$GDN_DEPOT/$h/processes/p1/config.json" ]
 	[ "$(gdn-run ps p1 | jq '.pids | length')" -eq 1 ]
-	[ -d /sys/fs/cgroup/memory/garden/"$h"/p1 ]
+	[ -d /sys/fs/cgroup/memory/"$CG/$h"/p1 ]
 	[ "$(gdn-run wait "$h" p1 | jq .exit_status)" -eq 0 ]
 	for _ in $(seq 50); do [ ! -e "$GDN_RUNTIME_ROOT/p1" ] && break; sleep 0.1; done
 	[ ! -e "$GDN_RUNTIME_ROOT/p1" ]
-	[ ! -e /sys/fs/cgroup/memory/garden/"$h"/p1 ]
+	[ ! -e /sys/fs/cgroup/memory/"$CG/$h"/p1 ]
 }
 
 @test "a pea with its own limits gets its own cgroup beside the container's" {
 	gdn-run exec "$h" --id p2 --image "$WORK/image" --memory-limit 32M -- /bin/sleep 100 >/dev/null
-	[ "$(cat /sys/fs/cgroup/memory/garden/p2/memory.limit_in_bytes)" -eq $((32 << 20)) ]
-	[ ! -e /sys/fs/cgroup/memory/garden/"$h"/p2 ]
+	[ "$(cat /sys/fs/cgroup/memory/$CG/p2/memory.limit_in_bytes)" -eq $((32 << 20)) ]
+	[ ! -e /sys/fs/cgroup/memory/"$CG/$h"/p2 ]
 	gdn-run signal "$h" p2 kill
 	[ "$(gdn-run wait "$h" p2 | jq .exit_status)" -eq 137 ]
 }
@@ -69,7 +69,7 @@ ns_of() { # ns_of [exec flags...]: the namespace links of a process
 	[ "$status" -eq 0 ]
 	for p in p3 p4; do
 		[ ! -e "$GDN_RUNTIME_ROOT/$p" ]
-		[ -z "$(ls -d /sys/fs/cgroup/*/garden/$p /sys/fs/cgroup/*/garden/$h/$p 2>/dev/null)" ]
+		[ -z "$(ls -d /sys/fs/cgroup/*/$CG/$p /sys/fs/cgroup/*/$CG/$h/$p 2>/dev/null)" ]
 	done
 	[ "$(pgrep -fc "dadoo.*exec $h " || true)" -eq 0 ]
 	# Each killed pea's status stays for a waiter until the bundle goes.

@@ -29,6 +29,7 @@ teardown_work_store() {
 		gdn-rootfs delete "$h" >/dev/null 2>&1 || true
 	done
 	leak_check || leaks=1
+	remove_cg_parent
 	if grep -q " $GDN_STORE/volumes/" /proc/self/mountinfo; then
 		echo "leaked mounts: $(grep " $GDN_STORE/volumes/" /proc/self/mountinfo)"
 		leaks=1

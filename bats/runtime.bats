@@ -23,8 +23,8 @@ cgroups_of() { ls -d /sys/fs/cgroup/*/"$1/$2" /sys/fs/cgroup/"$1/$2" 2>/dev/null
 assert_running() {
 	[ "$(gdn-run state "$1" | jq -r .status)" = running ] || { echo "$1 is not running"; return 1; }
 	[ "$(init_pid "$1")" = "$2" ] || { echo "$1 has another init"; return 1; }
-	[ "$(cgroups_of garden "$1" | wc -l)" -eq "$NEIGHBOUR_CGROUPS" ] || { echo "$1 lost cgroups: $(cgroups_of garden "$1")"; return 1; }
-	grep -qx "$2" /sys/fs/cgroup/pids/garden/"$1"/cgroup.procs 2>/dev/null || grep -qx "$2" /sys/fs/cgroup/garden/"$1"/cgroup.procs ||
+	[ "$(cgroups_of "$CG" "$1" | wc -l)" -eq "$NEIGHBOUR_CGROUPS" ] || { echo "$1 lost cgroups: $(cgroups_of "$CG" "$1")"; return 1; }
+	grep -qx "$2" /sys/fs/cgroup/pids/"$CG/$1"/cgroup.procs 2>/dev/null || grep -qx "$2" /sys/fs/cgroup/"$CG/$1"/cgroup.procs ||
 		{ echo "$1's init left its cgroup"; return 1; }
 }
 
@@ -64,7 +64,7 @@ assert_running() {
 	h=$(handle del)
 	mkc "$h" --memory-limit 64M --pids-limit 50
 	pid=$(init_pid "$h")
-	[ -d /sys/fs/cgroup/memory/garden/"$h" ]
+	[ -d /sys/fs/cgroup/memory/"$CG/$h" ]
 
 	run gdn-run delete "$h"
 	[ "$status" -eq 0 ]
@@ -84,7 +84,7 @@ assert_running() {
 @test "a 64 MiB memory limit OOM-kills a 200 MiB allocation and events reports it" {
 	h=$(handle oom)
 	mkc "$h" --memory-limit 64M
-	[ "$(cat /sys/fs/cgroup/memory/garden/$h/memory.limit_in_bytes)" -eq $((64 << 20)) ]
+	[ "$(cat /sys/fs/cgroup/memory/$CG/$h/memory.limit_in_bytes)" -eq $((64 << 20)) ]
 	gdn-run events "$h" >"$WORK/events" &
 	events_pid=$!
 	sleep 0.3
@@ -101,18 +101,18 @@ assert_running() {
 @test "a pids limit stops a fork bomb" {
 	h=$(handle pids)
 	mkc "$h" --pids-limit 20
-	[ "$(cat /sys/fs/cgroup/pids/garden/$h/pids.max)" = 20 ]
+	[ "$(cat /sys/fs/cgroup/pids/$CG/$h/pids.max)" = 20 ]
 	run gdn-run exec "$h" --attach -- /bin/sh -c 'i=0; while [ $i -lt 100 ]; do sleep 30 >/dev/null 2>&1 & i=$((i+1)); done; wait'
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"fork"* || "$output" == *"resource"* || "$output" == *"Resource"* ]]
-	[ "$(cat /sys/fs/cgroup/pids/garden/$h/pids.current)" -le 20 ]
+	[ "$(cat /sys/fs/cgroup/pids/$CG/$h/pids.current)" -le 20 ]
 	[ "$(gdn-run stats "$h" | jq .pids.limit)" -eq 20 ]
 }
 
 @test "cpu shares and memory limits are in the cgroup, and stats reads them" {
 	h=$(handle cpu)
 	mkc "$h" --cpu-shares 512 --memory-limit 128M
-	[ "$(cat /sys/fs/cgroup/cpu/garden/$h/cpu.shares)" = 512 ]
+	[ "$(cat /sys/fs/cgroup/cpu/$CG/$h/cpu.shares)" = 512 ]
 	run gdn-run stats "$h"
 	[ "$status" -eq 0 ]
 	[ "$(jq .memory.limit_bytes <<<"$output")" -eq $((128 << 20)) ]
@@ -225,6 +225,7 @@ assert_running() {
 		[ -d "/sys/fs/cgroup/memory/garden-$t/$h" ] || [ -d "/sys/fs/cgroup/garden-$t/$h" ]
 	done
 	[ -z "$(cgroups_of garden "$h")" ]
+	[ -z "$(cgroups_of "$CG" "$h")" ]
 	n=$(cgroups_of "garden-$b" "$h" | wc -l)
 	pid=$(GDN_TAG=$b GDN_RUNTIME_ROOT=$WORK/run-$b init_pid "$h")
 
@@ -236,8 +237,10 @@ assert_running() {
 	[ "$(cgroups_of "garden-$b" "$h" | wc -l)" -eq "$n" ]
 	grep -qx "$pid" "/sys/fs/cgroup/pids/garden-$b/$h/cgroup.procs" || grep -qx "$pid" "/sys/fs/cgroup/garden-$b/$h/cgroup.procs"
 
-	# Without the tag, gdn-run's cgroup parent is /garden: b's bundle is
-	# not its to run, and a delete there touches nothing of b.
+	# Under another tag (this test's own, $GDN_TAG: the "untagged" instance
+	# here, so that nothing goes under the default /garden), gdn-run's
+	# cgroup parent is /$CG: b's bundle is not its to run, and a delete
+	# there touches nothing of b.
 	run --separate-stderr gdn-run create "$h" --bundle "$WORK/depot-$b/$h"
 	[ "$status" -eq 5 ]
 	[ "$(error_type "$stderr")" = InvalidSpec ]
@@ -266,7 +269,7 @@ assert_running() {
 	nb=$(handle nb)
 	mkc "$nb" --memory-limit 64M --pids-limit 50
 	nbpid=$(init_pid "$nb")
-	NEIGHBOUR_CGROUPS=$(cgroups_of garden "$nb" | wc -l)
+	NEIGHBOUR_CGROUPS=$(cgroups_of "$CG" "$nb" | wc -l)
 	points=$(crash_points pkg/runtime/runtime.go gdn-run)
 	[ "$(wc -w <<<"$points")" -ge 6 ]
 	i=0
