@@ -74,9 +74,3 @@ func TestUnder(t *testing.T) {
 		}
 	}
 }
-
-func TestUnescape(t *testing.T) {
-	if got := unescape(`/tmp/a\040b\011c\134`); got != "/tmp/a b\tc\\" {
-		t.Errorf("unescape = %q", got)
-	}
-}

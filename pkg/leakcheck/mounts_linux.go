@@ -1,11 +1,10 @@
 package leakcheck
 
 import (
-	"bufio"
 	"fmt"
-	"os"
-	"strconv"
 	"strings"
+
+	"github.com/moby/sys/mountinfo"
 )
 
 // mount is one line of /proc/self/mountinfo.
@@ -17,52 +16,15 @@ type mount struct {
 }
 
 func readMountinfo() ([]mount, error) {
-	f, err := os.Open("/proc/self/mountinfo")
+	infos, err := mountinfo.GetMounts(nil)
 	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var ms []mount
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		// id parent dev root point options [optional...] - fstype source super
-		fields := strings.Fields(sc.Text())
-		sep := -1
-		for i := 6; i < len(fields); i++ {
-			if fields[i] == "-" {
-				sep = i
-				break
-			}
-		}
-		if len(fields) < 5 || sep < 0 || sep+1 >= len(fields) {
-			continue
-		}
-		ms = append(ms, mount{dev: fields[2], root: unescape(fields[3]), point: unescape(fields[4]), fstype: fields[sep+1]})
-	}
-	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("leakcheck: mountinfo: %w", err)
 	}
+	ms := make([]mount, 0, len(infos))
+	for _, i := range infos {
+		ms = append(ms, mount{dev: fmt.Sprintf("%d:%d", i.Major, i.Minor), root: i.Root, point: i.Mountpoint, fstype: i.FSType})
+	}
 	return ms, nil
-}
-
-// unescape undoes mountinfo's octal escapes (\040 for a space, ...).
-func unescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // mounts reports mounts in the depot, the runtime root and the store but

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/gdn-dev/gdn/pkg/atomicfile"
 	"github.com/gdn-dev/gdn/pkg/errkind"
+	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -69,39 +71,17 @@ func cgroupMounts() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	infos, err := mountinfo.GetMountsFromReader(bytes.NewReader(b), mountinfo.FSTypeFilter("cgroup", "cgroup2"))
+	if err != nil {
+		return nil, err
+	}
 	var mounts []string
-	for line := range strings.SplitSeq(string(b), "\n") {
-		// id parent major:minor root mountpoint opts [optional...] - fstype ...
-		pre, post, ok := strings.Cut(line, " - ")
-		fields, fstype := strings.Fields(pre), strings.Fields(post)
-		if !ok || len(fields) < 5 || len(fstype) == 0 || (fstype[0] != "cgroup" && fstype[0] != "cgroup2") {
-			continue
-		}
-		mp := unescapeMountinfo(fields[4])
-		if !slices.Contains(mounts, mp) {
-			mounts = append(mounts, mp)
+	for _, i := range infos {
+		if !slices.Contains(mounts, i.Mountpoint) {
+			mounts = append(mounts, i.Mountpoint)
 		}
 	}
 	return mounts, nil
-}
-
-// unescapeMountinfo undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // cgroupDirs returns the directories of cgroup p that exist, one per
