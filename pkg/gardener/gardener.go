@@ -349,9 +349,8 @@ func (g *Gardener) imageTool(privileged bool) Tool {
 }
 
 // otherImageTool returns the plugin imageTool(privileged) does not, if
-// there are two. Destroy deletes from both, as the reference does: a
-// container made before the server had a privileged store has its volume
-// in the other one.
+// there are two: a container made before the server had a privileged
+// store has its volume in the other one.
 func (g *Gardener) otherImageTool(privileged bool) (Tool, bool) {
 	if g.cfg.PrivilegedImage.Path == "" {
 		return Tool{}, false
@@ -385,6 +384,29 @@ func (g *Gardener) createRootfs(ctx context.Context, h string, spec garden.Conta
 	args = append([]string{"create"}, append(args, uri, h)...)
 	out, err := g.imageTool(spec.Privileged).run(ctx, g.log.With("handle", h), call{args: args})
 	return out, "", err
+}
+
+// deleteVolume deletes volume vol of h from the plugin its privilege
+// names and, when there are two, from the other one too unless the first
+// said it held vol (gdn-rootfs prints "deleted"): one tool run per volume
+// on the usual path. A plugin that does not say is followed by the other,
+// as the reference asks both.
+func (g *Gardener) deleteVolume(ctx context.Context, privileged bool, h, vol string) error {
+	out, err := g.imageTool(privileged).run(ctx, g.log.With("handle", h), call{args: []string{"delete", vol}})
+	if err != nil {
+		return err
+	}
+	other, ok := g.otherImageTool(privileged)
+	if !ok {
+		return nil
+	}
+	var res struct {
+		Deleted *bool `json:"deleted"`
+	}
+	if json.Unmarshal(out, &res) == nil && res.Deleted != nil && *res.Deleted {
+		return nil
+	}
+	return g.deleteRootfs(ctx, other, h, vol)
 }
 
 // deleteRootfs deletes volume vol of h with the image plugin that made it.
@@ -528,7 +550,6 @@ func (g *Gardener) Destroy(ctx context.Context, h string) error {
 		}
 	}
 	crash.Point("gdn-server.destroy.marked")
-	image := g.imageTool(s.Privileged)
 	if err := g.netDown(ctx, h); err != nil {
 		return err
 	}
@@ -539,18 +560,12 @@ func (g *Gardener) Destroy(ctx context.Context, h string) error {
 	crash.Point("gdn-server.destroy.runtime")
 	g.procs.forget(h)
 	vols := append(strings.Split(s.Properties[PropPeaVolumes], ","), h)
-	images := []Tool{image}
-	if other, ok := g.otherImageTool(s.Privileged); ok {
-		images = append(images, other)
-	}
 	for _, vol := range vols {
 		if vol == "" {
 			continue
 		}
-		for _, t := range images {
-			if err := g.deleteRootfs(ctx, t, h, vol); err != nil {
-				return err
-			}
+		if err := g.deleteVolume(ctx, s.Privileged, h, vol); err != nil {
+			return err
 		}
 	}
 	crash.Point("gdn-server.destroy.rootfs")

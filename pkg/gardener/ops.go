@@ -252,22 +252,23 @@ func (g *Gardener) Metrics(ctx context.Context, h string) (garden.Metrics, error
 		wg   sync.WaitGroup
 		errs [4]error
 	)
-	wg.Add(3)
+	wg.Add(2)
 	go func() { defer wg.Done(); errs[0] = g.toolJSON(ctx, g.cfg.Run, h, &rs, "stats", h) }()
 	go func() {
 		defer wg.Done()
-		image, other, err := g.imageToolOf(ctx, h)
-		if errs[1] = err; err == nil {
-			errs[1] = g.toolJSON(ctx, image, h, &ds, "stats", h)
+		// One gdn-depot show gives the limits and the privilege, which
+		// names the store that made the rootfs.
+		if sum, errs[3] = g.show(ctx, h); errs[3] != nil {
+			return
 		}
+		errs[1] = g.toolJSON(ctx, g.imageTool(sum.Privileged), h, &ds, "stats", h)
 		// A privileged container made before the server had its
 		// privileged store has its volume in the other one.
 		var nf garden.ContainerNotFoundError
-		if errors.As(errs[1], &nf) && other.Path != "" {
+		if other, ok := g.otherImageTool(sum.Privileged); ok && errors.As(errs[1], &nf) {
 			errs[1] = g.toolJSON(ctx, other, h, &ds, "stats", h)
 		}
 	}()
-	go func() { defer wg.Done(); sum, errs[3] = g.show(ctx, h) }()
 	if g.cfg.NetworkMetrics {
 		wg.Add(1)
 		go func() {
@@ -408,18 +409,6 @@ func (g *Gardener) show(ctx context.Context, h string) (summary, error) {
 	var s summary
 	err := g.depotJSON(ctx, h, &s, nil, "show", h)
 	return s, err
-}
-
-// imageToolOf returns the image plugin that made h's rootfs, and the
-// other one if there are two. Only with a separate privileged plugin
-// configured must the bundle be asked.
-func (g *Gardener) imageToolOf(ctx context.Context, h string) (Tool, Tool, error) {
-	if g.cfg.PrivilegedImage.Path == "" {
-		return g.cfg.Image, Tool{}, nil
-	}
-	s, err := g.show(ctx, h)
-	other, _ := g.otherImageTool(s.Privileged)
-	return g.imageTool(s.Privileged), other, err
 }
 
 // MemoryLimits reports h's memory limit from its bundle.
