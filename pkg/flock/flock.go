@@ -63,29 +63,18 @@ func AcquireShared(path string) (*Lock, error) {
 // process holds it, Claim fails at once with an error that names the
 // holder's pid.
 func Claim(path string) (*Lock, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	l, ok, err := TryAcquire(path)
 	if err != nil {
-		return nil, fmt.Errorf("lock %q: %w", path, err)
+		return nil, err
 	}
-	for {
-		err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if err == unix.EWOULDBLOCK {
+	if !ok {
 		holder, _ := os.ReadFile(path)
-		f.Close()
 		return nil, &HeldError{Path: path, Holder: strings.TrimSpace(string(holder))}
 	}
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock %q: %w", path, err)
+	if err := l.f.Truncate(0); err == nil {
+		_, _ = l.f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	}
-	if err := f.Truncate(0); err == nil {
-		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
-	}
-	return &Lock{f: f}, nil
+	return l, nil
 }
 
 // HeldError is Claim's error when another process holds the lock.

@@ -9,8 +9,9 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
-	"syscall"
 	"testing"
+
+	"github.com/gdn-dev/gdn/pkg/flock"
 )
 
 // RequireRoot skips t, saying why, unless the test runs as root. CI runs as
@@ -74,7 +75,7 @@ var (
 	netSlotErr  error
 	// netSlotLock is held open for the process's life: were it only a
 	// local, the collector would close it and drop the claim.
-	netSlotLock *os.File
+	netSlotLock *flock.Lock
 )
 
 // NetSlots is how many test processes can hold a network slot at once.
@@ -94,16 +95,15 @@ func NetSlot(t testing.TB) int {
 			return
 		}
 		for i := range NetSlots {
-			f, err := os.OpenFile(filepath.Join(dir, fmt.Sprintf("slot-%d.lock", i)), os.O_RDWR|os.O_CREATE, 0o600)
+			l, ok, err := flock.TryAcquire(filepath.Join(dir, fmt.Sprintf("slot-%d.lock", i)))
 			if err != nil {
 				netSlotErr = err
 				return
 			}
-			if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
-				netSlot, netSlotLock = i, f
+			if ok {
+				netSlot, netSlotLock = i, l
 				return
 			}
-			f.Close()
 		}
 		netSlotErr = fmt.Errorf("all %d test network slots are held by other test processes", NetSlots)
 	})
