@@ -1,19 +1,28 @@
-// Command api measures gdn-server's create, run and destroy through the
-// Garden API against the floor of the same tools run by hand in the same
-// run: C clients × N creates each with a 1 MiB exclusive disk limit (the
-// reference's release gate), then a run of /bin/true to its exit status,
-// then destroys. It starts its own gdn-server in a scratch directory and
-// prints ratios of means. Needs root and `make build`.
+// Command api is gdn's benchmark through the Garden API: every figure of
+// the design brief's §6 against a floor measured in the same run (Debian's
+// runc on the very bundle gdn-depot writes, a raw pipe), written as a
+// table (figure, gdn, floor, ratio, goal, met?) in Markdown and JSON under
+// bench/results/, with an SVG of the create/run/destroy latencies.
+//
+// It starts its own gdn-server (its own tag, directories, socket, nft
+// table and pool) in a scratch directory, and interleaves the floors with
+// gdn's figures pass by pass, so that a machine that slows down in the
+// middle slows both. A floor that drifted more than 20% between its first
+// and last pass is flagged. Needs root, `make build`, runc.
 package main
 
 import (
-	"bytes"
+	"bufio"
+	"cmp"
+	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -23,154 +32,384 @@ import (
 )
 
 func main() {
-	clients := flag.Int("clients", 5, "parallel clients")
-	creates := flag.Int("creates", 40, "creates per client")
-	live := flag.Int("live", 250, "containers (each with a process) alive across the restart measurement")
+	passes := flag.Int("passes", 5, "interleaved passes of floor and gdn measurements")
+	perPass := flag.Int("n", 10, "creates, runs and destroys (and floor runs) per pass")
+	clients := flag.Int("clients", 5, "parallel clients of the disk-limit figure")
+	creates := flag.Int("creates", 40, "creates per client of the disk-limit figure")
+	live := flag.Int("live", 1000, "live containers (each running a process) for the create-at-scale figure")
+	dadoos := flag.Int("dadoos", 100, "running processes whose dadoo memory is measured")
+	mib := flag.Int("stdout-mib", 50, "MiB of stdout streamed through the API")
 	pool := flag.String("pool", "10.240.0.0/20", "network pool (a /30 per container: /20 holds 1024)")
+	out := flag.String("out", "", "results directory (default: bench/results in the repository)")
 	flag.Parse()
+
 	repo, _ := filepath.Abs(filepath.Join(filepath.Dir(os.Args[0]), "..", ".."))
 	if _, err := os.Stat(filepath.Join(repo, "bin", "gdn-server")); err != nil {
 		repo, _ = os.Getwd()
 	}
-	bin := func(n string) string { return filepath.Join(repo, "bin", n) }
-	work, err := os.MkdirTemp("/tmp", "gdn-bench-api-")
-	check(err)
-	check(os.Chmod(work, 0o755))
-	defer os.RemoveAll(work)
-	rootfs := filepath.Join(work, "rootfs")
-	run(filepath.Join(repo, "scripts", "mk-rootfs"), rootfs)
-	initBin := filepath.Join(work, "gdn-init")
-	run("install", "-m", "0755", bin("gdn-init"), initBin)
-	env := append(os.Environ(), "GDN_RUNTIME_ROOT="+work+"/run", "GDN_STORE="+work+"/store",
-		"GDN_NET_STATE="+work+"/net", "GDN_NET_TABLE=gdnbench", "GDN_DEPOT="+work+"/depot")
-	netArgs := []string{"--network-pool", *pool}
-	sock := filepath.Join(work, "garden.sock")
-	var srv *exec.Cmd
-	startServer := func() {
-		srv = exec.Command(bin("gdn-server"), "--depot", work+"/depot", "--bind-socket", sock, "--default-rootfs", rootfs,
-			"--init-bin", initBin, "--network-pool", *pool, "--log-level", "error")
-		srv.Env = env
-		check(srv.Start())
+	if *out == "" {
+		*out = filepath.Join(repo, "bench", "results")
 	}
-	startServer()
-	defer func() {
-		_ = srv.Process.Signal(os.Interrupt)
-		_ = srv.Wait()
-		_ = exec.Command("nft", "delete", "table", "ip", "gdnbench").Run()
-		_ = exec.Command("umount", "-l", work+"/store").Run()
-		_ = exec.Command("umount", "-l", work+"/store-privileged").Run()
-	}()
-	cl := client.New("unix", sock)
-	for cl.Ping() != nil {
-		time.Sleep(20 * time.Millisecond)
+	s := startBench(repo, *pool)
+	defer s.close()
+	fl := newFloors(s.work, s.floorBundle())
+	defer removeFloorCgroups()
+	defer fl.close()
+
+	r := &results{Passes: *passes, PerPass: *perPass, Started: time.Now()}
+
+	// Interleaved passes: floors, then gdn, in each.
+	var (
+		runFloor, execFloor     []time.Duration
+		create, runT, destroy   []time.Duration
+		firstRunFl, lastRunFl   []time.Duration
+		firstExecFl, lastExecFl []time.Duration
+		pipeFloor, pipeGdn      []float64
+	)
+	k := 0
+	for p := range *passes {
+		var rf, ef []time.Duration
+		for range *perPass {
+			rf = append(rf, fl.runTrue(k))
+			k++
+		}
+		var hs []string
+		for i := range *perPass {
+			h := fmt.Sprintf("p%d-%d", p, i)
+			create = append(create, timed(func() { s.create(garden.ContainerSpec{Handle: h}) }))
+			hs = append(hs, h)
+		}
+		for range *perPass {
+			ef = append(ef, fl.execTrue())
+		}
+		for range *perPass {
+			runT = append(runT, timed(func() { s.runTrue(hs[0]) }))
+		}
+		pipeFloor = append(pipeFloor, fl.pipe(*mib))
+		pipeGdn = append(pipeGdn, s.pipe(hs[0], *mib))
+		for _, h := range hs {
+			destroy = append(destroy, timed(func() { check(s.cl.Destroy(h)) }))
+		}
+		runFloor, execFloor = append(runFloor, rf...), append(execFloor, ef...)
+		if p == 0 {
+			firstRunFl, firstExecFl = rf, ef
+		}
+		lastRunFl, lastExecFl = rf, ef
+		fmt.Fprintf(os.Stderr, "pass %d: runc run %.1f ms, create %.1f ms, runc exec %.1f ms, run %.1f ms, destroy %.1f ms (medians so far)\n",
+			p+1, ms(median(runFloor)), ms(median(create)), ms(median(execFloor)), ms(median(runT)), ms(median(destroy)))
 	}
-	spec := func(h string) garden.ContainerSpec {
+	r.drift("runc run", firstRunFl, lastRunFl)
+	r.drift("runc exec", firstExecFl, lastExecFl)
+	r.Latencies = map[string][]float64{
+		"runc run": msList(runFloor), "create": msList(create),
+		"runc exec": msList(execFloor), "run": msList(runT), "destroy": msList(destroy),
+	}
+	r.add(figure{Name: "create (default rootfs, network on)", Unit: "ms", Gdn: ms(median(create)), GdnP90: ms(p90(create)),
+		FloorName: "runc run /bin/true (userns)", Floor: ms(median(runFloor)), FloorP90: ms(p90(runFloor)), Goal: 2.0})
+	r.add(figure{Name: "Run /bin/true to its exit status", Unit: "ms", Gdn: ms(median(runT)), GdnP90: ms(p90(runT)),
+		FloorName: "runc exec /bin/true", Floor: ms(median(execFloor)), FloorP90: ms(p90(execFloor)), Goal: 1.5})
+	r.add(figure{Name: "destroy", Unit: "ms", Gdn: ms(median(destroy)), GdnP90: ms(p90(destroy)),
+		FloorName: "runc run /bin/true (userns)", Floor: ms(median(runFloor)), FloorP90: ms(p90(runFloor)), Goal: 1.2})
+	r.add(figure{Name: fmt.Sprintf("%d MiB stdout through the API", *mib), Unit: "MiB/s", Gdn: medianF(pipeGdn) / (1 << 20),
+		FloorName: "runc exec dd \\| cat (raw pipe)", Floor: medianF(pipeFloor) / (1 << 20), HigherIsBetter: true,
+		Note: "the goal (1.5× the reference's) needs the reference; ratio here is against the raw pipe"})
+
+	// Many clients with a disk limit (the reference's release gate) against
+	// one client's create of the same spec.
+	diskSpec := func(h string) garden.ContainerSpec {
 		return garden.ContainerSpec{Handle: h, Limits: garden.Limits{Disk: garden.DiskLimits{ByteHard: 1 << 20, Scope: garden.DiskLimitScopeExclusive}}}
 	}
+	one := parallel(1, 20, func(_, i int) { s.create(diskSpec(fmt.Sprintf("one-%d", i))) })
+	parallel(1, 20, func(_, i int) { check(s.cl.Destroy(fmt.Sprintf("one-%d", i))) })
+	many := parallel(*clients, *creates, func(c, i int) { s.create(diskSpec(fmt.Sprintf("gate-%d-%d", c, i))) })
+	parallel(*clients, *creates, func(c, i int) { check(s.cl.Destroy(fmt.Sprintf("gate-%d-%d", c, i))) })
+	r.add(figure{Name: fmt.Sprintf("%d clients × %d creates, 1 MiB exclusive disk limit, mean", *clients, *creates), Unit: "ms",
+		Gdn: ms(mean(many)), GdnP90: ms(p90(many)), FloorName: "one client's create, same spec (median)", Floor: ms(median(one)), Goal: 2.0})
 
-	// Through the API.
-	apiCreate := parallel(*clients, *creates, func(c, i int) {
-		_, err := cl.Create(spec(fmt.Sprintf("api-%d-%d", c, i)))
-		check(err)
-	})
-	apiRun := parallel(1, 20, func(_, i int) {
-		c, _ := cl.Lookup("api-0-0")
-		p, err := c.Run(garden.ProcessSpec{Path: "/bin/true"}, client.ProcessIO{})
-		check(err)
-		_, err = p.Wait()
-		check(err)
-	})
-	apiDestroy := parallel(*clients, *creates, func(c, i int) { check(cl.Destroy(fmt.Sprintf("api-%d-%d", c, i))) })
+	// dadoo's memory with many processes running.
+	r.add(s.dadooMemory(*dadoos))
 
-	// The same tools by hand: the pipeline of the design brief.
-	tool := func(stdin []byte, name string, args ...string) []byte {
-		cmd := exec.Command(bin(name), args...)
-		cmd.Env = env
-		cmd.Stdin = bytes.NewReader(stdin)
-		var out, errb bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &errb
-		if err := cmd.Run(); err != nil {
-			panic(fmt.Sprintf("%s %v: %v: %s", name, args, err, errb.String()))
-		}
-		return out.Bytes()
-	}
-	handCreate := parallel(*clients, *creates, func(c, i int) {
-		h := fmt.Sprintf("hand-%d-%d", c, i)
-		partial := tool(nil, "gdn-rootfs", "create", "--disk-limit-size-bytes", "1048576", "--exclude-image-from-quota", rootfs, h)
-		created := tool(tool(partial, "gdn-depot", "create", h, "--init-bin", initBin), "gdn-run", "create")
-		tool(created, "gdn-net", append(netArgs, "up", h, "--dns-dir", work+"/depot/"+h)...)
-	})
-	handRun := parallel(1, 20, func(_, i int) {
-		cmd := exec.Command(bin("gdn-run"), "exec", "hand-0-0", "--attach", "--", "/bin/true")
-		cmd.Env = env
-		check(cmd.Run())
-	})
-	handDestroy := parallel(*clients, *creates, func(c, i int) {
-		h := fmt.Sprintf("hand-%d-%d", c, i)
-		tool(nil, "gdn-net", append(netArgs, "down", h)...)
-		tool(nil, "gdn-run", "delete", h)
-		tool(nil, "gdn-rootfs", "delete", h)
-		tool(nil, "gdn-depot", "destroy", h)
-	})
-
-	// Create latency with no other container, then with the live ones
-	// (each with a process), to see whether anything grows with them.
+	// Create latency with none and with many live containers.
 	sequential := func(tag string) []time.Duration {
-		d := parallel(1, 20, func(_, i int) {
-			_, err := cl.Create(spec(fmt.Sprintf("%s-%d", tag, i)))
-			check(err)
-		})
-		parallel(1, 20, func(_, i int) { check(cl.Destroy(fmt.Sprintf("%s-%d", tag, i))) })
+		d := parallel(1, 20, func(_, i int) { s.create(garden.ContainerSpec{Handle: fmt.Sprintf("%s-%d", tag, i)}) })
+		parallel(1, 20, func(_, i int) { check(s.cl.Destroy(fmt.Sprintf("%s-%d", tag, i))) })
 		return d
 	}
 	atZero := sequential("zero")
-
-	// Restart with many live containers: kill -9, start, and time until
-	// the API answers, and until every process is re-attached.
-	parallel(*clients, *live / *clients, func(c, i int) {
+	zeroFloor := []time.Duration{fl.runTrue(k), fl.runTrue(k + 1), fl.runTrue(k + 2)}
+	k += 3
+	fmt.Fprintf(os.Stderr, "making %d live containers\n", *live)
+	parallel(4, *live/4, func(c, i int) {
 		h := fmt.Sprintf("live-%d-%d", c, i)
-		ct, err := cl.Create(garden.ContainerSpec{Handle: h})
-		check(err)
-		_, err = ct.Run(garden.ProcessSpec{ID: "sleeper", Path: "/bin/sleep", Args: []string{"1000"}}, client.ProcessIO{})
-		check(err)
+		s.create(garden.ContainerSpec{Handle: h})
+		s.sleeper(h)
 	})
 	atLive := sequential("busy")
-	check(srv.Process.Kill())
-	_ = srv.Wait()
-	restart := time.Now()
-	startServer()
-	for cl.Ping() != nil {
+	liveFloor := []time.Duration{fl.runTrue(k), fl.runTrue(k + 1), fl.runTrue(k + 2)}
+	r.add(figure{Name: fmt.Sprintf("create with %d live containers", *live/4*4), Unit: "ms", Gdn: ms(median(atLive)), GdnP90: ms(p90(atLive)),
+		FloorName: "create with none", Floor: ms(median(atZero)), FloorP90: ms(p90(atZero)), Goal: 1.2,
+		Note: fmt.Sprintf("runc run floor meanwhile: %.1f ms with none, %.1f ms with them", ms(median(zeroFloor)), ms(median(liveFloor)))})
+	r.add(s.restart(*live / 4 * 4))
+	fmt.Fprintf(os.Stderr, "destroying %d live containers\n", *live)
+	parallel(4, *live/4, func(c, i int) { check(s.cl.Destroy(fmt.Sprintf("live-%d-%d", c, i))) })
+
+	r.Tools = toolDurations(filepath.Join(s.work, "server.log"))
+	r.Finished = time.Now()
+	check(r.write(*out))
+	md, err := os.ReadFile(filepath.Join(*out, "results.md"))
+	check(err)
+	os.Stdout.Write(md)
+}
+
+// bench is the gdn-server under test and its scratch directory.
+type bench struct {
+	repo, work, rootfs, initBin, sock, tag, pool string
+	env                                          []string
+	srv                                          *exec.Cmd
+	cl                                           client.Client
+}
+
+func startBench(repo, pool string) *bench {
+	work, err := os.MkdirTemp("/tmp", "gdn-bench-api-")
+	check(err)
+	check(os.Chmod(work, 0o755))
+	s := &bench{repo: repo, work: work, pool: pool, tag: "bench" + strconv.Itoa(os.Getpid())}
+	s.rootfs = filepath.Join(work, "rootfs")
+	run(filepath.Join(repo, "scripts", "mk-rootfs"), s.rootfs)
+	s.initBin = filepath.Join(work, "gdn-init")
+	run("install", "-m", "0755", s.bin("gdn-init"), s.initBin)
+	s.sock = filepath.Join(work, "garden.sock")
+	s.env = append(os.Environ(), "GDN_TAG="+s.tag)
+	s.start()
+	return s
+}
+
+func (s *bench) bin(n string) string { return filepath.Join(s.repo, "bin", n) }
+
+func (s *bench) start() {
+	s.srv = exec.Command(s.bin("gdn-server"), "--tag", s.tag, "--depot", s.work+"/depot", "--store", s.work+"/store",
+		"--bind-socket", s.sock, "--default-rootfs", s.rootfs, "--init-bin", s.initBin, "--network-pool", s.pool,
+		"--port-pool-start", "40000", "--log-level", "debug", "--log-file", s.work+"/server.log")
+	s.srv.Env = s.env
+	s.srv.Stderr = os.Stderr
+	check(s.srv.Start())
+	s.cl = client.New("unix", s.sock)
+	for s.cl.Ping() != nil {
 		time.Sleep(5 * time.Millisecond)
 	}
-	serving := time.Since(restart)
-	handles, err := cl.Containers(nil)
-	check(err)
-	listed := time.Since(restart)
-	var procs []client.Process
-	for _, ct := range handles {
-		p, err := ct.Attach("sleeper", client.ProcessIO{})
-		check(err)
-		procs = append(procs, p)
-	}
-	attached := time.Since(restart)
-	for _, p := range procs {
-		check(p.Signal(garden.SignalKill))
-	}
-	parallel(*clients, *live / *clients, func(c, i int) { check(cl.Destroy(fmt.Sprintf("live-%d-%d", c, i))) })
-	fmt.Printf("one client, 20 creates: %s ms with no other container, %s ms with %d live ones (ratio %.2f)\n",
-		stats(atZero), stats(atLive), *live, mean(atLive)/mean(atZero))
-	fmt.Printf("restart with %d live containers (kill -9): serving after %v, all listed after %v, all %d processes re-attached after %v\n",
-		len(handles), serving.Round(time.Millisecond), listed.Round(time.Millisecond), len(procs), attached.Round(time.Millisecond))
+}
 
-	fmt.Printf("%d clients x %d creates, 1 MiB exclusive disk limit; run of /bin/true x20 (one client)\n", *clients, *creates)
-	fmt.Printf("%-9s %28s %28s %7s\n", "", "API mean / median / p95 ms", "tools by hand (same)", "ratio")
-	for _, r := range []struct {
-		name      string
-		api, hand []time.Duration
-	}{{"create", apiCreate, handCreate}, {"run", apiRun, handRun}, {"destroy", apiDestroy, handDestroy}} {
-		a, h := stats(r.api), stats(r.hand)
-		fmt.Printf("%-9s %28s %28s %7.2f\n", r.name, a, h, mean(r.api)/mean(r.hand))
+// floorBundle returns a bundle gdn-depot wrote for the default rootfs, as
+// for any container of the server's.
+func (s *bench) floorBundle() string {
+	cmd := exec.Command(s.bin("gdn-depot"), "--depot", s.work+"/floor-depot", "create", "floor", "--rootfs", s.rootfs, "--init-bin", s.initBin)
+	cmd.Env = s.env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		panic(fmt.Sprintf("gdn-depot create: %v: %s", err, out))
 	}
+	return filepath.Join(s.work, "floor-depot", "floor")
+}
+
+func (s *bench) create(spec garden.ContainerSpec) {
+	_, err := s.cl.Create(spec)
+	check(err)
+}
+
+func (s *bench) runTrue(h string) {
+	c, err := s.cl.Lookup(h)
+	check(err)
+	p, err := c.Run(garden.ProcessSpec{Path: "/bin/true"}, client.ProcessIO{})
+	check(err)
+	st, err := p.Wait()
+	check(err)
+	if st != 0 {
+		panic(fmt.Sprintf("/bin/true exited %d", st))
+	}
+}
+
+// sleeper starts a long-running process in h.
+func (s *bench) sleeper(h string) {
+	c, err := s.cl.Lookup(h)
+	check(err)
+	_, err = c.Run(garden.ProcessSpec{ID: "sleeper", Path: "/bin/sleep", Args: []string{"100000"}}, client.ProcessIO{})
+	check(err)
+}
+
+// countWriter counts what is written to it.
+type countWriter struct {
+	mu sync.Mutex
+	n  int64
+}
+
+func (w *countWriter) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	w.n += int64(len(b))
+	w.mu.Unlock()
+	return len(b), nil
+}
+
+// pipe streams mib MiB of stdout from h through the API; it returns the
+// bytes per second from Run to the exit status.
+func (s *bench) pipe(h string, mib int) float64 {
+	c, err := s.cl.Lookup(h)
+	check(err)
+	w := &countWriter{}
+	start := time.Now()
+	p, err := c.Run(garden.ProcessSpec{Path: "/bin/dd", Args: []string{"if=/dev/zero", "bs=1048576", fmt.Sprintf("count=%d", mib)}},
+		client.ProcessIO{Stdout: w, Stderr: io.Discard})
+	check(err)
+	st, err := p.Wait()
+	check(err)
+	d := time.Since(start)
+	if st != 0 || w.n != int64(mib)<<20 {
+		panic(fmt.Sprintf("stdout through the API: status %d, %d bytes, want %d", st, w.n, mib<<20))
+	}
+	return float64(w.n) / d.Seconds()
+}
+
+// dadooMemory runs n sleeping processes in one container and reads the
+// mean PSS and RSS of their dadoos.
+func (s *bench) dadooMemory(n int) figure {
+	s.create(garden.ContainerSpec{Handle: "mem"})
+	c, err := s.cl.Lookup("mem")
+	check(err)
+	for i := range n {
+		_, err := c.Run(garden.ProcessSpec{ID: fmt.Sprintf("s%d", i), Path: "/bin/sleep", Args: []string{"100000"}}, client.ProcessIO{})
+		check(err)
+	}
+	var pss, rss, count float64
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, f := range procs {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		argv := strings.Split(string(b), "\x00")
+		if filepath.Base(argv[0]) != "dadoo" || !slices.Contains(argv, "mem") {
+			continue
+		}
+		p, r, ok := smaps(filepath.Join(filepath.Dir(f), "smaps_rollup"))
+		if ok {
+			pss, rss, count = pss+p, rss+r, count+1
+		}
+	}
+	check(s.cl.Destroy("mem"))
+	if count == 0 {
+		panic("no dadoo found")
+	}
+	return figure{Name: fmt.Sprintf("dadoo PSS with %d running (%d measured)", n, int(count)), Unit: "MiB", Gdn: pss / count / 1024,
+		FloorName: "goal (absolute; conmon: 0.5)", Floor: 0.8, AbsoluteGoal: true,
+		Note: fmt.Sprintf("mean RSS %.2f MiB", rss/count/1024)}
+}
+
+// smaps returns the Pss and Rss (KiB) of a smaps_rollup file.
+func smaps(path string) (pss, rss float64, ok bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fs := strings.Fields(sc.Text())
+		if len(fs) < 2 {
+			continue
+		}
+		v, _ := strconv.ParseFloat(fs[1], 64)
+		switch fs[0] {
+		case "Pss:":
+			pss, ok = v, true
+		case "Rss:":
+			rss = v
+		}
+	}
+	return pss, rss, ok
+}
+
+// restart kills the server (-9) with n live containers and times until it
+// serves, lists them all, and has re-attached every sleeper.
+func (s *bench) restart(n int) figure {
+	check(s.srv.Process.Kill())
+	_ = s.srv.Wait()
+	begin := time.Now()
+	s.start()
+	serving := time.Since(begin)
+	cs, err := s.cl.Containers(nil)
+	check(err)
+	for _, c := range cs {
+		if strings.HasPrefix(c.Handle(), "live-") {
+			_, err := c.Attach("sleeper", client.ProcessIO{})
+			check(err)
+		}
+	}
+	all := time.Since(begin)
+	return figure{Name: fmt.Sprintf("restart (kill -9) with %d live: all re-attached", n), Unit: "ms", Gdn: ms(all),
+		FloorName: "goal (absolute)", Floor: 1000, AbsoluteGoal: true,
+		Note: fmt.Sprintf("serving after %.0f ms, %d listed", ms(serving), len(cs))}
+}
+
+func (s *bench) close() {
+	// Whatever a failed run left goes through the server first, so that
+	// every tool undoes what it made.
+	if s.cl != nil && s.cl.Ping() == nil {
+		if hs, err := s.cl.Containers(garden.Properties{"garden.state": "all"}); err == nil {
+			parallel(4, 1, func(c, _ int) {
+				for i := c; i < len(hs); i += 4 {
+					_ = s.cl.Destroy(hs[i].Handle())
+				}
+			})
+		}
+	}
+	if s.srv != nil && s.srv.Process != nil {
+		_ = s.srv.Process.Signal(os.Interrupt)
+		_ = s.srv.Wait()
+	}
+	_ = exec.Command("nft", "delete", "table", "ip", "gdn-"+s.tag).Run()
+	_ = exec.Command("umount", "-l", s.work+"/store").Run()
+	_ = exec.Command("umount", "-l", s.work+"/store-privileged").Run()
+	_ = os.RemoveAll(s.work)
+	_ = os.RemoveAll("/var/lib/gdn/net-" + s.tag)
+	_ = os.Remove("/run/runc-" + s.tag)
+}
+
+// toolDurations reads the server's debug log: the median and count of
+// each tool command's runs, slowest first.
+func toolDurations(log string) []toolTime {
+	f, err := os.Open(log)
+	check(err)
+	defer f.Close()
+	runs := map[string][]time.Duration{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var l struct {
+			Msg      string   `json:"msg"`
+			Cmd      string   `json:"cmd"`
+			Args     []string `json:"args"`
+			Duration int64    `json:"duration"`
+		}
+		if json.Unmarshal(sc.Bytes(), &l) != nil || l.Msg != "ran tool" || len(l.Args) == 0 {
+			continue
+		}
+		sub := l.Args[0]
+		if sub == "--action" && len(l.Args) > 1 {
+			sub = l.Args[1]
+		}
+		k := l.Cmd + " " + sub
+		runs[k] = append(runs[k], time.Duration(l.Duration))
+	}
+	var out []toolTime
+	for k, ds := range runs {
+		out = append(out, toolTime{Command: k, Runs: len(ds), Median: ms(median(ds)), P90: ms(p90(ds))})
+	}
+	slices.SortFunc(out, func(a, b toolTime) int { return cmp.Compare(b.Median, a.Median) })
+	return out
+}
+
+func timed(f func()) time.Duration {
+	start := time.Now()
+	f()
+	return time.Since(start)
 }
 
 // parallel runs f for c clients × n calls each and returns the latencies.
@@ -183,9 +422,7 @@ func parallel(c, n int, f func(client, i int)) []time.Duration {
 		go func() {
 			defer wg.Done()
 			for i := range n {
-				start := time.Now()
-				f(k, i)
-				d := time.Since(start)
+				d := timed(func() { f(k, i) })
 				mu.Lock()
 				all = append(all, d)
 				mu.Unlock()
@@ -196,24 +433,9 @@ func parallel(c, n int, f func(client, i int)) []time.Duration {
 	return all
 }
 
-func mean(ds []time.Duration) float64 {
-	var sum time.Duration
-	for _, d := range ds {
-		sum += d
-	}
-	return float64(sum) / float64(len(ds))
-}
-
-func stats(ds []time.Duration) string {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	ms := func(d float64) string { return fmt.Sprintf("%.1f", d/1e6) }
-	return strings.Join([]string{ms(mean(s)), ms(float64(s[len(s)/2])), ms(float64(s[len(s)*95/100]))}, " / ")
-}
-
 func run(name string, args ...string) {
 	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
-		panic(fmt.Sprintf("%s: %v: %s", name, err, out))
+		panic(fmt.Sprintf("%s %v: %v: %s", name, args, err, out))
 	}
 }
 
