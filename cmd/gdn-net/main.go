@@ -63,8 +63,9 @@ func main() {
 	root.Flags().StringVar(&action, "action", "", "network plugin contract: up, down, net-in, net-out or bulk-net-out")
 	root.Flags().StringVar(&h, "handle", "", "network plugin contract: the container handle")
 	root.PersistentFlags().String("dns-dir", "", "up: write the container's hosts and resolv.conf here")
+	root.PersistentFlags().Bool("detach-devices", false, "down: return once the rules are gone and leave the devices' deletion to a background process (the subnet, IP and ports are given back when the devices are gone)")
 	root.AddCommand(upCmd(), downCmd(), showCmd(), netInCmd(), netOutCmd(false), netOutCmd(true),
-		listCmd(), statsCmd(), cleanupCmd(), setupCmd(), bandwidthCmd())
+		listCmd(), statsCmd(), cleanupCmd(), setupCmd(), bandwidthCmd(), reapCmd())
 	os.Exit(cli.Execute(root))
 }
 

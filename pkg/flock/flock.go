@@ -40,6 +40,11 @@ func acquire(path string, how int) (*Lock, error) {
 	return &Lock{f: f}, nil
 }
 
+// File is the open lock file. A child process that inherits it holds the
+// lock too (flock belongs to the open file, not the process), until both
+// have let go: a parent can so hand a lock on to a child that outlives it.
+func (l *Lock) File() *os.File { return l.f }
+
 // Release drops the lock. It is safe to call on a nil Lock.
 func (l *Lock) Release() error {
 	if l == nil || l.f == nil {

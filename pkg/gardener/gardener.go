@@ -508,10 +508,16 @@ func (g *Gardener) netUp(ctx context.Context, h string, pid int, spec garden.Con
 	return res.Properties, nil
 }
 
+// netDown takes h's network down. gdn-net's devices are deleted in the
+// background (--detach-devices): nobody destroying a container waits for
+// the kernel's RCU barriers, and gdn-net gives the subnet back only once
+// they are gone.
 func (g *Gardener) netDown(ctx context.Context, h string) error {
-	_, err := g.cfg.Net.run(ctx, g.log.With("handle", h), call{
-		args: []string{"--action", "down", "--handle", h}, stdin: strings.NewReader("null"),
-	})
+	args := []string{"--action", "down", "--handle", h}
+	if g.cfg.OwnNetworkPlugin {
+		args = append(args, "--detach-devices")
+	}
+	_, err := g.cfg.Net.run(ctx, g.log.With("handle", h), call{args: args, stdin: strings.NewReader("null")})
 	return err
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // netState is the part of gdn-net's container state (pkg/network.State)
@@ -155,10 +156,30 @@ func (c *check) runtime() error {
 	return err
 }
 
-// netState reports container network states.
+// drainWait bounds the wait for detached downs to finish.
+const drainWait = 10 * time.Second
+
+// netState reports container network states, and draining ones (a
+// detached down's devices not yet deleted) that outlive drainWait: a
+// detached down returns before its devices are gone, so a check right
+// after a destroy waits for them first.
 func (c *check) netState() error {
 	if c.NetState == "" {
 		return nil
+	}
+	dir := filepath.Join(c.NetState, "draining")
+	deadline := time.Now().Add(drainWait)
+	for len(entries(dir)) > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, n := range entries(dir) {
+		var d struct {
+			Handle string `json:"handle"`
+		}
+		_ = readJSON(filepath.Join(dir, n), &d)
+		if !c.except[d.Handle] {
+			c.add(KindNetState, d.Handle, filepath.Join(dir, n)+" (devices of a detached down)")
+		}
 	}
 	names, err := readDir(filepath.Join(c.NetState, "containers"))
 	for _, n := range names {

@@ -14,6 +14,11 @@ import (
 // dir, table and pool. Every up that succeeds must leave a complete
 // network (see complete). It returns the broken ups and the failed calls.
 func churn(t *testing.T, name, network string, workers, cycles int) (broken, failed int) {
+	return churnDown(t, name, network, workers, cycles, false)
+}
+
+// churnDown is churn, with detached downs if detach is set.
+func churnDown(t *testing.T, name, network string, workers, cycles int, detach bool) (broken, failed int) {
 	table := testTable(t, name)
 	cfg := Config{StateDir: t.TempDir(), Pool: netip.MustParsePrefix("10.253.64.0/27"), Table: table}
 	var mu sync.Mutex
@@ -39,7 +44,11 @@ func churn(t *testing.T, name, network string, workers, cycles int) (broken, fai
 					t.Logf("up %s succeeded, but: %v", h, err)
 					mu.Unlock()
 				}
-				if _, err := n.Down(ctx, h); err != nil {
+				down := func() (bool, error) { return n.Down(ctx, h) }
+				if detach {
+					down = func() (bool, error) { return n.DownDetached(ctx, h, reaperArgv(cfg)) }
+				}
+				if _, err := down(); err != nil {
 					mu.Lock()
 					failed++
 					t.Logf("down %s: %v", h, err)
@@ -49,6 +58,9 @@ func churn(t *testing.T, name, network string, workers, cycles int) (broken, fai
 		}()
 	}
 	wg.Wait()
+	if detach {
+		waitDrained(t, newTestNetworker(t, cfg))
+	}
 	return broken, failed
 }
 
@@ -71,5 +83,20 @@ func TestChurnSharedStatic(t *testing.T) {
 	t.Logf("shared static /24: %d of 200 ups broken, %d calls failed", broken, failed)
 	if broken+failed > 0 {
 		t.Errorf("shared static /24: %d of 200 ups broken, %d calls failed", broken, failed)
+	}
+}
+
+// TestChurnDetached is both churns with detached downs: a subnet (or the
+// shared subnet's bridge) goes back only once a background child has
+// deleted its devices, so no up ever gets devices deleted under it.
+func TestChurnDetached(t *testing.T) {
+	for _, c := range []struct{ name, network string }{{"dynamic", ""}, {"static", "10.253.72.0/24"}} {
+		t.Run(c.name, func(t *testing.T) {
+			broken, failed := churnDown(t, "churn_det_"+c.name, c.network, 4, 40, true)
+			t.Logf("%s, detached downs: %d of 160 ups broken, %d calls failed", c.name, broken, failed)
+			if broken+failed > 0 {
+				t.Errorf("%s, detached downs: %d of 160 ups broken, %d calls failed", c.name, broken, failed)
+			}
+		})
 	}
 }

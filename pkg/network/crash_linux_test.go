@@ -54,6 +54,12 @@ func runHelper(v string) int {
 			_, err = n.Up(ctx, call.Handle, call.Spec)
 		case "down":
 			_, err = n.Down(ctx, call.Handle)
+		case "down-detached":
+			_, err = n.DownDetached(ctx, call.Handle, reaperArgv(call.Cfg))
+		case "reap":
+			// The child of a detached down: the draining state is its
+			// last argument.
+			err = n.Reap(os.Args[len(os.Args)-1])
 		case "netin":
 			_, err = n.NetIn(call.Handle, 0, 8080)
 		default:
@@ -65,6 +71,14 @@ func runHelper(v string) int {
 		return 1
 	}
 	return 0
+}
+
+// reaperArgv makes the test binary the child of a detached down (see
+// runHelper's "reap"), with the environment's crash point.
+func reaperArgv(cfg Config) []string {
+	js, _ := json.Marshal(helperCall{Op: "reap", Cfg: cfg})
+	self, _ := os.Executable()
+	return []string{"/usr/bin/env", helperEnv + "=" + string(js), self}
 }
 
 // runCrashing runs call in a child process that must die by SIGKILL at

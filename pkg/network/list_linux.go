@@ -61,7 +61,13 @@ func (n *Networker) Cleanup(_ context.Context) ([]string, error) {
 		return nil, err
 	}
 	defer busy.Release()
-	removed := []string{}
+	removed, err := n.reapOrphans()
+	if err != nil {
+		return removed, err
+	}
+	if removed == nil {
+		removed = []string{}
+	}
 	states := n.states()
 	for _, h := range slices.Sorted(maps.Keys(states)) {
 		st := states[h]

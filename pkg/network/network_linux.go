@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gdn-dev/gdn/pkg/atomicfile"
 	"github.com/gdn-dev/gdn/pkg/crash"
@@ -181,7 +182,7 @@ func (n *Networker) Up(ctx context.Context, h string, spec UpSpec) (_ *State, er
 	// The state is written under the pool's lock, with the allocation:
 	// a pool rebuilt from the states (Cleanup, a lost pool file) sees
 	// every allocation, and no device exists yet that it does not name.
-	err = n.updateSubnets(func(p *subnet.Pool) error {
+	allocate := func(p *subnet.Pool) error {
 		if _, err := os.Stat(n.statePath(h)); err == nil {
 			return fmt.Errorf("network of %q already exists: %w", h, errkind.HandleInUse)
 		}
@@ -199,7 +200,16 @@ func (n *Networker) Up(ctx context.Context, h string, spec UpSpec) (_ *State, er
 			st.Bandwidth, st.Ifb = &bw, "w"+id+"-i"
 		}
 		return n.save(st)
-	})
+	}
+	// A pool that is full only because of detached downs (their devices
+	// about to go, their subnets given back then) is waited for, not
+	// refused; outside the pool's lock, which they need to give back.
+	for deadline := time.Now().Add(drainWait); ; time.Sleep(10 * time.Millisecond) {
+		err = n.updateSubnets(allocate)
+		if !errors.Is(err, errkind.PoolExhausted) || time.Now().After(deadline) || len(n.drainingStates()) == 0 {
+			break
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -320,13 +330,7 @@ func (n *Networker) down(h string) (existed bool, err error) {
 }
 
 func (n *Networker) downLocked(st *State) error {
-	h := st.Handle
-	if st.Ifb != "" {
-		if err := link.Delete(st.Ifb, n.Owner()); err != nil {
-			return err
-		}
-	}
-	if err := link.Delete(st.HostIf, n.Owner()); err != nil {
+	if err := n.deleteDevices(st); err != nil {
 		return err
 	}
 	crash.Point("gdn-net.down.links")
@@ -334,25 +338,53 @@ func (n *Networker) downLocked(st *State) error {
 	if err != nil {
 		return err
 	}
-	var lastSubnet *netip.Prefix
 	if last {
 		if err := link.Delete(st.Bridge, n.Owner()); err != nil {
 			return err
 		}
-		lastSubnet = &st.Subnet
 	}
-	if err := n.nft.Down(h, st.Chain, lastSubnet, st.Bridge); err != nil {
+	if err := n.firewallDown(st, last); err != nil {
 		return err
 	}
 	crash.Point("gdn-net.down.nft")
+	n.removeDNSFiles(st)
+	if err := os.Remove(n.statePath(st.Handle)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	crash.Point("gdn-net.down.state")
+	return n.release(st)
+}
+
+// deleteDevices deletes st's ifb and veth (and so its container end).
+func (n *Networker) deleteDevices(st *State) error {
+	if st.Ifb != "" {
+		if err := link.Delete(st.Ifb, n.Owner()); err != nil {
+			return err
+		}
+	}
+	return link.Delete(st.HostIf, n.Owner())
+}
+
+// firewallDown removes st's rules and chain, and its subnet's masquerade
+// rule and bridge set entry if last.
+func (n *Networker) firewallDown(st *State, last bool) error {
+	var lastSubnet *netip.Prefix
+	if last {
+		lastSubnet = &st.Subnet
+	}
+	return n.nft.Down(st.Handle, st.Chain, lastSubnet, st.Bridge)
+}
+
+func (n *Networker) removeDNSFiles(st *State) {
 	if st.DNSDir != "" {
 		_ = os.Remove(filepath.Join(st.DNSDir, "hosts"))
 		_ = os.Remove(filepath.Join(st.DNSDir, "resolv.conf"))
 	}
-	if err := os.Remove(n.statePath(h)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	crash.Point("gdn-net.down.state")
+}
+
+// release gives st's ports and IP back to the pools: the last step of a
+// down, once nothing that used them is left.
+func (n *Networker) release(st *State) error {
 	if len(st.MappedPorts) > 0 {
 		err := n.updatePorts(func(p *port.Pool) error {
 			for _, m := range st.MappedPorts {
@@ -394,13 +426,16 @@ var errReadOnly = errors.New("read only")
 // and decides whether the subnet's bridge and masquerade rule go. The
 // lock is a file (flock), as each gdn-net is a process of its own.
 func (n *Networker) withSubnet(s netip.Prefix, fn func() error) error {
-	name := strings.ReplaceAll(s.String(), "/", "_")
-	l, err := flock.Acquire(filepath.Join(n.cfg.StateDir, "locks", "subnet-"+name+".lock"))
+	l, err := flock.Acquire(n.subnetLock(s))
 	if err != nil {
 		return err
 	}
 	defer l.Release()
 	return fn()
+}
+
+func (n *Networker) subnetLock(s netip.Prefix) string {
+	return filepath.Join(n.cfg.StateDir, "locks", "subnet-"+strings.ReplaceAll(s.String(), "/", "_")+".lock")
 }
 
 // Show returns container h's network. Errors: errkind.ContainerNotFound.
@@ -425,7 +460,7 @@ func (n *Networker) busy() (*flock.Lock, error) {
 // is rebuilt from the containers' states.
 func (n *Networker) updateSubnets(fn func(*subnet.Pool) error) error {
 	return subnet.Update(n.subnetsPath(), n.cfg.Pool, func(p *subnet.Pool) error {
-		for _, st := range n.states() {
+		for _, st := range n.allStates() {
 			p.Allocated[st.Subnet] = append(p.Allocated[st.Subnet], st.IP)
 		}
 		return nil
@@ -436,7 +471,7 @@ func (n *Networker) updateSubnets(fn func(*subnet.Pool) error) error {
 // rebuilt from the containers' states.
 func (n *Networker) updatePorts(fn func(*port.Pool) error) error {
 	return port.Update(n.portsPath(), n.cfg.PortStart, n.cfg.PortSize, func(p *port.Pool) error {
-		for _, st := range n.states() {
+		for _, st := range n.allStates() {
 			for _, m := range st.MappedPorts {
 				p.Remove(m.HostPort)
 			}

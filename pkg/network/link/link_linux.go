@@ -1,8 +1,8 @@
 // Package link makes and removes a container's network devices (reference
 // guardian-internals §5.4): one bridge per subnet holding the gateway IP,
 // and a veth pair per container whose host end is on the bridge and whose
-// other end is moved into the container's network namespace, addressed,
-// and given a default route via the gateway. All of it through netlink:
+// other end is made in the container's network namespace, addressed, and
+// given a default route via the gateway. All of it through netlink:
 // the container side is configured with a netlink socket opened in the
 // container's namespace, so no thread ever changes namespace.
 package link
@@ -48,12 +48,16 @@ func Up(cfg Config) (err error) {
 	if err != nil {
 		return err
 	}
+	// The container's end is made in the container's namespace: moving
+	// a device between namespaces waits for an RCU barrier under the
+	// kernel's RTNL lock (15-30 ms here, serialised host-wide), making it
+	// there does not.
 	veth := &netlink.Veth{
 		LinkAttrs: netlink.LinkAttrs{Name: cfg.HostIf, MTU: cfg.MTU, MasterIndex: br.Attrs().Index},
-		PeerName:  cfg.ContainerIf,
+		PeerName:  cfg.ContainerIf, PeerMTU: uint32(max(cfg.MTU, 0)), PeerNamespace: netlink.NsPid(cfg.Pid),
 	}
 	if err := netlink.LinkAdd(veth); err != nil {
-		return fmt.Errorf("add veth %s: %w", cfg.HostIf, err)
+		return fmt.Errorf("add veth %s with its peer in the namespace of pid %d: %w", cfg.HostIf, cfg.Pid, err)
 	}
 	defer func() {
 		if err != nil {
@@ -66,16 +70,6 @@ func Up(cfg Config) (err error) {
 	}
 	if err := netlink.LinkSetUp(veth); err != nil {
 		return fmt.Errorf("set %s up: %w", cfg.HostIf, err)
-	}
-	peer, err := netlink.LinkByName(cfg.ContainerIf)
-	if err != nil {
-		return fmt.Errorf("find %s: %w", cfg.ContainerIf, err)
-	}
-	if err := netlink.LinkSetMTU(peer, cfg.MTU); err != nil {
-		return fmt.Errorf("set MTU of %s: %w", cfg.ContainerIf, err)
-	}
-	if err := netlink.LinkSetNsPid(peer, cfg.Pid); err != nil {
-		return fmt.Errorf("move %s into the namespace of pid %d: %w", cfg.ContainerIf, cfg.Pid, err)
 	}
 	return configureContainer(cfg)
 }
@@ -139,7 +133,9 @@ func configureContainer(cfg Config) error {
 		_ = h.LinkSetUp(lo)
 	}
 	gw := net.IP(cfg.Gateway.Addr().AsSlice())
-	if err := h.RouteAdd(&netlink.Route{LinkIndex: link.Attrs().Index, Gw: gw}); err != nil {
+	// Replace, not add: a namespace brought up again while its previous
+	// veth is still being deleted (a detached down) has that one's route.
+	if err := h.RouteReplace(&netlink.Route{LinkIndex: link.Attrs().Index, Gw: gw}); err != nil {
 		return fmt.Errorf("default route via %s: %w", gw, err)
 	}
 	return nil
