@@ -41,6 +41,10 @@ type Config struct {
 	SwapAccounting bool
 	// NoNewPrivileges sets no_new_privs on unprivileged containers.
 	NoNewPrivileges bool
+	// NoX32 says the kernel runs no x32 syscalls (CONFIG_X86_X32_ABI off,
+	// as in most distributions' kernels): the seccomp filter then leaves
+	// the x32 architecture out (see Seccomp).
+	NoX32 bool
 	// Nofile is RLIMIT_NOFILE (soft and hard) of the container; 0 leaves
 	// the runtime's default.
 	Nofile uint64
@@ -76,6 +80,6 @@ func DefaultRules(cfg Config) []Rule {
 		CgroupLimits{SwapAccounting: cfg.SwapAccounting},
 		Rlimits{Nofile: cfg.Nofile},
 		Devices{},
-		Seccomp{NoNewPrivileges: cfg.NoNewPrivileges},
+		Seccomp{NoNewPrivileges: cfg.NoNewPrivileges, NoX32: cfg.NoX32},
 	}
 }

@@ -45,7 +45,18 @@ func HostConfig() (Config, error) {
 		CgroupV1:         v1,
 		SwapAccounting:   swapAccounting(v1),
 		Nofile:           rl.Max,
+		NoX32:            !X32Syscalls(),
 	}, nil
+}
+
+// x32Getpid is getpid(2) in the x32 ABI (__X32_SYSCALL_BIT | 39).
+const x32Getpid = 0x40000000 | 39
+
+// X32Syscalls tells whether the kernel runs x32 syscalls: a kernel
+// without them answers every one ENOSYS before any filter could see it.
+func X32Syscalls() bool {
+	_, _, errno := unix.RawSyscall(x32Getpid, 0, 0, 0)
+	return errno != unix.ENOSYS
 }
 
 // CgroupV1 reports whether /sys/fs/cgroup is a cgroup v1 or hybrid layout

@@ -2,6 +2,7 @@ package bundle
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/moby/profiles/seccomp"
 	"github.com/opencontainers/runtime-spec/specs-go"
@@ -16,6 +17,12 @@ import (
 // containers get neither, as in Guardian.
 type Seccomp struct {
 	NoNewPrivileges bool
+	// NoX32 leaves the x32 architecture out of the filter, for a kernel
+	// that runs no x32 syscall (HostConfig probes it): nothing changes for
+	// a process, and every create and exec compiles a third less (the
+	// filter is built in the container's init, per arch, each time; x32
+	// is about 7 ms of it here).
+	NoX32 bool
 }
 
 // Apply implements Rule.
@@ -31,6 +38,9 @@ func (r Seccomp) Apply(spec *specs.Spec, d Desired) error {
 	profile, err := seccomp.GetDefaultProfile(spec)
 	if err != nil {
 		return fmt.Errorf("default seccomp profile: %w", err)
+	}
+	if r.NoX32 {
+		profile.Architectures = slices.DeleteFunc(profile.Architectures, func(a specs.Arch) bool { return a == specs.ArchX32 })
 	}
 	linuxOf(spec).Seccomp = profile
 	p.NoNewPrivileges = r.NoNewPrivileges

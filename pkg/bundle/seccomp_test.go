@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	goruntime "runtime"
 	"slices"
 	"testing"
 
@@ -60,5 +61,23 @@ func TestSeccomp(t *testing.T) {
 				t.Errorf("no_new_privs = %v, want %v", spec.Process.NoNewPrivileges, tc.nnp)
 			}
 		})
+	}
+}
+
+// TestSeccompNoX32 leaves the x32 architecture out only when told the
+// kernel runs no x32 syscall, and keeps the others.
+func TestSeccompNoX32(t *testing.T) {
+	for _, noX32 := range []bool{false, true} {
+		spec := specs.Spec{Process: &specs.Process{Capabilities: &specs.LinuxCapabilities{Bounding: UnprivilegedCapabilities}}}
+		if err := (Seccomp{NoX32: noX32}).Apply(&spec, Desired{}); err != nil {
+			t.Fatal(err)
+		}
+		archs := spec.Linux.Seccomp.Architectures
+		if slices.Contains(archs, specs.ArchX32) == noX32 {
+			t.Errorf("NoX32 %v: architectures %v", noX32, archs)
+		}
+		if goruntime.GOARCH == "amd64" && (!slices.Contains(archs, specs.ArchX86_64) || !slices.Contains(archs, specs.ArchX86)) {
+			t.Errorf("NoX32 %v: architectures %v lack x86_64 or x86", noX32, archs)
+		}
 	}
 }

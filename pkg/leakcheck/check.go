@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // netState is the part of gdn-net's container state (pkg/network.State)
@@ -169,7 +171,7 @@ func (c *check) netState() error {
 	}
 	dir := filepath.Join(c.NetState, "draining")
 	deadline := time.Now().Add(drainWait)
-	for len(entries(dir)) > 0 && time.Now().Before(deadline) {
+	for (len(entries(dir)) > 0 || netBusy(c.NetState)) && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	for _, n := range entries(dir) {
@@ -188,6 +190,19 @@ func (c *check) netState() error {
 		}
 	}
 	return err
+}
+
+// netBusy tells whether a gdn-net up, down or a detached down's child
+// holds the state directory's busy lock (shared): a check then waits, as
+// the child gives the subnet back only after its draining state is gone.
+// The lock file is opened read-only and never made.
+func netBusy(stateDir string) bool {
+	f, err := os.Open(filepath.Join(stateDir, "busy.lock"))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	return unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) != nil
 }
 
 // readDir returns the names in dir; a missing dir holds none.
