@@ -89,7 +89,9 @@ func WriteError(w io.Writer, tool string, err error) {
 // Execute runs root and returns the process exit status, having printed any
 // error on stderr. main does os.Exit(cli.Execute(root)) and nothing else.
 // Every command of root needs root (uid 0) unless marked with AnyUser:
-// run by anyone else it fails before any work (RequireRoot).
+// run by anyone else it fails with errkind.Usage before any work. Usage
+// errors (argument counts, flags, unknown commands) name the command's
+// usage line.
 func Execute(root *cobra.Command) int {
 	root.SilenceErrors = true
 	root.SilenceUsage = true
