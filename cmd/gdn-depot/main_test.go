@@ -99,7 +99,9 @@ func TestPropsOnStdin(t *testing.T) {
 	dir := t.TempDir()
 	dep, initBin := filepath.Join(dir, "depot"), filepath.Join(dir, "gdn-init")
 	_ = os.WriteFile(initBin, nil, 0o755)
-	if _, err := run(t, "", "--depot", dep, "create", "c1", "--rootfs", dir, "--init-bin", initBin); err != nil {
+	// Privileged: the test's rootfs is not one an unprivileged container
+	// root could reach (t.TempDir is 0700), and need not be.
+	if _, err := run(t, "", "--depot", dep, "create", "c1", "--rootfs", dir, "--init-bin", initBin, "--privileged"); err != nil {
 		t.Fatal(err)
 	}
 	big := strings.Repeat("0123456789abcdef", 200<<10/16) // 200 KiB

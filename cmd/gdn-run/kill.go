@@ -18,7 +18,8 @@ func killCmd() *cobra.Command {
 		Use:   "kill HANDLE [SIGNAL]",
 		Short: "Send a signal (default TERM) to a container's init, or --all processes",
 		Long: "The sleeping init ignores every signal but KILL; `kill HANDLE KILL` ends the container\n" +
-			"(delete then cleans up). Signals are names (TERM, SIGKILL) or numbers.",
+			"(delete then cleans up). A signal the init would ignore (TERM, the default, to gdn-init)\n" +
+			"is refused (exit 5) rather than sent to no effect. Signals are names (TERM, SIGKILL) or numbers.",
 		Example: "  gdn-run kill c1 KILL\n  gdn-run kill --all c1 HUP",
 		Args:    cli.HandleArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -114,14 +114,15 @@ func enteredCmds() []*cobra.Command {
 			return fn(stream.Target{Root: root, Entered: true}, args[0])
 		}
 	}
+	// They run as the container's user, who may be anyone: no root check.
 	return []*cobra.Command{
-		{
+		cli.AnyUser(&cobra.Command{
 			Use: enteredIn + " DEST", Hidden: true, Args: cli.ExactArgs(1),
 			RunE: do(func(t stream.Target, dest string) error { return stream.In(t, dest, os.Stdin) }),
-		},
-		{
+		}),
+		cli.AnyUser(&cobra.Command{
 			Use: enteredOut + " SRC", Hidden: true, Args: cli.ExactArgs(1),
 			RunE: do(func(t stream.Target, src string) error { return stream.Out(t, src, os.Stdout) }),
-		},
+		}),
 	}
 }

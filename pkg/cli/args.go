@@ -9,24 +9,55 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// ExactArgs is cobra.ExactArgs with the error wrapped as errkind.Usage.
+// ManyArgs is the upper bound a command passes to RangeArgs or HandleArgs
+// when it takes any number of arguments from lo on (exec's command line).
+const ManyArgs = 1 << 16
+
+// ExactArgs is cobra.ExactArgs with the error wrapped as errkind.Usage and
+// naming the command's usage line.
 func ExactArgs(n int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != n {
-			return fmt.Errorf("%s takes %d argument(s), got %d: %w", cmd.CommandPath(), n, len(args), errkind.Usage)
+			return usageError(cmd, fmt.Sprintf("%s takes %s, got %d", cmd.CommandPath(), plural(n, "argument"), len(args)))
 		}
 		return nil
 	}
 }
 
-// RangeArgs is cobra.RangeArgs with the error wrapped as errkind.Usage.
+// RangeArgs is cobra.RangeArgs with the error wrapped as errkind.Usage and
+// naming the command's usage line. hi >= 65536 means "no upper bound".
 func RangeArgs(lo, hi int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
-		if len(args) < lo || len(args) > hi {
-			return fmt.Errorf("%s takes %d to %d arguments, got %d: %w", cmd.CommandPath(), lo, hi, len(args), errkind.Usage)
+		if len(args) >= lo && len(args) <= hi {
+			return nil
 		}
-		return nil
+		want := fmt.Sprintf("%d to %d arguments", lo, hi)
+		switch {
+		case hi >= ManyArgs:
+			want = "at least " + plural(lo, "argument")
+		case lo == hi:
+			want = plural(lo, "argument")
+		}
+		return usageError(cmd, fmt.Sprintf("%s takes %s, got %d", cmd.CommandPath(), want, len(args)))
 	}
+}
+
+// usageError is a command-line mistake in cmd: one line with what is wrong
+// and the command's usage line ("gdn-run kill HANDLE [SIGNAL] [flags]"),
+// wrapped as errkind.Usage.
+func usageError(cmd *cobra.Command, what string) error {
+	use := strings.TrimSpace(cmd.UseLine())
+	if !cmd.Runnable() && cmd.HasAvailableSubCommands() {
+		use = cmd.CommandPath() + " COMMAND [flags]; " + cmd.CommandPath() + " --help lists the commands"
+	}
+	return fmt.Errorf("%s (usage: %s): %w", what, use, errkind.Usage)
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // HandleArgs accepts between lo and hi arguments and validates the first
@@ -48,7 +79,7 @@ func HandleArgs(lo, hi int) cobra.PositionalArgs {
 // errors, which carry no kind.
 func isCobraUsage(err error) bool {
 	msg := err.Error()
-	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "accepts ", "requires at least", "invalid argument"} {
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "accepts ", "requires at least", "invalid argument", "flag needs an argument", "required flag"} {
 		if strings.Contains(msg, p) {
 			return true
 		}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -108,5 +110,96 @@ func TestParseToolError(t *testing.T) {
 	}
 	if err = ParseToolError("plugin", nil, "exit status 1"); err.Error() != "plugin: exit status 1" {
 		t.Fatalf("got %#v", err)
+	}
+}
+
+func TestArgErrorsShowTheUsageLine(t *testing.T) {
+	root := &cobra.Command{Use: "gdn-x"}
+	kill := &cobra.Command{Use: "kill HANDLE [SIGNAL]", Args: HandleArgs(1, 2), RunE: func(*cobra.Command, []string) error { return nil }}
+	exec := &cobra.Command{Use: "exec HANDLE [-- PATH ARGS...]", Args: HandleArgs(1, ManyArgs), RunE: func(*cobra.Command, []string) error { return nil }}
+	root.AddCommand(kill, exec)
+	for _, tc := range []struct {
+		cmd  *cobra.Command
+		args []string
+		want string
+	}{
+		{kill, nil, "gdn-x kill takes 1 to 2 arguments, got 0 (usage: gdn-x kill HANDLE [SIGNAL]): Usage"},
+		{exec, nil, "gdn-x exec takes at least 1 argument, got 0 (usage: gdn-x exec HANDLE [-- PATH ARGS...]): Usage"},
+	} {
+		err := tc.cmd.Args(tc.cmd, tc.args)
+		if errkind.Of(err) != errkind.Usage || err.Error() != tc.want {
+			t.Errorf("got %q, want %q", err, tc.want)
+		}
+	}
+	if err := ExactArgs(1)(kill, nil); !strings.Contains(fmt.Sprint(err), "takes 1 argument, got 0 (usage: gdn-x kill") {
+		t.Errorf("ExactArgs: got %v", err)
+	}
+}
+
+func TestRequireRoot(t *testing.T) {
+	var ran []string
+	run := func(name string) func(*cobra.Command, []string) error {
+		return func(*cobra.Command, []string) error { ran = append(ran, name); return nil }
+	}
+	root := &cobra.Command{Use: "gdn-x"}
+	list := &cobra.Command{Use: "list", RunE: run("list")}
+	entered := AnyUser(&cobra.Command{Use: "entered", RunE: run("entered")})
+	root.AddCommand(list, entered)
+	requireRoot(root, func() int { return 65534 })
+
+	root.SetArgs([]string{"list"})
+	err := root.Execute()
+	if errkind.Of(err) != errkind.Usage || !strings.Contains(err.Error(), "gdn-x list needs root") || !strings.Contains(err.Error(), "uid 65534") {
+		t.Errorf("list as uid 65534: got %v", err)
+	}
+	root.SetArgs([]string{"entered"})
+	if err := root.Execute(); err != nil {
+		t.Errorf("an AnyUser command: %v", err)
+	}
+	if !slices.Equal(ran, []string{"entered"}) {
+		t.Errorf("ran %v, want only the AnyUser command", ran)
+	}
+}
+
+// A pipeline stage after one that failed gets an empty pipe (or, with
+// stderr piped too, the error JSON): one line that says so.
+func TestDecodeStdinAfterAFailedStage(t *testing.T) {
+	decode := func(input string) (bool, error) {
+		t.Helper()
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		_, _ = w.WriteString(input)
+		w.Close()
+		c := newCmd("")
+		c.SetIn(r)
+		var v map[string]any
+		return DecodeStdin(c, &v)
+	}
+	ok, err := decode("")
+	if ok || !errors.Is(err, ErrNoInput) || errkind.Of(err) != errkind.InvalidSpec {
+		t.Errorf("empty pipe: got %v %v", ok, err)
+	}
+	var prev bytes.Buffer
+	WriteError(&prev, "gdn-rootfs", fmt.Errorf("image %q: %w", "docker:///nope", errkind.ImageNotFound))
+	ok, err = decode(prev.String())
+	if ok || !errors.Is(err, ErrNoInput) || !strings.Contains(err.Error(), `(ImageNotFound: image "docker:///nope")`) {
+		t.Errorf("an error JSON: got %v %v", ok, err)
+	}
+	if ok, err = decode(`{"handle":"c1","bundle":"/b"}`); !ok || err != nil {
+		t.Errorf("a stage's output: got %v %v", ok, err)
+	}
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer devnull.Close()
+	c := newCmd("")
+	c.SetIn(devnull)
+	var v any
+	if ok, err := DecodeStdin(c, &v); ok || err != nil {
+		t.Errorf("/dev/null (no pipeline): got %v %v, want a fall back to flags", ok, err)
 	}
 }

@@ -88,21 +88,26 @@ func WriteError(w io.Writer, tool string, err error) {
 
 // Execute runs root and returns the process exit status, having printed any
 // error on stderr. main does os.Exit(cli.Execute(root)) and nothing else.
+// Every command of root needs root (uid 0) unless marked with AnyUser:
+// run by anyone else it fails with errkind.Usage before any work. Usage
+// errors (argument counts, flags, unknown commands) name the command's
+// usage line.
 func Execute(root *cobra.Command) int {
 	root.SilenceErrors = true
 	root.SilenceUsage = true
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return fmt.Errorf("%w: %w", err, errkind.Usage)
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return usageError(cmd, fmt.Sprintf("%s: %v", cmd.CommandPath(), err))
 	})
 	addGlobalFlags(root)
-	err := root.Execute()
+	requireRoot(root, os.Geteuid)
+	cmd, err := root.ExecuteC()
 	if err == nil {
 		return 0
 	}
 	var st *ExitStatusError
 	if !errors.As(err, &st) {
 		if errkind.Of(err) == "" && isCobraUsage(err) {
-			err = fmt.Errorf("%w: %w", err, errkind.Usage)
+			err = usageError(cmd, err.Error())
 		}
 		WriteError(os.Stderr, root.Name(), err)
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/mattn/go-isatty"
@@ -69,24 +70,60 @@ func Print(cmd *cobra.Command, v any, human func(w io.Writer) error) error {
 }
 
 // DecodeStdin decodes one JSON value from cmd's stdin into v. It returns
-// false, and leaves v alone, when stdin is a terminal or empty, so that a
-// command can fall back to its flags. Malformed JSON is errkind.InvalidSpec.
-// Callers read stdin only when flags do not already give the input, so a
-// command never blocks on an inherited stdin it does not need.
+// false, and leaves v alone, when stdin is a terminal, or empty and not a
+// pipe (/dev/null), so that a command can fall back to its flags.
+// Malformed JSON is errkind.InvalidSpec, and so is what a failed previous
+// stage of a pipeline leaves: an empty pipe, or an error JSON (someone
+// piped stderr too); both say so in one line (ErrNoInput), and no second,
+// unrelated error follows. Callers read stdin only when flags do not
+// already give the input, so a command never blocks on an inherited stdin
+// it does not need.
 func DecodeStdin(cmd *cobra.Command, v any) (bool, error) {
 	in := cmd.InOrStdin()
-	if f, ok := in.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+	f, isFile := in.(*os.File)
+	if isFile && isatty.IsTerminal(f.Fd()) {
 		return false, nil
 	}
 	br := bufio.NewReader(in)
 	if _, err := br.Peek(1); errors.Is(err, io.EOF) {
+		if isFile && isPipe(f) {
+			return false, fmt.Errorf("%w: %w", ErrNoInput, errkind.InvalidSpec)
+		}
 		return false, nil
 	}
-	dec := json.NewDecoder(br)
-	if err := dec.Decode(v); err != nil {
+	var raw json.RawMessage
+	if err := json.NewDecoder(br).Decode(&raw); err != nil {
+		return false, fmt.Errorf("decode JSON on stdin: %v: %w", err, errkind.InvalidSpec)
+	}
+	if prev := previousError(raw); prev != "" {
+		return false, fmt.Errorf("%w (%s): %w", ErrNoInput, prev, errkind.InvalidSpec)
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
 		return false, fmt.Errorf("decode JSON on stdin: %v: %w", err, errkind.InvalidSpec)
 	}
 	return true, nil
+}
+
+// ErrNoInput is what DecodeStdin returns (wrapped, with
+// errkind.InvalidSpec) for the input a failed pipeline stage leaves.
+var ErrNoInput = errors.New("no input on stdin: the previous stage of the pipeline failed")
+
+// isPipe reports whether f is a pipe (a FIFO): the previous stage of a
+// shell pipeline, or a caller's exec.Cmd with an io.Reader as stdin.
+func isPipe(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeNamedPipe != 0
+}
+
+// previousError returns "Type: message" when raw is a tool's error JSON,
+// as WriteError prints it, and "" otherwise.
+func previousError(raw json.RawMessage) string {
+	var body errorBody
+	var keys map[string]json.RawMessage
+	if json.Unmarshal(raw, &keys) != nil || len(keys) != 1 || json.Unmarshal(raw, &body) != nil || body.Error.Type == "" {
+		return ""
+	}
+	return body.Error.Type + ": " + strings.TrimSuffix(body.Error.Message, ": "+body.Error.Type)
 }
 
 // Logger returns the structured logger of cmd's tool: JSON lines on stderr

@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/gdn-dev/gdn/pkg/atomicfile"
+	"github.com/gdn-dev/gdn/pkg/bundle"
 	"github.com/gdn-dev/gdn/pkg/crash"
 	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/flock"
@@ -80,8 +81,11 @@ func (d *Depot) path(h string) string { return filepath.Join(d.dir, h) }
 // Create stores a new bundle for handle h and returns its directory. An
 // invalid handle is errkind.InvalidHandle and touches nothing; an existing
 // handle is errkind.HandleInUse and leaves that container untouched. On any
-// other failure the directory Create made is removed again. A nil spec, or
-// a property SetProperties would refuse, is errkind.InvalidSpec.
+// other failure the directory Create made is removed again. A nil spec, a
+// property SetProperties would refuse, or a spec whose container root
+// could not start the container (bundle.CheckReach: a rootfs it cannot
+// reach, an init it cannot run, mount points it cannot make) is
+// errkind.InvalidSpec and touches nothing.
 func (d *Depot) Create(ctx context.Context, h string, spec *specs.Spec, props map[string]string) (_ string, err error) {
 	if err := handle.Validate(h); err != nil {
 		return "", err
@@ -97,6 +101,10 @@ func (d *Depot) Create(ctx context.Context, h string, spec *specs.Spec, props ma
 	}
 	dir := d.path(h)
 	spec.Mounts = append(spec.Mounts, networkFileMounts(dir)...)
+	// Before anything is written: a container its root could not start.
+	if err := bundle.CheckReach(spec); err != nil {
+		return "", fmt.Errorf("depot: create %q: %w", h, err)
+	}
 	config, err := json.Marshal(spec)
 	if err != nil {
 		return "", fmt.Errorf("depot: encode spec of %q: %w", h, err)

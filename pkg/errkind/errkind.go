@@ -18,7 +18,8 @@ func (k Kind) Error() string { return string(k) }
 const (
 	// Internal is any failure that is not the caller's fault.
 	Internal Kind = "Internal"
-	// Usage is a malformed command line (unknown flag, missing argument).
+	// Usage is a malformed command line (unknown flag, missing argument),
+	// or a tool run by a user who may not run it (not root).
 	Usage Kind = "Usage"
 	// InvalidHandle is a handle or process id outside the allowed pattern.
 	InvalidHandle Kind = "InvalidHandle"

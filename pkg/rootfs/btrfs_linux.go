@@ -3,6 +3,7 @@ package rootfs
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -190,11 +191,28 @@ type btrfsInoLookupArgs struct {
 	Name             [4080]byte
 }
 
-// run runs a command, returning its output in the error.
+// run runs a command, returning its output in the error. A command not
+// found names the package to install (missingTool).
 func run(name string, args ...string) error {
 	out, err := exec.Command(name, args...).CombinedOutput()
+	if errors.Is(err, exec.ErrNotFound) {
+		return missingTool(name, err)
+	}
 	if err != nil {
 		return fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, bytes.TrimSpace(out))
 	}
 	return nil
+}
+
+// toolPackages names the Debian package of each program the store runs.
+var toolPackages = map[string]string{"mkfs.btrfs": "btrfs-progs", "btrfs": "btrfs-progs", "mount": "mount"}
+
+// missingTool is the error for a program the store needs that is not in
+// $PATH: it names the package that ships it.
+func missingTool(name string, err error) error {
+	pkg := toolPackages[name]
+	if pkg == "" {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return fmt.Errorf("%s not found in $PATH: install %s (apt-get install %s)", name, pkg, pkg)
 }

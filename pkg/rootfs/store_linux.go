@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 
@@ -65,6 +66,12 @@ func Init(cfg InitConfig) (*Store, error) {
 			return nil, fmt.Errorf("store %q is already initialised with other id mappings: %w", cfg.Dir, errkind.InvalidSpec)
 		}
 		return s, nil
+	}
+	// Before any work: a store is btrfs, made and managed with btrfs-progs.
+	for _, tool := range []string{"mkfs.btrfs", "btrfs"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return nil, missingTool(tool, err)
+		}
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("store %q: %w", cfg.Dir, err)

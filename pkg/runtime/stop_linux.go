@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gdn-dev/gdn/pkg/atomicfile"
+	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/opencontainers/runc/libcontainer"
 	"golang.org/x/sys/unix"
 )
@@ -83,11 +84,15 @@ func signalAllButInit(ctx context.Context, c *libcontainer.Container, initPid in
 }
 
 // Kill sends sig to container h's init, or with all to every process in
-// its cgroup. The sleeping init ignores every signal but SIGKILL (it has no
-// handlers, and is pid 1 of its namespace). Errors:
-// errkind.ContainerNotFound, errkind.ContainerNotRunning.
+// its cgroup. A signal the init would not get is refused with
+// errkind.InvalidSpec before anything is sent: the init is pid 1 of its
+// namespace and the kernel discards every signal it has no handler for,
+// but KILL (the sleeping init has none, so TERM, the default of gdn-run
+// kill, would do nothing and look like success). Errors:
+// errkind.ContainerNotFound, errkind.ContainerNotRunning,
+// errkind.InvalidSpec.
 func (r *Runtime) Kill(h string, sig unix.Signal, all bool) error {
-	c, err := r.load(h)
+	c, st, err := r.loadState(h)
 	if err != nil {
 		return err
 	}
@@ -103,6 +108,14 @@ func (r *Runtime) Kill(h string, sig unix.Signal, all bool) error {
 			}
 		}
 		return nil
+	}
+	if pid := st.InitProcessPid; pid > 0 {
+		status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		if initDrops(string(status), sig) {
+			return fmt.Errorf("container %q: its init (pid %d) ignores %s (pid 1 of its namespace, no handler), nothing sent: "+
+				"end the container with KILL (gdn-run kill %s KILL), or its processes with gdn-run stop %s: %w",
+				h, pid, unix.SignalName(sig), h, h, errkind.InvalidSpec)
+		}
 	}
 	if err := c.Signal(sig); err != nil {
 		return fmt.Errorf("signal %q: %w", h, notRunning(err))

@@ -1,0 +1,31 @@
+package rootfs
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Without btrfs-progs, init-store names the package to install and makes
+// nothing: no store directory, no backing file.
+func TestInitWithoutBtrfsProgsNamesThePackage(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	dir := filepath.Join(t.TempDir(), "store")
+	_, err := Init(InitConfig{Dir: dir, SizeBytes: 1 << 20})
+	if err == nil || !strings.Contains(err.Error(), "install btrfs-progs") {
+		t.Fatalf("got %v, want the package named", err)
+	}
+	for _, p := range []string{dir, dir + backingSuffix} {
+		if _, err := os.Lstat(p); !os.IsNotExist(err) {
+			t.Errorf("%s exists after the failed init", p)
+		}
+	}
+}
+
+func TestMissingToolNamesItsPackage(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	if err := run("mkfs.btrfs", "-q", "/nonexistent"); err == nil || err.Error() != "mkfs.btrfs not found in $PATH: install btrfs-progs (apt-get install btrfs-progs)" {
+		t.Errorf("got %v", err)
+	}
+}
