@@ -68,8 +68,8 @@ lint:
 	$(GO) vet -tags '$(TAGS)' ./...
 	$(GO) run $(STATICCHECK) -tags '$(TAGS)' ./...
 
-# Until gdn-server exists: create a container on the default rootfs, run a
-# shell command in it, and tear it down, showing every stage.
+# Check the host (gdn-server check), then serve the Garden API on
+# /tmp/garden.sock with the default rootfs.
 run: build rootfs
 	scripts/run-server $(ROOTFS)
 
