@@ -38,6 +38,7 @@ type options struct {
 	disablePrivileged                  bool
 	destroyOnStartup                   bool
 	networkMetrics                     bool
+	metricsMaxAge                      time.Duration
 	cleanupProcessDirs                 bool
 	uidMapStart, uidMapLength          uint32
 	gidMapStart, gidMapLength          uint32
@@ -78,6 +79,7 @@ func (o *options) register(cmd *cobra.Command) {
 	f.BoolVar(&o.disablePrivileged, "disable-privileged-containers", false, "refuse privileged containers")
 	f.BoolVar(&o.destroyOnStartup, "destroy-containers-on-startup", false, "destroy every existing container at start")
 	f.BoolVar(&o.networkMetrics, "enable-container-network-metrics", false, "report network bytes in metrics")
+	f.DurationVar(&o.metricsMaxAge, "container-metrics-max-age", 5*time.Second, "how old the per-container values on the debug server's /metrics may be before a scrape has them gathered again (in the background: a scrape answers at once with the last values)")
 	f.Uint32Var(&o.uidMapStart, "uid-map-start", 1, "first host uid of unprivileged containers' uids 1.. (container root is the host's largest uid)")
 	f.Uint32Var(&o.uidMapLength, "uid-map-length", 0, "how many uids from --uid-map-start (0: all the rest, identity)")
 	f.Uint32Var(&o.gidMapStart, "gid-map-start", 1, "first host gid of unprivileged containers' gids 1..")

@@ -47,11 +47,23 @@ func serve(cmd *cobra.Command, o *options) error {
 	if err := o.defaultIDLengths(); err != nil {
 		return err
 	}
+	var g *gardener.Gardener
+	metrics := server.NewMetrics(func() float64 {
+		hs, err := g.List(context.Background(), garden.Properties{gardener.PropState: "all"})
+		if err != nil {
+			return 0
+		}
+		return float64(len(hs))
+	})
 	cfg, err := gardenerConfig(o, log)
 	if err != nil {
 		return err
 	}
-	g := gardener.New(cfg)
+	for _, t := range []*gardener.Tool{&cfg.Image, &cfg.PrivilegedImage, &cfg.Depot, &cfg.Run, &cfg.Net} {
+		t.Observe = metrics.ObserveTool
+	}
+	g = gardener.New(cfg)
+	metrics.WatchContainers(g, server.ContainerMetricsConfig{MaxAge: o.metricsMaxAge})
 	ln, err := listen(o)
 	if err != nil {
 		return err
@@ -80,13 +92,6 @@ func serve(cmd *cobra.Command, o *options) error {
 		log.Info("startup recovery removed containers", "handles", removed)
 	}
 
-	metrics := server.NewMetrics(func() float64 {
-		hs, err := g.List(context.Background(), garden.Properties{gardener.PropState: "all"})
-		if err != nil {
-			return 0
-		}
-		return float64(len(hs))
-	})
 	srv := server.New(g, server.Config{
 		DefaultGraceTime: o.defaultGraceTime,
 		PoolSize:         1 << (32 - pool.Bits()) / 4,
@@ -100,7 +105,9 @@ func serve(cmd *cobra.Command, o *options) error {
 		go func() {
 			log.Info("debug server", "addr", debugLn.Addr().String())
 			err := http.Serve(debugLn, server.DebugHandler(metrics)) //nolint:gosec // operator-only listener
-			log.Error("debug server stopped", "error", err)
+			if !errors.Is(err, net.ErrClosed) {
+				log.Error("debug server stopped", "error", err)
+			}
 		}()
 	}
 	// A slow client holds a connection no longer than these. There is no

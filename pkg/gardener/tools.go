@@ -66,19 +66,22 @@ func (t Tool) run(ctx context.Context, log *slog.Logger, c call) ([]byte, error)
 	err := cmd.Run()
 	d := time.Since(start)
 	log.Debug("ran tool", "cmd", t.Name, "args", c.args, "duration", d, "error", err)
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		te := cli.ParseToolError(t.Name, errb.Bytes(), err.Error())
+		te.Command = subcommand(c.args)
+		err = te
+	case err != nil:
+		err = fmt.Errorf("%s: %w", t.Name, err)
+	}
 	if t.Observe != nil {
 		t.Observe(t.Name, subcommand(c.args), d, err)
 	}
-	if err == nil {
-		return out.Bytes(), nil
+	if err != nil {
+		return nil, err
 	}
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		te := cli.ParseToolError(t.Name, errb.Bytes(), err.Error())
-		te.Command = subcommand(c.args)
-		return nil, te
-	}
-	return nil, fmt.Errorf("%s: %w", t.Name, err)
+	return out.Bytes(), nil
 }
 
 // subcommand is the command of a tool run: its first argument that is not
