@@ -183,7 +183,18 @@ func TestMetricsScrapeCost(t *testing.T) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if _, err := g.client.Create(garden.ContainerSpec{Handle: fmt.Sprintf("cost%d", i)}); err != nil {
+			// gdn-net up can fail under parallel creates with netlink's
+			// "dump interrupted" (results may be incomplete): a known
+			// gdn-net weakness this test does not measure, so retry.
+			var err error
+			for range 3 {
+				if _, err = g.client.Create(garden.ContainerSpec{Handle: fmt.Sprintf("cost%d", i)}); err == nil ||
+					!strings.Contains(err.Error(), "results may be incomplete") {
+					break
+				}
+				t.Logf("retrying cost%d: %v", i, err)
+			}
+			if err != nil {
 				errs <- err
 			}
 		}()
