@@ -97,6 +97,7 @@ func serve(cmd *cobra.Command, o *options) error {
 		PoolSize:         1 << (32 - pool.Bits()) / 4,
 		Log:              log,
 		Observe:          metrics.Observe,
+		Reaped:           metrics.ObserveReap,
 	})
 	if err := srv.Restore(ctx); err != nil {
 		log.Error("restore grace timers", "error", err)

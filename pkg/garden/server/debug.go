@@ -53,12 +53,12 @@ func NewMetrics(count func() float64) *Metrics {
 		Name: "gdn_tool_failures_total", Help: "Tool runs that failed, by tool, command and error kind.",
 	}, []string{"tool", "command", "kind"})
 	m.creates = prometheus.NewCounter(prometheus.CounterOpts{Name: "gdn_container_creates_total", Help: "Containers created through the API."})
-	m.destroys = prometheus.NewCounter(prometheus.CounterOpts{Name: "gdn_container_destroys_total", Help: "Containers destroyed through the API."})
+	m.destroys = prometheus.NewCounter(prometheus.CounterOpts{Name: "gdn_container_destroys_total", Help: "Containers destroyed through the API or when their grace time expired."})
 	m.createFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "gdn_container_create_failures_total", Help: "Creates that failed, by HTTP status.",
 	}, []string{"status"})
 	m.destroyFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "gdn_container_destroy_failures_total", Help: "Destroys that failed, by HTTP status.",
+		Name: "gdn_container_destroy_failures_total", Help: "Destroys that failed, by HTTP status (\"reap\": when the grace time expired).",
 	}, []string{"status"})
 	bi := buildinfo.Read()
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
@@ -89,6 +89,16 @@ func (m *Metrics) Observe(route string, status int, d time.Duration) {
 	case route == "Destroy":
 		m.destroyFailures.WithLabelValues(strconv.Itoa(status)).Inc()
 	}
+}
+
+// ObserveReap records the destroy of a container whose grace time
+// expired: a destroy, or a destroy failure with status "reap".
+func (m *Metrics) ObserveReap(err error) {
+	if err != nil {
+		m.destroyFailures.WithLabelValues("reap").Inc()
+		return
+	}
+	m.destroys.Inc()
 }
 
 // ObserveTool records one run of a tool (gardener.Tool.Observe): its

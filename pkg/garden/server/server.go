@@ -110,6 +110,9 @@ type Config struct {
 	Log      *slog.Logger
 	// Observe, if set, is told about every finished request.
 	Observe func(route string, status int, d time.Duration)
+	// Reaped, if set, is told about every destroy of a container whose
+	// grace time expired (err nil when it went).
+	Reaped func(err error)
 	// BodyTimeout is how long a JSON request body may take to arrive
 	// (0: DefaultBodyTimeout). Stream-in bodies and hijacked Run/Attach
 	// connections have no deadline.
@@ -182,8 +185,12 @@ func (s *Server) Detach() {
 func (s *Server) reap(h string) {
 	log := s.log.With("handle", h)
 	log.Info("grace time expired: destroying")
-	if err := s.b.Destroy(context.Background(), h); err != nil {
-		log.Error("reap", "error", err)
+	err := s.b.Destroy(context.Background(), h)
+	if err != nil {
+		log.Error("reap", "error", err, "stage", Stage(err))
+	}
+	if s.cfg.Reaped != nil {
+		s.cfg.Reaped(err)
 	}
 }
 
