@@ -97,6 +97,7 @@ func serve(cmd *cobra.Command, o *options) error {
 		PoolSize:         1 << (32 - pool.Bits()) / 4,
 		Log:              log,
 		Observe:          metrics.Observe,
+		Failed:           metrics.ObserveFailure,
 		Reaped:           metrics.ObserveReap,
 	})
 	if err := srv.Restore(ctx); err != nil {

@@ -55,11 +55,11 @@ func NewMetrics(count func() float64) *Metrics {
 	m.creates = prometheus.NewCounter(prometheus.CounterOpts{Name: "gdn_container_creates_total", Help: "Containers created through the API."})
 	m.destroys = prometheus.NewCounter(prometheus.CounterOpts{Name: "gdn_container_destroys_total", Help: "Containers destroyed through the API or when their grace time expired."})
 	m.createFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "gdn_container_create_failures_total", Help: "Creates that failed, by HTTP status.",
-	}, []string{"status"})
+		Name: "gdn_container_create_failures_total", Help: "Creates that failed, by the stage that failed (tool and command, or server).",
+	}, []string{"stage"})
 	m.destroyFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "gdn_container_destroy_failures_total", Help: "Destroys that failed, by HTTP status (\"reap\": when the grace time expired).",
-	}, []string{"status"})
+		Name: "gdn_container_destroy_failures_total", Help: "Destroys that failed (through the API or on grace time expiry), by the stage that failed.",
+	}, []string{"stage"})
 	bi := buildinfo.Read()
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "gdn_build_info", Help: "Always 1; the labels say which build of gdn-server runs.",
@@ -78,24 +78,33 @@ func NewMetrics(count func() float64) *Metrics {
 func (m *Metrics) Observe(route string, status int, d time.Duration) {
 	m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
 	m.latency.WithLabelValues(route).Observe(d.Seconds())
-	ok := status < 300
-	switch {
-	case route == "Create" && ok:
-		m.creates.Inc()
-	case route == "Create":
-		m.createFailures.WithLabelValues(strconv.Itoa(status)).Inc()
-	case route == "Destroy" && ok:
-		m.destroys.Inc()
-	case route == "Destroy":
-		m.destroyFailures.WithLabelValues(strconv.Itoa(status)).Inc()
+	if status < 300 {
+		switch route {
+		case "Create":
+			m.creates.Inc()
+		case "Destroy":
+			m.destroys.Inc()
+		}
+	}
+}
+
+// ObserveFailure records a failed create or destroy by the stage that
+// failed it (Stage: "gdn-rootfs create", or "server" for the server's own
+// refusals).
+func (m *Metrics) ObserveFailure(route string, _ int, err error) {
+	switch route {
+	case "Create":
+		m.createFailures.WithLabelValues(Stage(err)).Inc()
+	case "Destroy":
+		m.destroyFailures.WithLabelValues(Stage(err)).Inc()
 	}
 }
 
 // ObserveReap records the destroy of a container whose grace time
-// expired: a destroy, or a destroy failure with status "reap".
+// expired, as a destroy or a destroy failure.
 func (m *Metrics) ObserveReap(err error) {
 	if err != nil {
-		m.destroyFailures.WithLabelValues("reap").Inc()
+		m.destroyFailures.WithLabelValues(Stage(err)).Inc()
 		return
 	}
 	m.destroys.Inc()

@@ -130,8 +130,8 @@ func TestMetricsPerContainerAndTools(t *testing.T) {
 		{"gdn_container_metrics_age_seconds", func(v float64) bool { return v < 15 }, "< 15 s"},
 		{"gdn_container_creates_total", func(v float64) bool { return v == 3 }, "3"},
 		{"gdn_container_destroys_total", func(v float64) bool { return v == 2 }, "2 (one reaped)"},
-		// Garden answers both failures with a 500, as the reference does.
-		{`gdn_container_create_failures_total{status="500"}`, func(v float64) bool { return v == 2 }, "2 (image not found, handle in use)"},
+		{`gdn_container_create_failures_total{stage="gdn-rootfs create"}`, func(v float64) bool { return v == 1 }, "1 (image not found)"},
+		{`gdn_container_create_failures_total{stage="server"}`, func(v float64) bool { return v == 1 }, "1 (handle in use)"},
 		{`gdn_tool_run_duration_seconds_count{command="create",tool="gdn-rootfs"}`, func(v float64) bool { return v >= 3 }, ">= 3"},
 		{`gdn_tool_run_duration_seconds_count{command="up",tool="gdn-net"}`, func(v float64) bool { return v == 3 }, "3"},
 		{`gdn_tool_run_duration_seconds_count{command="stats",tool="gdn-run"}`, func(v float64) bool { return v >= 1 }, ">= 1"},

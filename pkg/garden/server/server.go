@@ -110,6 +110,9 @@ type Config struct {
 	Log      *slog.Logger
 	// Observe, if set, is told about every finished request.
 	Observe func(route string, status int, d time.Duration)
+	// Failed, if set, is told about every request answered with a 4xx or
+	// 5xx, with the error written (nil if the handler wrote none).
+	Failed func(route string, status int, err error)
 	// Reaped, if set, is told about every destroy of a container whose
 	// grace time expired (err nil when it went).
 	Reaped func(err error)
@@ -218,6 +221,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.cfg.Observe != nil {
 		s.cfg.Observe(name, rec.status, d)
+	}
+	if s.cfg.Failed != nil && rec.status >= 400 {
+		s.cfg.Failed(name, rec.status, rec.err)
 	}
 }
 
