@@ -17,8 +17,14 @@ all: build
 
 build: $(addprefix $(BIN)/,$(TOOLS)) $(BIN)/gdn-init
 
+# The version every binary reports (gdn_build_info): git's description of
+# the checkout (GOFLAGS here may say -buildvcs=false, so Go's own VCS
+# stamp cannot be relied on).
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+LDFLAGS := -X github.com/gdn-dev/gdn/pkg/buildinfo.version=$(VERSION)
+
 $(BIN)/%: FORCE
-	$(GO) build -tags '$(TAGS)' -o $@ ./cmd/$*
+	$(GO) build -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $@ ./cmd/$*
 
 # The sleeping init: static C, so it needs nothing inside a rootfs.
 $(BIN)/gdn-init: cmd/gdn-init/init.c
@@ -68,8 +74,8 @@ lint:
 	$(GO) vet -tags '$(TAGS)' ./...
 	$(GO) run $(STATICCHECK) -tags '$(TAGS)' ./...
 
-# Until gdn-server exists: create a container on the default rootfs, run a
-# shell command in it, and tear it down, showing every stage.
+# Check the host (gdn-server check), then serve the Garden API on
+# /tmp/garden.sock with the default rootfs.
 run: build rootfs
 	scripts/run-server $(ROOTFS)
 

@@ -11,6 +11,12 @@ import (
 )
 
 func main() {
+	os.Exit(cli.Execute(newRootCmd()))
+}
+
+// newRootCmd builds gdn-server: serving is the root command's own action,
+// check a subcommand.
+func newRootCmd() *cobra.Command {
 	var o options
 	root := &cobra.Command{
 		Use:   "gdn-server",
@@ -27,6 +33,7 @@ func main() {
 		},
 	}
 	o.register(root)
+	root.AddCommand(checkCommand())
 	cli.SetLogLevelDefault(root, "info")
-	os.Exit(cli.Execute(root))
+	return root
 }

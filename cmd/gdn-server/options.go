@@ -3,11 +3,14 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/gdn-dev/gdn/pkg/bytesize"
 	"github.com/gdn-dev/gdn/pkg/depot"
 	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/tag"
@@ -27,12 +30,15 @@ type options struct {
 	readHeaderTimeout                  time.Duration
 	depot, store, binDir, initBin      string
 	privilegedStore                    string
+	storeSize                          string
+	insecureRegistries                 []string
 	defaultRootfs                      string
 	defaultGraceTime                   time.Duration
 	maxContainers                      int
 	disablePrivileged                  bool
 	destroyOnStartup                   bool
 	networkMetrics                     bool
+	metricsMaxAge                      time.Duration
 	cleanupProcessDirs                 bool
 	uidMapStart, uidMapLength          uint32
 	gidMapStart, gidMapLength          uint32
@@ -63,6 +69,8 @@ func (o *options) register(cmd *cobra.Command) {
 	f.StringVar(&o.depot, "depot", "", "container bundles (gdn-depot --depot; env GDN_DEPOT; default "+depot.DefaultDir+", suffixed -TAG with --tag)")
 	f.StringVar(&o.store, "store", "", "gdn-rootfs's image store (gdn-rootfs --store; env GDN_STORE; default "+defaultStore+", suffixed -TAG with --tag)")
 	f.StringVar(&o.privilegedStore, "privileged-store", "", "gdn-rootfs's image store for privileged containers, made without id mappings so that their files belong to root (default: the store's path + \"-privileged\")")
+	f.StringVar(&o.storeSize, "store-size-bytes", "", "size of a store gdn-rootfs makes on a loop-mounted sparse btrfs file, when its directory is not on btrfs (bytes, or with K/M/G/T; default 20G); a store that exists keeps its size")
+	f.StringArrayVar(&o.insecureRegistries, "insecure-docker-registry", nil, "registry `HOST[:PORT]` gdn-rootfs may reach over plain HTTP (repeatable; given to its create, not to other commands; a foreign --image-plugin takes its own flags through --image-plugin-extra-arg)")
 	f.StringVar(&o.binDir, "bin-dir", "", "where gdn's tools are (default: this executable's directory)")
 	f.StringVar(&o.initBin, "init-bin", "", "gdn-init, the containers' pid 1; unprivileged container root (host uid 4294967294) must be able to reach it (default: BIN-DIR/gdn-init)")
 	f.StringVar(&o.defaultRootfs, "default-rootfs", "", "rootfs (directory or image URI) for containers created without one")
@@ -71,6 +79,7 @@ func (o *options) register(cmd *cobra.Command) {
 	f.BoolVar(&o.disablePrivileged, "disable-privileged-containers", false, "refuse privileged containers")
 	f.BoolVar(&o.destroyOnStartup, "destroy-containers-on-startup", false, "destroy every existing container at start")
 	f.BoolVar(&o.networkMetrics, "enable-container-network-metrics", false, "report network bytes in metrics")
+	f.DurationVar(&o.metricsMaxAge, "container-metrics-max-age", 5*time.Second, "how old the per-container values on the debug server's /metrics may be before a scrape has them gathered again (in the background: a scrape answers at once with the last values)")
 	f.Uint32Var(&o.uidMapStart, "uid-map-start", 1, "first host uid of unprivileged containers' uids 1.. (container root is the host's largest uid)")
 	f.Uint32Var(&o.uidMapLength, "uid-map-length", 0, "how many uids from --uid-map-start (0: all the rest, identity)")
 	f.Uint32Var(&o.gidMapStart, "gid-map-start", 1, "first host gid of unprivileged containers' gids 1..")
@@ -159,6 +168,34 @@ func (o *options) resolveInstance() error {
 		o.bindSocket = tag.Scoped("/tmp/garden", o.tag) + ".sock"
 	}
 	return nil
+}
+
+// imageFlags validates --store-size-bytes and --insecure-docker-registry
+// and returns the arguments they give gdn-rootfs's init-store and create.
+func (o *options) imageFlags() (initArgs, createArgs []string, err error) {
+	if o.storeSize != "" {
+		n, err := bytesize.Parse(o.storeSize)
+		if err != nil || n == 0 {
+			return nil, nil, fmt.Errorf("--store-size-bytes %q: want a size above 0 (e.g. 50G): %w", o.storeSize, errkind.Usage)
+		}
+		initArgs = []string{"--store-size-bytes", strconv.FormatUint(n, 10)}
+	}
+	for _, r := range o.insecureRegistries {
+		host, port, splitErr := net.SplitHostPort(r)
+		if splitErr != nil {
+			host, port = r, ""
+		}
+		if host == "" || strings.ContainsAny(r, "/ \t@") || (port != "" && !validPort(port)) {
+			return nil, nil, fmt.Errorf("--insecure-docker-registry %q: want HOST or HOST:PORT: %w", r, errkind.Usage)
+		}
+		createArgs = append(createArgs, "--insecure-registry", r)
+	}
+	return initArgs, createArgs, nil
+}
+
+func validPort(p string) bool {
+	n, err := strconv.ParseUint(p, 10, 16)
+	return err == nil && n > 0
 }
 
 // bin returns the path of tool name: in --bin-dir, else beside us.

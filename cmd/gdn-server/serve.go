@@ -47,10 +47,38 @@ func serve(cmd *cobra.Command, o *options) error {
 	if err := o.defaultIDLengths(); err != nil {
 		return err
 	}
-	g := gardener.New(gardenerConfig(o, log))
+	var g *gardener.Gardener
+	metrics := server.NewMetrics(func() float64 {
+		hs, err := g.List(context.Background(), garden.Properties{gardener.PropState: "all"})
+		if err != nil {
+			return 0
+		}
+		return float64(len(hs))
+	})
+	cfg, err := gardenerConfig(o, log)
+	if err != nil {
+		return err
+	}
+	for _, t := range []*gardener.Tool{&cfg.Image, &cfg.PrivilegedImage, &cfg.Depot, &cfg.Run, &cfg.Net} {
+		t.Observe = metrics.ObserveTool
+	}
+	g = gardener.New(cfg)
+	metrics.WatchContainers(g, server.ContainerMetricsConfig{MaxAge: o.metricsMaxAge})
 	ln, err := listen(o)
 	if err != nil {
 		return err
+	}
+	// The debug listener is opened before any work, so that an address
+	// that cannot be bound stops the start rather than leave a server
+	// without metrics.
+	var debugLn net.Listener
+	if o.debugBindIP != "" {
+		addr := net.JoinHostPort(o.debugBindIP, strconv.Itoa(o.debugBindPort))
+		if debugLn, err = net.Listen("tcp", addr); err != nil {
+			ln.Close()
+			return fmt.Errorf("debug server (--debug-bind-ip/--debug-bind-port) cannot listen on %s: %w: %w", addr, err, errkind.Usage)
+		}
+		defer debugLn.Close()
 	}
 	ctx := cmd.Context()
 	if err := g.InitStores(ctx); err != nil {
@@ -64,28 +92,24 @@ func serve(cmd *cobra.Command, o *options) error {
 		log.Info("startup recovery removed containers", "handles", removed)
 	}
 
-	metrics := server.NewMetrics(func() float64 {
-		hs, err := g.List(context.Background(), garden.Properties{gardener.PropState: "all"})
-		if err != nil {
-			return 0
-		}
-		return float64(len(hs))
-	})
 	srv := server.New(g, server.Config{
 		DefaultGraceTime: o.defaultGraceTime,
 		PoolSize:         1 << (32 - pool.Bits()) / 4,
 		Log:              log,
 		Observe:          metrics.Observe,
+		Failed:           metrics.ObserveFailure,
+		Reaped:           metrics.ObserveReap,
 	})
 	if err := srv.Restore(ctx); err != nil {
 		log.Error("restore grace timers", "error", err)
 	}
-	if o.debugBindIP != "" {
-		addr := net.JoinHostPort(o.debugBindIP, strconv.Itoa(o.debugBindPort))
+	if debugLn != nil {
 		go func() {
-			log.Info("debug server", "addr", addr)
-			err := http.ListenAndServe(addr, server.DebugHandler(metrics)) //nolint:gosec // operator-only listener
-			log.Error("debug server", "error", err)
+			log.Info("debug server", "addr", debugLn.Addr().String())
+			err := http.Serve(debugLn, server.DebugHandler(metrics)) //nolint:gosec // operator-only listener
+			if !errors.Is(err, net.ErrClosed) {
+				log.Error("debug server stopped", "error", err)
+			}
 		}()
 	}
 	// A slow client holds a connection no longer than these. There is no
@@ -194,10 +218,15 @@ func listen(o *options) (net.Listener, error) {
 
 // gardenerConfig wires the tools: ours from the bin dir, or the plugins
 // the flags name.
-func gardenerConfig(o *options, log *slog.Logger) gardener.Config {
+func gardenerConfig(o *options, log *slog.Logger) (gardener.Config, error) {
+	initArgs, createArgs, err := o.imageFlags()
+	if err != nil {
+		return gardener.Config{}, err
+	}
 	image := gardener.Tool{Name: "image plugin", Path: o.imagePlugin, Args: o.imageArgs}
 	if image.Path == "" {
-		image = gardener.Tool{Name: "gdn-rootfs", Path: o.bin("gdn-rootfs"), Args: append([]string{"--store", o.store}, o.imageArgs...)}
+		image = gardener.Tool{Name: "gdn-rootfs", Path: o.bin("gdn-rootfs"), Args: append([]string{"--store", o.store}, o.imageArgs...),
+			CreateArgs: createArgs, InitArgs: initArgs}
 	}
 	// Privileged containers get gdn-rootfs's second store, made without
 	// id mappings (the reference's privileged grootfs store), unless a
@@ -207,7 +236,8 @@ func gardenerConfig(o *options, log *slog.Logger) gardener.Config {
 	case o.privilegedImagePlugin != "":
 		privImage = gardener.Tool{Name: "privileged image plugin", Path: o.privilegedImagePlugin, Args: o.privilegedImageArgs}
 	case ownPrivilegedStore(o):
-		privImage = gardener.Tool{Name: "gdn-rootfs (privileged store)", Path: o.bin("gdn-rootfs"), Args: append([]string{"--store", o.privilegedStore}, o.privilegedImageArgs...)}
+		privImage = gardener.Tool{Name: "gdn-rootfs (privileged store)", Path: o.bin("gdn-rootfs"), Args: append([]string{"--store", o.privilegedStore}, o.privilegedImageArgs...),
+			CreateArgs: createArgs, InitArgs: initArgs}
 	}
 	nt := gardener.Tool{Name: "network plugin", Path: o.networkPlugin, Args: o.networkArgs}
 	if nt.Path == "" {
@@ -260,7 +290,7 @@ func gardenerConfig(o *options, log *slog.Logger) gardener.Config {
 		GIDs:                     gardener.IDRange{Start: o.gidMapStart, Length: o.gidMapLength},
 		CPUEntitlementPerShare:   o.cpuEntitlementPerShare,
 		Log:                      log,
-	}
+	}, nil
 }
 
 // defaultIDLengths gives a --uid-map-start (or gid) without a length the

@@ -13,7 +13,10 @@ import (
 // stderr. It wraps the tool's error kind, so errkind.Of works across the
 // process boundary.
 type ToolError struct {
-	Tool    string
+	Tool string
+	// Command is the tool's subcommand that failed ("create", "stats"),
+	// when the caller knows it.
+	Command string
 	Kind    errkind.Kind
 	Message string
 }

@@ -381,8 +381,9 @@ func (g *Gardener) createRootfs(ctx context.Context, h string, spec garden.Conta
 	if spec.Image.Password != "" {
 		args = append(args, "--password", spec.Image.Password)
 	}
-	args = append([]string{"create"}, append(args, uri, h)...)
-	out, err := g.imageTool(spec.Privileged).run(ctx, g.log.With("handle", h), call{args: args})
+	image := g.imageTool(spec.Privileged)
+	args = append(append([]string{"create"}, image.CreateArgs...), append(args, uri, h)...)
+	out, err := image.run(ctx, g.log.With("handle", h), call{args: args})
 	return out, "", err
 }
 

@@ -375,7 +375,7 @@ func (g *Gardener) peaImage(ctx context.Context, h string, spec *garden.ProcessS
 	if err := g.SetProperty(ctx, h, PropPeaVolumes, vols+vol); err != nil {
 		return Tool{}, "", err
 	}
-	args := []string{"create"}
+	args := append([]string{"create"}, image.CreateArgs...)
 	if spec.Image.Username != "" {
 		args = append(args, "--username", spec.Image.Username, "--password", spec.Image.Password)
 	}

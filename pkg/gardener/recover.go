@@ -128,7 +128,7 @@ func (g *Gardener) ownStores() []ownStore {
 // Guardian. A store made with other mappings is refused.
 func (g *Gardener) InitStores(ctx context.Context) error {
 	for _, s := range g.ownStores() {
-		args := []string{"init-store"}
+		args := append([]string{"init-store"}, s.tool.InitArgs...)
 		if s.mapped {
 			var err error
 			if args, err = g.storeMappings(args); err != nil {

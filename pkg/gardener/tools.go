@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/gdn-dev/gdn/pkg/cli"
@@ -22,6 +23,13 @@ type Tool struct {
 	Name string // for messages: "gdn-rootfs", "image plugin", ...
 	Path string
 	Args []string
+	// CreateArgs go right after an image plugin's "create" (gdn-rootfs:
+	// --insecure-registry H:P), InitArgs after gdn-rootfs's "init-store"
+	// (--store-size-bytes N): flags the other commands do not take.
+	CreateArgs, InitArgs []string
+	// Observe, if set, is told about every run of the tool: its
+	// subcommand, how long it took and its error (nil on success).
+	Observe func(tool, command string, d time.Duration, err error)
 }
 
 // ToolFor returns the tool named name in binDir, with args.
@@ -56,13 +64,41 @@ func (t Tool) run(ctx context.Context, log *slog.Logger, c call) ([]byte, error)
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 10 * time.Second
 	err := cmd.Run()
-	log.Debug("ran tool", "cmd", t.Name, "args", c.args, "duration", time.Since(start), "error", err)
-	if err == nil {
-		return out.Bytes(), nil
-	}
+	d := time.Since(start)
+	log.Debug("ran tool", "cmd", t.Name, "args", c.args, "duration", d, "error", err)
 	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return nil, cli.ParseToolError(t.Name, errb.Bytes(), err.Error())
+	switch {
+	case errors.As(err, &ee):
+		te := cli.ParseToolError(t.Name, errb.Bytes(), err.Error())
+		te.Command = subcommand(c.args)
+		err = te
+	case err != nil:
+		err = fmt.Errorf("%s: %w", t.Name, err)
 	}
-	return nil, fmt.Errorf("%s: %w", t.Name, err)
+	if t.Observe != nil {
+		t.Observe(t.Name, subcommand(c.args), d, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
+}
+
+// subcommand is the command of a tool run: its first argument that is not
+// a flag ("create", "stats"), or a plugin's --action value.
+func subcommand(args []string) string {
+	for i, a := range args {
+		if a == "--action" && i+1 < len(args) {
+			return args[i+1]
+		}
+		if v, ok := strings.CutPrefix(a, "--action="); ok {
+			return v
+		}
+	}
+	for _, a := range args {
+		if !strings.HasPrefix(a, "-") {
+			return a
+		}
+	}
+	return ""
 }

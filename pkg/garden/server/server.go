@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gdn-dev/gdn/pkg/cli"
 	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/garden"
 	"github.com/gdn-dev/gdn/pkg/gardener"
@@ -109,6 +110,12 @@ type Config struct {
 	Log      *slog.Logger
 	// Observe, if set, is told about every finished request.
 	Observe func(route string, status int, d time.Duration)
+	// Failed, if set, is told about every request answered with a 4xx or
+	// 5xx, with the error written (nil if the handler wrote none).
+	Failed func(route string, status int, err error)
+	// Reaped, if set, is told about every destroy of a container whose
+	// grace time expired (err nil when it went).
+	Reaped func(err error)
 	// BodyTimeout is how long a JSON request body may take to arrive
 	// (0: DefaultBodyTimeout). Stream-in bodies and hijacked Run/Attach
 	// connections have no deadline.
@@ -181,8 +188,12 @@ func (s *Server) Detach() {
 func (s *Server) reap(h string) {
 	log := s.log.With("handle", h)
 	log.Info("grace time expired: destroying")
-	if err := s.b.Destroy(context.Background(), h); err != nil {
-		log.Error("reap", "error", err)
+	err := s.b.Destroy(context.Background(), h)
+	if err != nil {
+		log.Error("reap", "error", err, "stage", Stage(err))
+	}
+	if s.cfg.Reaped != nil {
+		s.cfg.Reaped(err)
 	}
 }
 
@@ -199,10 +210,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		name = "MethodNotAllowed"
 	}
 	d := time.Since(start)
-	s.log.Info("request", "request_id", s.reqID.Add(1), "route", name, "method", r.Method,
+	id := s.reqID.Add(1)
+	s.log.Info("request", "request_id", id, "route", name, "method", r.Method,
 		"path", r.URL.Path, "handle", p["handle"], "status", rec.status, "duration", d)
+	if rec.status >= 500 {
+		// The operator's first question about a 5xx: what failed, for
+		// which container, in which stage.
+		s.log.Error("request failed", "request_id", id, "route", name, "handle", p["handle"],
+			"status", rec.status, "stage", Stage(rec.err), "error", errText(rec.err))
+	}
 	if s.cfg.Observe != nil {
 		s.cfg.Observe(name, rec.status, d)
+	}
+	if s.cfg.Failed != nil && rec.status >= 400 {
+		s.cfg.Failed(name, rec.status, rec.err)
 	}
 }
 
@@ -211,6 +232,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
+	// err is what writeError wrote, for the log of a 5xx.
+	err error
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
@@ -230,7 +253,39 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // writeError writes err as Garden's error body.
 func writeError(w http.ResponseWriter, err error) {
 	status, body := garden.ErrorBody(err)
+	for u := w; u != nil; {
+		if rec, ok := u.(*statusRecorder); ok {
+			rec.err = err
+			break
+		}
+		uw, ok := u.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			break
+		}
+		u = uw.Unwrap()
+	}
 	writeJSON(w, status, body)
+}
+
+// Stage names the step of a request that failed with err: the tool and
+// its command ("gdn-rootfs create") when a tool failed, else "server".
+func Stage(err error) string {
+	var te *cli.ToolError
+	if !errors.As(err, &te) {
+		return "server"
+	}
+	if te.Command == "" {
+		return te.Tool
+	}
+	return te.Tool + " " + te.Command
+}
+
+// errText is err's message, or a note that the handler wrote no error.
+func errText(err error) string {
+	if err == nil {
+		return "(no error recorded: the handler wrote the status itself)"
+	}
+	return err.Error()
 }
 
 var ok = struct{}{}
