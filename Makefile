@@ -9,6 +9,9 @@ PREFIX  ?= /usr/local
 BIN     := bin
 TOOLS   := gdn-run gdn-depot gdn-rootfs gdn-net dadoo gdn-server gdn-leakcheck
 ROOTFS  ?= /var/lib/gdn/rootfs
+# The version every tool prints with --version (pkg/version).
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+LDFLAGS := -X github.com/gdn-dev/gdn/pkg/version.Version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 .PHONY: all build test test-go test-fuzz test-bats bench soak install lint run rootfs clean
@@ -18,12 +21,12 @@ all: build
 build: $(addprefix $(BIN)/,$(TOOLS)) $(BIN)/gdn-init
 
 $(BIN)/%: FORCE
-	$(GO) build -tags '$(TAGS)' -o $@ ./cmd/$*
+	$(GO) build -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $@ ./cmd/$*
 
 # The sleeping init: static C, so it needs nothing inside a rootfs.
-$(BIN)/gdn-init: cmd/gdn-init/init.c
+$(BIN)/gdn-init: cmd/gdn-init/init.c FORCE
 	@mkdir -p $(BIN)
-	$(CC) -static -Os -s -o $@ $<
+	$(CC) -static -Os -s -DGDN_VERSION='"$(VERSION)"' -o $@ $<
 
 FORCE:
 

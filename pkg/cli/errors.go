@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/gdn-dev/gdn/pkg/errkind"
+	"github.com/gdn-dev/gdn/pkg/version"
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 )
@@ -95,6 +96,9 @@ func Execute(root *cobra.Command) int {
 		return fmt.Errorf("%w: %w", err, errkind.Usage)
 	})
 	addGlobalFlags(root)
+	if root.Version == "" {
+		root.Version = version.String()
+	}
 	err := root.Execute()
 	if err == nil {
 		return 0
