@@ -110,3 +110,38 @@ func TestParseToolError(t *testing.T) {
 		t.Fatalf("got %#v", err)
 	}
 }
+
+func TestWriteText(t *testing.T) {
+	type mem struct {
+		Usage uint64 `json:"usage_bytes"`
+		Limit uint64 `json:"limit_bytes"`
+	}
+	for _, tc := range []struct {
+		name string
+		in   any
+		want string
+	}{
+		{"nested object, sizes and durations", struct {
+			Handle string `json:"handle"`
+			Age    int64  `json:"age_ns"`
+			Memory mem    `json:"memory"`
+			Pids   []int  `json:"pids"`
+		}{"c1", 1500000000, mem{64 << 20, 1536}, []int{7, 9}},
+			"handle              c1\nage_ns              1.5s\nmemory.usage_bytes  64 MiB\nmemory.limit_bytes  1.5 KiB\npids                7, 9\n"},
+		{"a list of scalars", map[string]any{"handles": []string{"a", "b"}}, "a\nb\n"},
+		{"an empty list", map[string]any{"handles": []string{}}, ""},
+		{"a list of objects", map[string]any{"leaks": []map[string]any{{"kind": "cgroup", "what": "/x"}, {"kind": "mount", "what": nil}}},
+			"KIND    WHAT\ncgroup  /x\nmount   -\n"},
+		{"capacity", map[string]uint64{"capacity": 20 << 30}, "capacity  20 GiB\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := WriteText(&b, tc.in); err != nil {
+				t.Fatal(err)
+			}
+			if b.String() != tc.want {
+				t.Errorf("got\n%s\nwant\n%s", b.String(), tc.want)
+			}
+		})
+	}
+}
