@@ -99,6 +99,9 @@ func Execute(root *cobra.Command) int {
 	if root.Version == "" {
 		root.Version = version.String()
 	}
+	// gen-man also gives every tool cobra's completion command, which
+	// cobra adds only to a root with subcommands.
+	root.AddCommand(manCommand(root))
 	err := root.Execute()
 	if err == nil {
 		return 0
