@@ -20,10 +20,31 @@ setup() {
 	cp -p "$GDN_BIN"/gdn-* "$GDN_BIN"/dadoo "$WORK/bin/"
 	export PATH=$WORK/bin:$PATH
 	POOL=10.253.244.0/28
+	# what has no environment variable: the network pool of gdn-net and
+	# gdn-server, runc's root; wrappers that exec, so that $! of an
+	# example's background server is the server
+	mkdir -p "$WORK/wrap"
+	wrap gdn-net "$WORK/bin/gdn-net" --network-pool "$POOL"
+	wrap gdn-server "$WORK/bin/gdn-server" --network-pool "$POOL"
+	wrap runc "$(command -v runc || echo /usr/sbin/runc)" --root "$GDN_RUNTIME_ROOT"
+	export PATH=$WORK/wrap:$PATH
+	SOCK=/tmp/garden-$GDN_TAG.sock
+}
+
+# wrap NAME BINARY ARGS...: $WORK/wrap/NAME runs BINARY with ARGS first.
+wrap() {
+	local name=$1 bin=$2; shift 2
+	printf '#!/bin/sh\nexec %s %s "$@"\n' "$bin" "$*" >"$WORK/wrap/$name"
+	chmod +x "$WORK/wrap/$name"
 }
 
 teardown() {
 	local h
+	# a server an example left running (the examples' own socket)
+	local p
+	p=$(cat "$SOCK.lock" 2>/dev/null) || true
+	[ -z "$p" ] || [ "$(readlink "/proc/$p/exe")" != "$WORK/bin/gdn-server" ] || kill "$p"
+	rm -f "$SOCK" "$SOCK.lock"
 	for h in $(ls "$GDN_NET_STATE/containers" 2>/dev/null); do gdn-net --network-pool "$POOL" down "${h%.json}" >/dev/null 2>&1 || true; done
 	for h in $(ls "$GDN_STORE/volumes" 2>/dev/null); do
 		gdn-run delete "$h" >/dev/null 2>&1 || true
@@ -49,15 +70,14 @@ blocks() {
 	' "$REPO/$1"
 }
 
-# run_blocks FILE: FILE's blocks in one bash, with the default rootfs and
-# the tools without an environment variable for their homes pointed at
-# the test's instance.
+# run_blocks FILE: FILE's blocks in one bash, with the default rootfs
+# pointed at the test's.
 run_blocks() {
 	local script=$WORK/${1//\//_}.sh
 	{
 		echo 'set -euo pipefail'
-		echo "gdn-net() { command gdn-net --network-pool $POOL \"\$@\"; }"
-		echo "runc() { command runc --root \"\$GDN_RUNTIME_ROOT\" \"\$@\"; }"
+		# what an example started in the background ends with the script
+		echo 'trap '"'"'kill $(jobs -p) 2>/dev/null || true'"'"' EXIT'
 		blocks "$1" | sed "s|/var/lib/gdn/rootfs|$WORK/rootfs|g"
 	} >"$script"
 	[ "$(grep -c '^# --- ' "$script")" -gt 0 ] || { echo "no runnable blocks in $1"; return 1; }
