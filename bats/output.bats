@@ -72,3 +72,17 @@ teardown() {
 	[ "$(gdn-net "${NET[@]}" stats o1 | jq -c 'keys')" = '["handle","rx_bytes","tx_bytes"]' ]
 	gdn-net "${NET[@]}" down o1 >/dev/null
 }
+
+@test "gdn-run events: one line per event in text, JSON lines otherwise" {
+	h=$(handle ev)
+	mkc "$h" >/dev/null
+	gdn-run -o text events "$h" >"$WORK/ev.txt" &
+	ev=$!
+	gdn-run events "$h" >"$WORK/ev.json" &
+	evj=$!
+	sleep 0.3
+	gdn-run delete "$h" >/dev/null
+	wait "$ev" "$evj"
+	grep -Eq "^handle=$h time=.* type=exit$|^type=exit handle=$h time=" "$WORK/ev.txt" || { cat "$WORK/ev.txt"; return 1; }
+	[ "$(jq -r .type "$WORK/ev.json")" = exit ]
+}

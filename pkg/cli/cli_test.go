@@ -145,3 +145,14 @@ func TestWriteText(t *testing.T) {
 		})
 	}
 }
+
+func TestWriteTextLine(t *testing.T) {
+	var b bytes.Buffer
+	ev := map[string]any{"type": "stats", "data": map[string]uint64{"usage_bytes": 2048}}
+	if err := WriteTextLine(&b, ev); err != nil {
+		t.Fatal(err)
+	}
+	if want := "data=usage_bytes=2 KiB type=stats\n"; b.String() != want {
+		t.Errorf("got %q, want %q", b.String(), want)
+	}
+}

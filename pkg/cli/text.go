@@ -42,6 +42,25 @@ func WriteText(w io.Writer, v any) error {
 	return tw.Flush()
 }
 
+// WriteTextLine writes v on one line for a person: an object as
+// key=value pairs in the JSON's key order (nested objects likewise, sizes
+// and durations as WriteText shows them), for streams of results such as
+// events, where one result a line keeps them apart.
+func WriteTextLine(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	n, err := decodeNode(dec)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(w, n.text(""))
+	return err
+}
+
 // node is a decoded JSON value that keeps its object keys in order.
 type node struct {
 	keys   []string // object members, in order
