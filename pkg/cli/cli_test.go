@@ -156,3 +156,34 @@ func TestWriteTextLine(t *testing.T) {
 		t.Errorf("got %q, want %q", b.String(), want)
 	}
 }
+
+func TestComplete(t *testing.T) {
+	handles := func(*cobra.Command, []string) ([]string, error) { return []string{"web", "worker", "db"}, nil }
+	ids := func(_ *cobra.Command, args []string) ([]string, error) {
+		if args[0] != "web" {
+			return nil, errors.New("no such container")
+		}
+		return []string{"p1", "p2"}, nil
+	}
+	f := Complete(handles, ids)
+	c := &cobra.Command{Use: "t"}
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		prefix  string
+		want    []string
+		wantDir cobra.ShellCompDirective
+	}{
+		{"first argument, filtered", nil, "w", []string{"web", "worker"}, cobra.ShellCompDirectiveNoFileComp},
+		{"second argument from the first", []string{"web"}, "", []string{"p1", "p2"}, cobra.ShellCompDirectiveNoFileComp},
+		{"a lister that fails", []string{"db"}, "", nil, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveError},
+		{"past the listers", []string{"web", "p1"}, "", nil, cobra.ShellCompDirectiveNoFileComp},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, dir := f(c, tc.args, tc.prefix)
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) || dir != tc.wantDir {
+				t.Errorf("got %v %v, want %v %v", got, dir, tc.want, tc.wantDir)
+			}
+		})
+	}
+}
