@@ -6,30 +6,40 @@ GO      ?= go
 # the rest keep go.podman.io/image free of gpgme and graph drivers.
 TAGS    := seccomp containers_image_openpgp exclude_graphdriver_btrfs exclude_graphdriver_devicemapper
 PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+# The server's settings live where the unit reads them, not under PREFIX.
+SYSCONFDIR ?= /etc
 BIN     := bin
 TOOLS   := gdn-run gdn-depot gdn-rootfs gdn-net dadoo gdn-server gdn-leakcheck
+# The tools with cobra commands: man pages and completions come from them.
+CLITOOLS := gdn-run gdn-depot gdn-rootfs gdn-net gdn-server gdn-leakcheck
+# What make gen builds for install: man pages, completions, the unit and
+# the example settings, with this install's paths filled in.
+GEN     := $(BIN)/gen
 ROOTFS  ?= /var/lib/gdn/rootfs
+# The version every tool prints with --version and gdn-server reports as
+# gdn_build_info (pkg/version): git's description of the checkout (GOFLAGS
+# may say -buildvcs=false, so Go's own VCS stamp cannot be relied on).
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+LDFLAGS := -X github.com/gdn-dev/gdn/pkg/version.Version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build test test-go test-fuzz test-bats bench soak install lint run rootfs clean
+.PHONY: all build gen test test-go test-fuzz test-bats bench soak install uninstall lint run rootfs clean
 
 all: build
 
 build: $(addprefix $(BIN)/,$(TOOLS)) $(BIN)/gdn-init
 
-# The version every binary reports (gdn_build_info): git's description of
-# the checkout (GOFLAGS here may say -buildvcs=false, so Go's own VCS
-# stamp cannot be relied on).
-VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo unknown)
-LDFLAGS := -X github.com/gdn-dev/gdn/pkg/buildinfo.version=$(VERSION)
-
 $(BIN)/%: FORCE
 	$(GO) build -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $@ ./cmd/$*
 
 # The sleeping init: static C, so it needs nothing inside a rootfs.
-$(BIN)/gdn-init: cmd/gdn-init/init.c
+$(BIN)/gdn-init: cmd/gdn-init/init.c FORCE
 	@mkdir -p $(BIN)
-	$(CC) -static -Os -s -o $@ $<
+	$(CC) -static -Os -s -DGDN_VERSION='"$(VERSION)"' -o $@ $<
 
 FORCE:
 
@@ -65,9 +75,53 @@ bench: build
 	bench/net
 	$(GO) run -tags '$(TAGS)' ./bench/api
 
-install: build
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(addprefix $(BIN)/,$(TOOLS)) $(BIN)/gdn-init $(DESTDIR)$(PREFIX)/bin/
+gen: build
+	rm -rf $(GEN)
+	mkdir -p $(GEN)/man1 $(GEN)/bash $(GEN)/zsh $(GEN)/fish
+	set -e; for t in $(CLITOOLS); do \
+		$(BIN)/$$t gen-man $(GEN)/man1; \
+		$(BIN)/$$t completion bash >$(GEN)/bash/$$t; \
+		$(BIN)/$$t completion zsh >$(GEN)/zsh/_$$t; \
+		$(BIN)/$$t completion fish >$(GEN)/fish/$$t.fish; \
+	done
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' scripts/gdn-server.service.in >$(GEN)/gdn-server.service
+	sed -e 's|@BINDIR@|$(BINDIR)|g' scripts/gdn-server.conf.in >$(GEN)/gdn-server.conf
+
+# The binaries and gdn-init, gdn-mk-rootfs (scripts/mk-rootfs), man pages,
+# bash/zsh/fish completions, the systemd unit and the server's settings.
+# An existing settings file is the operator's: it is kept, and the shipped
+# one goes beside it as gdn-server.conf.dist.
+install: gen
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/gdn \
+		$(DESTDIR)$(DATADIR)/bash-completion/completions $(DESTDIR)$(DATADIR)/zsh/site-functions \
+		$(DESTDIR)$(DATADIR)/fish/vendor_completions.d
+	install -m 0755 $(addprefix $(BIN)/,$(TOOLS)) $(BIN)/gdn-init $(DESTDIR)$(BINDIR)/
+	install -m 0755 scripts/mk-rootfs $(DESTDIR)$(BINDIR)/gdn-mk-rootfs
+	install -m 0644 $(GEN)/man1/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(GEN)/bash/* $(DESTDIR)$(DATADIR)/bash-completion/completions/
+	install -m 0644 $(GEN)/zsh/* $(DESTDIR)$(DATADIR)/zsh/site-functions/
+	install -m 0644 $(GEN)/fish/* $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/
+	install -m 0644 $(GEN)/gdn-server.service $(DESTDIR)$(UNITDIR)/
+	if [ -e $(DESTDIR)$(SYSCONFDIR)/gdn/gdn-server.conf ] && ! cmp -s $(GEN)/gdn-server.conf $(DESTDIR)$(SYSCONFDIR)/gdn/gdn-server.conf; then \
+		install -m 0644 $(GEN)/gdn-server.conf $(DESTDIR)$(SYSCONFDIR)/gdn/gdn-server.conf.dist; \
+		echo "kept $(DESTDIR)$(SYSCONFDIR)/gdn/gdn-server.conf; the shipped one is gdn-server.conf.dist"; \
+	else install -m 0644 $(GEN)/gdn-server.conf $(DESTDIR)$(SYSCONFDIR)/gdn/; fi
+
+# Removes what install put there (the names gen makes for this build), and
+# the settings only if unchanged, and /etc/gdn if that leaves it empty;
+# shared directories (bin, man1, completions) stay.
+uninstall: gen
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(TOOLS) gdn-init gdn-mk-rootfs)
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(wildcard $(GEN)/man1/*.1)))
+	rm -f $(addprefix $(DESTDIR)$(DATADIR)/bash-completion/completions/,$(CLITOOLS))
+	rm -f $(addprefix $(DESTDIR)$(DATADIR)/zsh/site-functions/_,$(CLITOOLS))
+	rm -f $(addprefix $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/,$(addsuffix .fish,$(CLITOOLS)))
+	rm -f $(DESTDIR)$(UNITDIR)/gdn-server.service $(DESTDIR)$(SYSCONFDIR)/gdn/gdn-server.conf.dist
+	if cmp -s $(GEN)/gdn-server.conf $(DESTDIR)$(SYSCONFDIR)/gdn/gdn-server.conf; then \
+		rm -f $(DESTDIR)$(SYSCONFDIR)/gdn/gdn-server.conf; \
+	elif [ -e $(DESTDIR)$(SYSCONFDIR)/gdn/gdn-server.conf ]; then \
+		echo "kept $(DESTDIR)$(SYSCONFDIR)/gdn/gdn-server.conf: it was changed"; fi
+	rmdir $(DESTDIR)$(SYSCONFDIR)/gdn 2>/dev/null || true
 
 lint:
 	@test -z "$$(gofmt -l cmd pkg bench)" || { gofmt -l cmd pkg bench; echo "gofmt: files above need formatting"; exit 1; }

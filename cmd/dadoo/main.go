@@ -3,7 +3,10 @@
 // meant to be run by hand; see pkg/dadoo for its protocol. It uses the
 // standard flag package, not cobra, to stay small: many run at once.
 //
-// Usage: dadoo -starter GDN_RUN -runtime-root ROOT [-pea ID] exec HANDLE PROCESS_DIR
+// Usage:
+//
+//	dadoo -starter GDN_RUN -runtime-root ROOT [-pea ID] exec HANDLE PROCESS_DIR
+//	dadoo -version
 package main
 
 import (
@@ -17,6 +20,7 @@ import (
 	"github.com/gdn-dev/gdn/pkg/handle"
 	"github.com/gdn-dev/gdn/pkg/procdir"
 	"github.com/gdn-dev/gdn/pkg/tag"
+	"github.com/gdn-dev/gdn/pkg/version"
 )
 
 // Exit statuses of dadoo itself, when the process did not run.
@@ -31,7 +35,12 @@ func main() {
 	// scoped by the instance tag.
 	root := flag.String("runtime-root", tag.Scoped("/run/runc", os.Getenv(tag.Env)), "runtime state root (default /run/runc, or /run/runc-TAG with env GDN_TAG)")
 	pea := flag.String("pea", "", "the process is this pea (its process directory is its bundle)")
+	showVersion := flag.Bool("version", false, "print the version and exit")
 	flag.Parse()
+	if *showVersion {
+		fmt.Println("dadoo version", version.String())
+		return
+	}
 	args := flag.Args()
 	if err := tag.Validate(os.Getenv(tag.Env)); err != nil {
 		fmt.Fprintln(os.Stderr, "dadoo:", err)

@@ -43,18 +43,11 @@ func showHuman(w io.Writer, s depot.Summary) error {
 	return nil
 }
 
-// completeHandles offers the depot's handles for the first argument.
-func completeHandles(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
-	if len(args) > 0 {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
+// completeHandles completes the first argument with the depot's handles.
+var completeHandles = cli.Complete(func(cmd *cobra.Command, _ []string) ([]string, error) {
 	dep, err := openDepot(cmd)
 	if err != nil {
-		return nil, cobra.ShellCompDirectiveError
+		return nil, err
 	}
-	handles, err := dep.List(nil)
-	if err != nil {
-		return nil, cobra.ShellCompDirectiveError
-	}
-	return handles, cobra.ShellCompDirectiveNoFileComp
-}
+	return dep.List(nil)
+})

@@ -9,10 +9,11 @@ import (
 
 func downCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:     "down HANDLE",
-		Short:   "Remove a container's network: devices, NAT, IP, ports (idempotent)",
-		Example: "  gdn-net down c1",
-		Args:    cli.HandleArgs(1, 1),
+		Use:               "down HANDLE",
+		Short:             "Remove a container's network: devices, NAT, IP, ports (idempotent)",
+		Example:           "  gdn-net down c1",
+		Args:              cli.HandleArgs(1, 1),
+		ValidArgsFunction: cli.Complete(netHandles),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDown(cmd, args[0])
 		},
@@ -38,10 +39,11 @@ func runDown(cmd *cobra.Command, h string) error {
 
 func showCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:     "show HANDLE",
-		Short:   "Show a container's network",
-		Example: "  gdn-net show c1",
-		Args:    cli.HandleArgs(1, 1),
+		Use:               "show HANDLE",
+		Short:             "Show a container's network",
+		Example:           "  gdn-net show c1",
+		Args:              cli.HandleArgs(1, 1),
+		ValidArgsFunction: cli.Complete(netHandles),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			n, err := newNetworker(cmd)
 			if err != nil {

@@ -26,7 +26,8 @@ func listCmd() *cobra.Command {
 func statsCmd() *cobra.Command {
 	return &cobra.Command{
 		Use: "stats HANDLE", Short: "Print the bytes a container received and sent", Example: "  gdn-net stats c1",
-		Args: cli.HandleArgs(1, 1),
+		Args:              cli.HandleArgs(1, 1),
+		ValidArgsFunction: cli.Complete(netHandles),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			n, err := newNetworker(cmd)
 			if err != nil {

@@ -136,3 +136,12 @@ func validTable(s string) bool {
 	}
 	return true
 }
+
+// netHandles lists the handles with a network, for shell completion.
+func netHandles(cmd *cobra.Command, _ []string) ([]string, error) {
+	n, err := newNetworker(cmd)
+	if err != nil {
+		return nil, err
+	}
+	return n.List()
+}

@@ -9,10 +9,11 @@ import (
 func netInCmd() *cobra.Command {
 	var hostPort, containerPort uint32
 	cmd := &cobra.Command{
-		Use:     "net-in HANDLE [--host-port H] [--container-port C]",
-		Short:   "Map a host port (0: one from the pool) to a container port (0: the same)",
-		Example: "  gdn-net net-in c1 --container-port 8080",
-		Args:    cli.HandleArgs(1, 1),
+		Use:               "net-in HANDLE [--host-port H] [--container-port C]",
+		Short:             "Map a host port (0: one from the pool) to a container port (0: the same)",
+		Example:           "  gdn-net net-in c1 --container-port 8080",
+		Args:              cli.HandleArgs(1, 1),
+		ValidArgsFunction: cli.Complete(netHandles),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			n, err := newNetworker(cmd)
 			if err != nil {

@@ -18,7 +18,8 @@ func netOutCmd(bulk bool) *cobra.Command {
 	}
 	return &cobra.Command{
 		Use: use, Short: short, Example: example,
-		Args: cli.HandleArgs(1, 1),
+		Args:              cli.HandleArgs(1, 1),
+		ValidArgsFunction: cli.Complete(netHandles),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var rules []network.NetOutRule
 			var ok bool

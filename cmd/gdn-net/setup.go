@@ -37,8 +37,9 @@ func bandwidthCmd() *cobra.Command {
 		Short: "Limit a container's traffic, each way, to a rate (both 0: no limit)",
 		Long: "Traffic to the container is shaped on the host end of its veth; traffic from it is redirected\n" +
 			"to an ifb device (w<id>-i) and shaped there. The burst must hold a full frame (MTU + 14).",
-		Example: "  gdn-net bandwidth c1 --rate 1048576 --burst 65536\n  gdn-net bandwidth c1 --rate 0 --burst 0",
-		Args:    cli.HandleArgs(1, 1),
+		Example:           "  gdn-net bandwidth c1 --rate 1048576 --burst 65536\n  gdn-net bandwidth c1 --rate 0 --burst 0",
+		Args:              cli.HandleArgs(1, 1),
+		ValidArgsFunction: cli.Complete(netHandles),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !cmd.Flags().Changed("rate") || !cmd.Flags().Changed("burst") {
 				return fmt.Errorf("bandwidth needs --rate and --burst: %w", errkind.Usage)

@@ -50,3 +50,12 @@ func terminalErr() io.Writer {
 	}
 	return nil
 }
+
+// volumes lists the store's volumes, for shell completion.
+func volumes(cmd *cobra.Command, _ []string) ([]string, error) {
+	s, err := openStore(cmd)
+	if err != nil {
+		return nil, err
+	}
+	return s.List()
+}

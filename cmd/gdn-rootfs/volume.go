@@ -11,10 +11,11 @@ import (
 
 func deleteCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:     "delete HANDLE",
-		Short:   "Unmount and remove a container's root file system (idempotent)",
-		Example: "  gdn-rootfs delete c1",
-		Args:    cli.HandleArgs(1, 1),
+		Use:               "delete HANDLE",
+		Short:             "Unmount and remove a container's root file system (idempotent)",
+		Example:           "  gdn-rootfs delete c1",
+		Args:              cli.HandleArgs(1, 1),
+		ValidArgsFunction: cli.Complete(volumes),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := openStore(cmd)
 			if err != nil {
@@ -31,10 +32,11 @@ func deleteCmd() *cobra.Command {
 
 func statsCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:     "stats HANDLE",
-		Short:   "Print a container's disk usage: {\"disk_usage\":{\"total_bytes_used\",\"exclusive_bytes_used\"}}",
-		Example: "  gdn-rootfs stats c1",
-		Args:    cli.HandleArgs(1, 1),
+		Use:               "stats HANDLE",
+		Short:             "Print a container's disk usage: {\"disk_usage\":{\"total_bytes_used\",\"exclusive_bytes_used\"}}",
+		Example:           "  gdn-rootfs stats c1",
+		Args:              cli.HandleArgs(1, 1),
+		ValidArgsFunction: cli.Complete(volumes),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := openStore(cmd)
 			if err != nil {

@@ -20,8 +20,9 @@ func attachCmd() *cobra.Command {
 		Short: "Stream a process's stdio (stdin in, stdout and stderr out) and exit with its status",
 		Long: "Works for any process whose directory exists, also after every tool that started it has\n" +
 			"died: a process that ended meanwhile gives its unread output and its stored status at once.",
-		Example: "  gdn-run attach c1 web\n  gdn-run attach --tty c1 shell",
-		Args:    cli.HandleArgs(2, 2),
+		Example:           "  gdn-run attach c1 web\n  gdn-run attach --tty c1 shell",
+		Args:              cli.HandleArgs(2, 2),
+		ValidArgsFunction: cli.Complete(runHandles, processIDs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			d, err := processDir(cmd, args[0], args[1])
 			if err != nil {
@@ -37,10 +38,11 @@ func attachCmd() *cobra.Command {
 
 func waitCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:     "wait HANDLE PROCESS_ID",
-		Short:   "Wait for a process to end and print {\"exit_status\":N}",
-		Example: "  gdn-run wait c1 web",
-		Args:    cli.HandleArgs(2, 2),
+		Use:               "wait HANDLE PROCESS_ID",
+		Short:             "Wait for a process to end and print {\"exit_status\":N}",
+		Example:           "  gdn-run wait c1 web",
+		Args:              cli.HandleArgs(2, 2),
+		ValidArgsFunction: cli.Complete(runHandles, processIDs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			d, err := processDir(cmd, args[0], args[1])
 			if err != nil {
@@ -60,10 +62,11 @@ func waitCmd() *cobra.Command {
 
 func signalCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:     "signal HANDLE PROCESS_ID term|kill",
-		Short:   "Send TERM or KILL to a process (nothing if it has ended)",
-		Example: "  gdn-run signal c1 web term",
-		Args:    cli.HandleArgs(3, 3),
+		Use:               "signal HANDLE PROCESS_ID term|kill",
+		Short:             "Send TERM or KILL to a process (nothing if it has ended)",
+		Example:           "  gdn-run signal c1 web term",
+		Args:              cli.HandleArgs(3, 3),
+		ValidArgsFunction: cli.Complete(runHandles, processIDs, signalNames),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sig, err := parseSignal(args[2])
 			if err != nil {

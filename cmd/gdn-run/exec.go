@@ -49,7 +49,8 @@ func execCmd() *cobra.Command {
 		Example: "  gdn-run exec c1 --attach -- /bin/echo hello\n" +
 			"  gdn-run exec c1 --id web --user vcap --dir /home/vcap -- /bin/sh -c 'sleep 2; echo done'\n" +
 			"  echo '{\"path\":\"/bin/ls\",\"args\":[\"-l\"]}' | gdn-run exec c1 --attach",
-		Args: cli.HandleArgs(1, cli.ManyArgs),
+		Args:              cli.HandleArgs(1, cli.ManyArgs),
+		ValidArgsFunction: cli.Complete(runHandles),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.dadooBin, _ = cmd.Flags().GetString("dadoo-bin")
 			spec, err := f.spec(cmd, args[1:])

@@ -20,8 +20,9 @@ func killCmd() *cobra.Command {
 		Long: "The sleeping init ignores every signal but KILL; `kill HANDLE KILL` ends the container\n" +
 			"(delete then cleans up). A signal the init would ignore (TERM, the default, to gdn-init)\n" +
 			"is refused (exit 5) rather than sent to no effect. Signals are names (TERM, SIGKILL) or numbers.",
-		Example: "  gdn-run kill c1 KILL\n  gdn-run kill --all c1 HUP",
-		Args:    cli.HandleArgs(1, 2),
+		Example:           "  gdn-run kill c1 KILL\n  gdn-run kill --all c1 HUP",
+		Args:              cli.HandleArgs(1, 2),
+		ValidArgsFunction: cli.Complete(runHandles),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sig := unix.SIGTERM
 			if len(args) == 2 {

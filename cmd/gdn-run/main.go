@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/gdn-dev/gdn/pkg/cli"
+	"github.com/gdn-dev/gdn/pkg/procdir"
 	"github.com/gdn-dev/gdn/pkg/runtime"
 	"github.com/gdn-dev/gdn/pkg/tag"
 	"github.com/spf13/cobra"
@@ -63,3 +64,34 @@ func newRuntime(cmd *cobra.Command, handle string) (*runtime.Runtime, error) {
 	log := cli.Logger(cmd, "handle", handle)
 	return runtime.New(runtime.Config{Root: rootDir, CgroupParent: tag.Scoped(runtime.DefaultCgroupParent, t), Logger: log})
 }
+
+// runHandles lists the runtime root's containers, for shell completion.
+func runHandles(cmd *cobra.Command, _ []string) ([]string, error) {
+	rt, err := newRuntime(cmd, "")
+	if err != nil {
+		return nil, err
+	}
+	states, err := rt.List()
+	hs := make([]string, 0, len(states))
+	for _, s := range states {
+		hs = append(hs, s.Handle)
+	}
+	return hs, err
+}
+
+// processIDs lists the process ids of the container args[0], for shell
+// completion.
+func processIDs(cmd *cobra.Command, args []string) ([]string, error) {
+	rt, err := newRuntime(cmd, args[0])
+	if err != nil {
+		return nil, err
+	}
+	st, err := rt.State(args[0])
+	if err != nil {
+		return nil, err
+	}
+	return procdir.List(st.Bundle)
+}
+
+// signalNames are the signals gdn-run signal sends.
+func signalNames(*cobra.Command, []string) ([]string, error) { return []string{"term", "kill"}, nil }

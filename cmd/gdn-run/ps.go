@@ -13,10 +13,11 @@ import (
 
 func psCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:     "ps HANDLE",
-		Short:   "List the host pids of a container's processes",
-		Example: "  gdn-run ps c1",
-		Args:    cli.HandleArgs(1, 1),
+		Use:               "ps HANDLE",
+		Short:             "List the host pids of a container's processes",
+		Example:           "  gdn-run ps c1",
+		Args:              cli.HandleArgs(1, 1),
+		ValidArgsFunction: cli.Complete(runHandles),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rt, err := newRuntime(cmd, args[0])
 			if err != nil {

@@ -12,10 +12,11 @@ import (
 
 func stateCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:     "state HANDLE",
-		Short:   "Show a container's runtime state",
-		Example: "  gdn-run state c1",
-		Args:    cli.HandleArgs(1, 1),
+		Use:               "state HANDLE",
+		Short:             "Show a container's runtime state",
+		Example:           "  gdn-run state c1",
+		Args:              cli.HandleArgs(1, 1),
+		ValidArgsFunction: cli.Complete(runHandles),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rt, err := newRuntime(cmd, args[0])
 			if err != nil {

@@ -11,10 +11,11 @@ import (
 func stopCmd() *cobra.Command {
 	var kill bool
 	cmd := &cobra.Command{
-		Use:     "stop HANDLE",
-		Short:   "Stop every process but the init (TERM, up to 10 s, then KILL) and mark the container stopped",
-		Example: "  gdn-run stop c1\n  gdn-run stop --kill c1",
-		Args:    cli.HandleArgs(1, 1),
+		Use:               "stop HANDLE",
+		Short:             "Stop every process but the init (TERM, up to 10 s, then KILL) and mark the container stopped",
+		Example:           "  gdn-run stop c1\n  gdn-run stop --kill c1",
+		Args:              cli.HandleArgs(1, 1),
+		ValidArgsFunction: cli.Complete(runHandles),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rt, err := newRuntime(cmd, args[0])
 			if err != nil {
@@ -35,10 +36,11 @@ func stopCmd() *cobra.Command {
 
 func deleteCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:     "delete HANDLE",
-		Short:   "Kill a container's init, wait for it, and remove its cgroup and state (idempotent)",
-		Example: "  gdn-run delete c1",
-		Args:    cli.HandleArgs(1, 1),
+		Use:               "delete HANDLE",
+		Short:             "Kill a container's init, wait for it, and remove its cgroup and state (idempotent)",
+		Example:           "  gdn-run delete c1",
+		Args:              cli.HandleArgs(1, 1),
+		ValidArgsFunction: cli.Complete(runHandles),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			rt, err := newRuntime(cmd, args[0])
 			if err != nil {

@@ -34,7 +34,8 @@ func streamInCmd() *cobra.Command {
 			"destination is relative to the user's home.",
 		Example: "  tar -C site -c . | gdn-run stream-in c1 --destination /var/www --user vcap\n" +
 			"  gdn-run stream-out c1 --source /etc/ | gdn-run stream-in c2 --destination /etc",
-		Args: cli.HandleArgs(1, 1),
+		Args:              cli.HandleArgs(1, 1),
+		ValidArgsFunction: cli.Complete(runHandles),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			err := runEntered(cmd, args[0], user, enteredIn, dest, cmd.InOrStdin(), nil)
 			if err != nil {
@@ -58,7 +59,8 @@ func streamOutCmd() *cobra.Command {
 			"container running as the user. A relative source is relative to the user's home.",
 		Example: "  gdn-run stream-out c1 --source /etc/passwd | tar -t\n" +
 			"  gdn-run stream-out c1 --source /home/vcap/ > home.tar",
-		Args: cli.HandleArgs(1, 1),
+		Args:              cli.HandleArgs(1, 1),
+		ValidArgsFunction: cli.Complete(runHandles),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			err := runEntered(cmd, args[0], user, enteredOut, src, nil, os.Stdout)
 			if err != nil {

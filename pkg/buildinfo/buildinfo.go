@@ -1,16 +1,14 @@
-// Package buildinfo says which build of gdn is running: the version a
-// build stamps (go build -ldflags "-X github.com/gdn-dev/gdn/pkg/buildinfo.version=V"),
-// else the VCS revision the Go toolchain records in every binary built
-// from a checkout, else "unknown".
+// Package buildinfo says which build of gdn is running: the version
+// every tool prints (pkg/version), the VCS revision the Go toolchain
+// records when it can, and the Go version.
 package buildinfo
 
 import (
 	"runtime"
 	"runtime/debug"
-)
 
-// version is set by the linker (-X); empty in a plain go build.
-var version string
+	"github.com/gdn-dev/gdn/pkg/version"
+)
 
 // Info is what a binary knows of its build.
 type Info struct {
@@ -21,26 +19,13 @@ type Info struct {
 
 // Read returns this binary's Info.
 func Read() Info {
-	info := Info{Version: version, GoVersion: runtime.Version()}
-	dirty := false
+	info := Info{Version: version.String(), GoVersion: runtime.Version()}
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		for _, s := range bi.Settings {
-			switch s.Key {
-			case "vcs.revision":
+			if s.Key == "vcs.revision" {
 				info.Revision = s.Value
-			case "vcs.modified":
-				dirty = s.Value == "true"
 			}
 		}
-	}
-	if info.Version == "" && info.Revision != "" {
-		info.Version = info.Revision[:min(12, len(info.Revision))]
-		if dirty {
-			info.Version += "-dirty"
-		}
-	}
-	if info.Version == "" {
-		info.Version = "unknown"
 	}
 	return info
 }

@@ -203,3 +203,80 @@ func TestDecodeStdinAfterAFailedStage(t *testing.T) {
 		t.Errorf("/dev/null (no pipeline): got %v %v, want a fall back to flags", ok, err)
 	}
 }
+
+func TestWriteText(t *testing.T) {
+	type mem struct {
+		Usage uint64 `json:"usage_bytes"`
+		Limit uint64 `json:"limit_bytes"`
+	}
+	for _, tc := range []struct {
+		name string
+		in   any
+		want string
+	}{
+		{"nested object, sizes and durations", struct {
+			Handle string `json:"handle"`
+			Age    int64  `json:"age_ns"`
+			Memory mem    `json:"memory"`
+			Pids   []int  `json:"pids"`
+		}{"c1", 1500000000, mem{64 << 20, 1536}, []int{7, 9}},
+			"handle              c1\nage_ns              1.5s\nmemory.usage_bytes  64 MiB\nmemory.limit_bytes  1.5 KiB\npids                7, 9\n"},
+		{"a list of scalars", map[string]any{"handles": []string{"a", "b"}}, "a\nb\n"},
+		{"an empty list", map[string]any{"handles": []string{}}, ""},
+		{"a list of objects", map[string]any{"leaks": []map[string]any{{"kind": "cgroup", "what": "/x"}, {"kind": "mount", "what": nil}}},
+			"KIND    WHAT\ncgroup  /x\nmount   -\n"},
+		{"capacity", map[string]uint64{"capacity": 20 << 30}, "capacity  20 GiB\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := WriteText(&b, tc.in); err != nil {
+				t.Fatal(err)
+			}
+			if b.String() != tc.want {
+				t.Errorf("got\n%s\nwant\n%s", b.String(), tc.want)
+			}
+		})
+	}
+}
+
+func TestWriteTextLine(t *testing.T) {
+	var b bytes.Buffer
+	ev := map[string]any{"type": "stats", "data": map[string]uint64{"usage_bytes": 2048}}
+	if err := WriteTextLine(&b, ev); err != nil {
+		t.Fatal(err)
+	}
+	if want := "data=usage_bytes=2 KiB type=stats\n"; b.String() != want {
+		t.Errorf("got %q, want %q", b.String(), want)
+	}
+}
+
+func TestComplete(t *testing.T) {
+	handles := func(*cobra.Command, []string) ([]string, error) { return []string{"web", "worker", "db"}, nil }
+	ids := func(_ *cobra.Command, args []string) ([]string, error) {
+		if args[0] != "web" {
+			return nil, errors.New("no such container")
+		}
+		return []string{"p1", "p2"}, nil
+	}
+	f := Complete(handles, ids)
+	c := &cobra.Command{Use: "t"}
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		prefix  string
+		want    []string
+		wantDir cobra.ShellCompDirective
+	}{
+		{"first argument, filtered", nil, "w", []string{"web", "worker"}, cobra.ShellCompDirectiveNoFileComp},
+		{"second argument from the first", []string{"web"}, "", []string{"p1", "p2"}, cobra.ShellCompDirectiveNoFileComp},
+		{"a lister that fails", []string{"db"}, "", nil, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveError},
+		{"past the listers", []string{"web", "p1"}, "", nil, cobra.ShellCompDirectiveNoFileComp},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, dir := f(c, tc.args, tc.prefix)
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) || dir != tc.wantDir {
+				t.Errorf("got %v %v, want %v %v", got, dir, tc.want, tc.wantDir)
+			}
+		})
+	}
+}

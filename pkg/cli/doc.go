@@ -8,7 +8,11 @@
 //   - errors: one line on stderr, {"error":{"type":..,"message":..}} when
 //     stderr is not a terminal, and an exit status chosen by the error's
 //     errkind (ExitCode is the only place that choice is made);
-//   - handles and process ids are validated before any work (HandleArgs).
+//   - handles and process ids are validated before any work (HandleArgs),
+//     and complete in the shell from what the tool holds (Complete);
+//   - every tool has --version (pkg/version), cobra's completion command
+//     and a hidden gen-man DIR that writes its man pages (Execute adds
+//     them); -o text has a text form for every result (WriteText).
 //
 // cmd/<tool> packages stay thin by using these helpers; nothing here knows
 // about containers.

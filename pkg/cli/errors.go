@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/gdn-dev/gdn/pkg/errkind"
+	"github.com/gdn-dev/gdn/pkg/version"
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 )
@@ -99,6 +100,12 @@ func Execute(root *cobra.Command) int {
 		return usageError(cmd, fmt.Sprintf("%s: %v", cmd.CommandPath(), err))
 	})
 	addGlobalFlags(root)
+	if root.Version == "" {
+		root.Version = version.String()
+	}
+	// gen-man also gives every tool cobra's completion command, which
+	// cobra adds only to a root with subcommands.
+	root.AddCommand(manCommand(root))
 	requireRoot(root, os.Geteuid)
 	cmd, err := root.ExecuteC()
 	if err == nil {

@@ -55,16 +55,15 @@ func JSONOutput(cmd *cobra.Command) bool {
 }
 
 // Print writes v as one JSON line, or calls human to write a readable form
-// when the output is for a person. human may be nil: JSON is then indented.
+// when the output is for a person. human may be nil: v is then written by
+// WriteText, so every command has a text form.
 func Print(cmd *cobra.Command, v any, human func(w io.Writer) error) error {
 	w := cmd.OutOrStdout()
 	if JSONOutput(cmd) {
 		return json.NewEncoder(w).Encode(v)
 	}
 	if human == nil {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
+		return WriteText(w, v)
 	}
 	return human(w)
 }
