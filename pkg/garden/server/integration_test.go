@@ -118,8 +118,9 @@ func startGdn(t *testing.T, extra ...string) *gdn {
 			}
 		}
 		g.stop(syscall.SIGTERM)
-		g.assertNoLeaks()
+		// The leak checker first: it waits for detached downs' devices.
 		g.assertClean()
+		g.assertNoLeaks()
 		for _, store := range []string{"store", "store-privileged"} {
 			_ = exec.Command(bin("gdn-rootfs"), "--store", filepath.Join(dir, store), "clean").Run()
 			_ = exec.Command("umount", "-l", filepath.Join(dir, store)).Run()
