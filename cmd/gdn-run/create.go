@@ -3,9 +3,11 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/gdn-dev/gdn/pkg/cli"
 	"github.com/gdn-dev/gdn/pkg/errkind"
+	"github.com/gdn-dev/gdn/pkg/runtime"
 	"github.com/spf13/cobra"
 )
 
@@ -23,6 +25,7 @@ type createOutput struct {
 
 func createCmd() *cobra.Command {
 	var in createInput
+	pidFD := -1
 	cmd := &cobra.Command{
 		Use:   "create [HANDLE]",
 		Short: "Create a container from a bundle and start its sleeping init",
@@ -49,7 +52,11 @@ func createCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, err := rt.Create(cmd.Context(), in.Handle, in.Bundle)
+			var opts []runtime.CreateOption
+			if pidFD >= 0 {
+				opts = append(opts, runtime.NamespacesReady(earlyPid(pidFD)))
+			}
+			st, err := rt.Create(cmd.Context(), in.Handle, in.Bundle, opts...)
 			if err != nil {
 				return err
 			}
@@ -61,5 +68,20 @@ func createCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&in.Bundle, "bundle", "", "bundle directory (default: from stdin)")
+	cmd.Flags().IntVar(&pidFD, "pid-fd", -1, "write the init's pid to this open file descriptor (then close it) as soon as the container's namespaces exist, before its setup is done, so that a caller can set up its network meanwhile")
 	return cmd
+}
+
+// earlyPid returns the NamespacesReady callback of --pid-fd fd: the pid
+// and a newline, then the fd is closed (the reader's EOF).
+func earlyPid(fd int) func(int) {
+	f := os.NewFile(uintptr(fd), "pid-fd")
+	return func(pid int) {
+		if f == nil {
+			return
+		}
+		_, _ = fmt.Fprintf(f, "%d\n", pid)
+		f.Close()
+		f = nil
+	}
 }

@@ -22,6 +22,8 @@ import (
 	"github.com/gdn-dev/gdn/pkg/garden/server"
 	"github.com/gdn-dev/gdn/pkg/gardener"
 	"github.com/gdn-dev/gdn/pkg/idmap"
+	"github.com/gdn-dev/gdn/pkg/runtime"
+	"github.com/gdn-dev/gdn/pkg/tag"
 	"github.com/spf13/cobra"
 )
 
@@ -289,7 +291,14 @@ func gardenerConfig(o *options, log *slog.Logger) (gardener.Config, error) {
 		UIDs:                     gardener.IDRange{Start: o.uidMapStart, Length: o.uidMapLength},
 		GIDs:                     gardener.IDRange{Start: o.gidMapStart, Length: o.gidMapLength},
 		CPUEntitlementPerShare:   o.cpuEntitlementPerShare,
-		Log:                      log,
+		Exec: &gardener.ExecConfig{
+			// gdn-run's own defaults, which the tools it starts use too.
+			RuntimeRoot:  envOr("GDN_RUNTIME_ROOT", tag.Scoped(runtime.DefaultRoot, o.tag)),
+			CgroupParent: tag.Scoped(runtime.DefaultCgroupParent, o.tag),
+			Dadoo:        o.bin("dadoo"),
+			Starter:      o.bin("gdn-run"),
+		},
+		Log: log,
 	}, nil
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/garden"
 	"github.com/gdn-dev/gdn/pkg/handle"
+	"github.com/gdn-dev/gdn/pkg/runtime"
 )
 
 // Property keys the gardener itself reads or writes.
@@ -97,10 +98,21 @@ type Config struct {
 	// CleanupProcessDirsOnWait removes a process's directory once a
 	// client has had its exit status: it can be waited for only once.
 	CleanupProcessDirsOnWait bool
+	// Exec, if set, has Run start processes in this process with gdn-run
+	// exec's own code (pkg/process) instead of running gdn-run exec.
+	Exec *ExecConfig
 	// CPUEntitlementPerShare is the percentage of a CPU each share is
 	// entitled to (Metrics.CPUEntitlement).
 	CPUEntitlementPerShare float64
 	Log                    *slog.Logger
+}
+
+// ExecConfig is what Run needs to start a process the way gdn-run exec
+// does: the runtime root and cgroup parent gdn-run uses, dadoo, and the
+// gdn-run that dadoo starts the process with.
+type ExecConfig struct {
+	RuntimeRoot, CgroupParent string
+	Dadoo, Starter            string
 }
 
 // IDRange is where container ids 1.. start on the host, and how many.
@@ -124,6 +136,11 @@ type Gardener struct {
 
 	// netInMu serialises NetIn's update of garden.network.mapped-ports.
 	netInMu sync.Mutex
+
+	// execRT is the runtime of Config.Exec, made on first use.
+	execOnce sync.Once
+	execRT   *runtime.Runtime
+	execErr  error
 }
 
 // New returns a Gardener for cfg.
@@ -283,9 +300,48 @@ func (g *Gardener) Create(ctx context.Context, spec garden.ContainerSpec) (_ str
 	}
 	crash.Point("gdn-server.create.bundle")
 
+	// gdn-run create reports the init's pid as soon as its namespaces
+	// exist (--pid-fd), and the network is set up while the init finishes
+	// its own setup: the two take turns no longer.
 	undo = append(undo, func(ctx context.Context) error { return g.deleteRuntime(ctx, h) })
-	out, err := g.cfg.Run.run(ctx, log, call{args: []string{"create", h, "--bundle", g.bundle(h)}})
+	undo = append(undo, func(ctx context.Context) error { return g.netDown(ctx, h) })
+	pidR, pidW, err := os.Pipe()
 	if err != nil {
+		return "", err
+	}
+	var (
+		props  map[string]string
+		netErr error
+		netRan = make(chan struct{})
+		early  = make(chan int, 1)
+	)
+	go func() {
+		defer pidR.Close()
+		var pid int
+		if _, err := fmt.Fscan(pidR, &pid); err == nil && pid > 0 {
+			early <- pid
+		}
+		close(early)
+	}()
+	go func() {
+		defer close(netRan)
+		pid, ok := <-early
+		if !ok {
+			netErr = errNoEarlyPid
+			return
+		}
+		props, netErr = g.netUp(ctx, h, pid, spec)
+	}()
+	out, err := g.cfg.Run.run(ctx, log, call{args: []string{"create", h, "--bundle", g.bundle(h), "--pid-fd", "3"}, extra: []*os.File{pidW}})
+	pidW.Close()
+	<-netRan
+	if err != nil {
+		if errors.Is(err, errkind.HandleInUse) {
+			// Refused before any namespace: the network did not go up,
+			// and whatever holds the name is not ours to take down
+			// (the rollback skips the runtime's undo likewise).
+			undo = undo[:len(undo)-1]
+		}
 		return "", err
 	}
 	var created struct {
@@ -295,11 +351,12 @@ func (g *Gardener) Create(ctx context.Context, spec garden.ContainerSpec) (_ str
 		return "", fmt.Errorf("gdn-run create printed no pid: %q", out)
 	}
 	crash.Point("gdn-server.create.runtime")
-
-	undo = append(undo, func(ctx context.Context) error { return g.netDown(ctx, h) })
-	props, err := g.netUp(ctx, h, created.Pid, spec)
-	if err != nil {
-		return "", err
+	if errors.Is(netErr, errNoEarlyPid) {
+		// A gdn-run that does not report early: the network goes up now.
+		props, netErr = g.netUp(ctx, h, created.Pid, spec)
+	}
+	if netErr != nil {
+		return "", netErr
 	}
 	crash.Point("gdn-server.create.network")
 	props[PropState] = StateCreated
@@ -309,6 +366,9 @@ func (g *Gardener) Create(ctx context.Context, spec garden.ContainerSpec) (_ str
 	log.Info("created", "duration", time.Since(start))
 	return h, nil
 }
+
+// errNoEarlyPid: gdn-run create closed --pid-fd without a pid.
+var errNoEarlyPid = errors.New("no early pid")
 
 // imageURI returns the image plugin's URI for spec's image: the default
 // rootfs when none, docker's #tag as :tag, a plain path as is. raw:// is
@@ -545,23 +605,48 @@ func (g *Gardener) Destroy(ctx context.Context, h string) error {
 	}()
 	ctx = context.WithoutCancel(ctx) // half a destroy helps nobody
 	start := time.Now()
-	s, err := g.show(ctx, h) // its image plugin and pea volumes
-	if err != nil {
-		return err
-	}
 	// Marked before the first teardown: from here the container is gone
 	// for lists, and a server killed part way finishes at its next start.
-	if s.Properties[PropState] != StateDestroying {
-		if err := g.mergeProps(ctx, h, map[string]string{PropState: StateDestroying}); err != nil {
-			return notFound(h, err)
-		}
+	// The summary (its image plugin and pea volumes) is read meanwhile.
+	var (
+		s          summary
+		showErr    error
+		marked     = make(chan struct{})
+		downErr    error
+		downFinish = make(chan struct{})
+	)
+	go func() {
+		defer close(marked)
+		s, showErr = g.show(ctx, h)
+	}()
+	if err := g.mergeProps(ctx, h, map[string]string{PropState: StateDestroying}); err != nil {
+		<-marked
+		return notFound(h, err)
+	}
+	<-marked
+	if showErr != nil {
+		return showErr
 	}
 	crash.Point("gdn-server.destroy.marked")
-	if err := g.netDown(ctx, h); err != nil {
-		return err
+	// gdn-net's network and the runtime container are independent: they
+	// go down together (the init's death takes the veth's far end along).
+	// Another plugin may need the container's namespace: its down comes
+	// first.
+	go func() {
+		defer close(downFinish)
+		if downErr = g.netDown(ctx, h); downErr == nil {
+			crash.Point("gdn-server.destroy.network")
+		}
+	}()
+	if !g.cfg.OwnNetworkPlugin {
+		<-downFinish
+		if downErr != nil {
+			return downErr
+		}
 	}
-	crash.Point("gdn-server.destroy.network")
-	if err := g.deleteRuntime(ctx, h); err != nil {
+	runErr := g.deleteRuntime(ctx, h)
+	<-downFinish
+	if err := errors.Join(downErr, runErr); err != nil {
 		return err
 	}
 	crash.Point("gdn-server.destroy.runtime")

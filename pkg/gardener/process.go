@@ -20,8 +20,11 @@ import (
 	"github.com/gdn-dev/gdn/pkg/cli"
 	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/garden"
+	"github.com/gdn-dev/gdn/pkg/garden/translate"
 	"github.com/gdn-dev/gdn/pkg/handle"
+	"github.com/gdn-dev/gdn/pkg/process"
 	"github.com/gdn-dev/gdn/pkg/procdir"
+	"github.com/gdn-dev/gdn/pkg/runtime"
 	"golang.org/x/sys/unix"
 )
 
@@ -300,6 +303,11 @@ func (g *Gardener) Run(ctx context.Context, h string, spec garden.ProcessSpec, o
 			_ = g.deleteRootfs(context.WithoutCancel(ctx), image, h, vol)
 		}
 	}()
+	if g.cfg.Exec != nil {
+		p, err := g.execDirect(ctx, h, spec, out)
+		started = err == nil
+		return p, err
+	}
 	body, err := json.Marshal(spec)
 	if err != nil {
 		return nil, err
@@ -344,6 +352,45 @@ func (g *Gardener) Run(ctx context.Context, h string, spec garden.ProcessSpec, o
 	p, _ := g.procs.get(h+"/"+spec.ID, spec.ID, procdir.Dir(res.Dir), out, func() { hold.Close() })
 	started = true
 	return &Process{p: p, out: out}, nil
+}
+
+// execDirect is Run's start without gdn-run exec: the same code
+// (pkg/process) in this process prepares the process and spawns its
+// dadoo, as Guardian's server spawns dadoo itself. One Go process fewer
+// per Run (about 5 ms here).
+func (g *Gardener) execDirect(ctx context.Context, h string, spec garden.ProcessSpec, out *Output) (*Process, error) {
+	es, err := translate.ExecSpec(spec)
+	if err != nil {
+		return nil, err
+	}
+	rt, err := g.execRuntime()
+	if err != nil {
+		return nil, err
+	}
+	x := g.cfg.Exec
+	started, err := process.Exec(ctx, rt, process.Config{DadooPath: x.Dadoo, StarterPath: x.Starter, RuntimeRoot: x.RuntimeRoot}, h, spec.ID, es)
+	if err != nil {
+		switch errkind.Of(err) {
+		case errkind.ExecutableNotFound:
+			return nil, garden.ExecutableNotFoundError{Message: err.Error()}
+		case errkind.ContainerNotFound:
+			return nil, garden.ContainerNotFoundError{Handle: h}
+		}
+		return nil, err
+	}
+	// The reader and stdin writer are held before the process's stdin
+	// writer of ours goes, so the process never sees a premature EOF.
+	p, _ := g.procs.get(h+"/"+spec.ID, spec.ID, started.Dir, out, func() { started.Stdin.Close() })
+	return &Process{p: p, out: out}, nil
+}
+
+// execRuntime returns the runtime execDirect prepares processes with.
+func (g *Gardener) execRuntime() (*runtime.Runtime, error) {
+	g.execOnce.Do(func() {
+		x := g.cfg.Exec
+		g.execRT, g.execErr = runtime.New(runtime.Config{Root: x.RuntimeRoot, CgroupParent: x.CgroupParent, Logger: g.log})
+	})
+	return g.execRT, g.execErr
 }
 
 func isDir(path string) bool {

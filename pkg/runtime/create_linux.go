@@ -14,6 +14,7 @@ import (
 	"github.com/gdn-dev/gdn/pkg/handle"
 	"github.com/opencontainers/cgroups/manager"
 	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runc/libcontainer/specconv"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -27,15 +28,36 @@ import (
 //
 // Create changes the working directory of the process to the bundle, as
 // libcontainer records the bundle path from it (runc does the same).
-func (r *Runtime) Create(_ context.Context, h, bundle string) (State, error) {
+func (r *Runtime) Create(_ context.Context, h, bundle string, opts ...CreateOption) (State, error) {
 	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
 		return State{}, err
 	}
 	defer devnull.Close()
+	var o createOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	// The init outlives us: give it no stdio of ours to hold open.
-	st, _, err := r.createAndRun(h, bundle, ProcessIO{Stdin: devnull, Stdout: devnull, Stderr: devnull})
+	st, _, err := r.createAndRun(h, bundle, ProcessIO{Stdin: devnull, Stdout: devnull, Stderr: devnull}, o)
 	return st, err
+}
+
+// CreateOption changes what Create does.
+type CreateOption func(*createOptions)
+
+type createOptions struct {
+	namespacesReady func(pid int)
+}
+
+// NamespacesReady has Create call f with the init's host pid as soon as
+// the container's namespaces exist and its mounts are made, while the
+// init still has most of its setup ahead (pivot_root, the seccomp filter:
+// tens of ms). A caller can set up the container's network meanwhile. f
+// runs at most once; a Create that then fails removes the container as
+// usual, and with it the namespaces.
+func NamespacesReady(f func(pid int)) CreateOption {
+	return func(o *createOptions) { o.namespacesReady = f }
 }
 
 // createAndRun creates container h from bundle and starts its process
@@ -44,7 +66,7 @@ func (r *Runtime) Create(_ context.Context, h, bundle string) (State, error) {
 // the process has already exited (a zombie is "stopped" to libcontainer),
 // but a pea that exits at once is still a process its monitor must wait
 // for, and its pid stays valid until its parent reaps it.
-func (r *Runtime) createAndRun(h, bundle string, pio ProcessIO) (_ State, pid int, err error) {
+func (r *Runtime) createAndRun(h, bundle string, pio ProcessIO, opts createOptions) (_ State, pid int, err error) {
 	if err := handle.Validate(h); err != nil {
 		return State{}, 0, err
 	}
@@ -78,6 +100,18 @@ func (r *Runtime) createAndRun(h, bundle string, pio ProcessIO) (_ State, pid in
 	})
 	if err != nil {
 		return State{}, 0, fmt.Errorf("bundle %q: %w: %w", bundle, err, errkind.InvalidSpec)
+	}
+	if f := opts.namespacesReady; f != nil {
+		// A function hook lives in this process only: libcontainer runs
+		// it when the init reports its namespaces made (createRuntime),
+		// and never writes it to the state runc reads.
+		if cfg.Hooks == nil {
+			cfg.Hooks = configs.Hooks{}
+		}
+		cfg.Hooks[configs.CreateRuntime] = append(cfg.Hooks[configs.CreateRuntime], configs.NewFunctionHook(func(s *specs.State) error {
+			f(s.Pid)
+			return nil
+		}))
 	}
 	c, err := libcontainer.Create(r.root, h, cfg)
 	if errors.Is(err, libcontainer.ErrExist) {

@@ -54,6 +54,6 @@ func (pio ProcessIO) apply(proc *libcontainer.Process) {
 // returning its host pid. Like StartProcess, the caller becomes the
 // process's parent. A failed start removes the pea's runtime state.
 func (r *Runtime) StartPea(id, bundle string, pio ProcessIO) (int, error) {
-	_, pid, err := r.createAndRun(id, bundle, pio)
+	_, pid, err := r.createAndRun(id, bundle, pio, createOptions{})
 	return pid, err
 }
