@@ -63,10 +63,18 @@ func (s *stdio) openOuts(d procdir.Dir) error {
 		if err != nil {
 			return err
 		}
+		// A larger pipe lets a chatty process write on while the server
+		// reads in bigger gulps, with fewer switches between the two.
+		// The kernel fills it page by page, as written; a failure
+		// (a host's pipe-max-size below it) keeps the default.
+		_, _ = unix.FcntlInt(f.Fd(), unix.F_SETPIPE_SZ, outPipeSize)
 		s.outs = append(s.outs, f)
 	}
 	return nil
 }
+
+// outPipeSize is the capacity of a process's stdout and stderr FIFOs.
+var outPipeSize = 1 << 20
 
 // openTTY prepares a console socket: libcontainer creates the terminal in
 // the container and sends its master end over it.

@@ -22,8 +22,8 @@ import (
 	"github.com/gdn-dev/gdn/pkg/garden"
 	"github.com/gdn-dev/gdn/pkg/garden/translate"
 	"github.com/gdn-dev/gdn/pkg/handle"
-	"github.com/gdn-dev/gdn/pkg/process"
 	"github.com/gdn-dev/gdn/pkg/procdir"
+	"github.com/gdn-dev/gdn/pkg/process"
 	"github.com/gdn-dev/gdn/pkg/runtime"
 	"golang.org/x/sys/unix"
 )

@@ -476,3 +476,59 @@ func (f *fixture) exec(t *testing.T, h string, spec ExecSpec) (int, string, erro
 	}
 	return status, strings.TrimSpace(string(out)), nil
 }
+
+// TestNamespacesReadyComesEarly: Create reports the init's pid once, while
+// the init is still setting up (its seccomp filter is not loaded yet), in
+// namespaces of its own; the pid is the container's init, and runc's state
+// holds no trace of the in-process hook.
+func TestNamespacesReadyComesEarly(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	h := "rt-early"
+	b := f.bundle(t, h, bundle.Desired{}, f.init)
+	self, _ := os.Readlink("/proc/self/ns/net")
+	var calls []int
+	var seccompAtCall, netnsAtCall string
+	created, err := f.rt.Create(ctx, h, b, NamespacesReady(func(pid int) {
+		calls = append(calls, pid)
+		netnsAtCall, _ = os.Readlink("/proc/" + strconv.Itoa(pid) + "/ns/net")
+		status, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+		for _, l := range strings.Split(string(status), "\n") {
+			if v, ok := strings.CutPrefix(l, "Seccomp:"); ok {
+				seccompAtCall = strings.TrimSpace(v)
+			}
+		}
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(calls) != 1 || calls[0] != created.Pid {
+		t.Fatalf("NamespacesReady called with %v, want once with the init's pid %d", calls, created.Pid)
+	}
+	if netnsAtCall == "" || netnsAtCall == self {
+		t.Errorf("network namespace at the call %q: not the container's own (ours %q)", netnsAtCall, self)
+	}
+	if seccompAtCall != "0" {
+		t.Errorf("seccomp mode of the init at the call: %q, want 0 (its setup still ahead)", seccompAtCall)
+	}
+	raw, err := os.ReadFile(filepath.Join(f.rt.Root(), h, "state.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var state struct {
+		Config struct {
+			Hooks map[string][]json.RawMessage `json:"Hooks"`
+		} `json:"config"`
+	}
+	if err := json.Unmarshal(raw, &state); err != nil {
+		t.Fatal(err)
+	}
+	if state.Config.Hooks == nil {
+		t.Fatalf("state.json has no hooks object to check: %.300s", raw)
+	}
+	for name, hooks := range state.Config.Hooks {
+		if len(hooks) > 0 {
+			t.Errorf("state.json holds %s hooks: %s", name, hooks)
+		}
+	}
+}

@@ -181,6 +181,9 @@ func (s *Server) stderr(w http.ResponseWriter, r *http.Request, p params) { s.pu
 // has one reader).
 func (s *Server) pump(w http.ResponseWriter, p params, n int) {
 	st, pp := s.streams.reader(p["streamid"], n)
+	if pp != nil {
+		defer pp.leave()
+	}
 	conn, brw, err := hijack(w, "200 OK", false)
 	if err != nil {
 		return

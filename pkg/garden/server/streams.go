@@ -17,16 +17,21 @@ import (
 //     succeeded: a failing call leaves nothing, as the reference numbers
 //     streams on success only. An unregistered stream holds no buffer.
 //   - Each of a stream's stdout and stderr holds at most streamBufferCap
-//     unread bytes, and all streams together at most streamBudget. A write
-//     that does not fit is dropped, never waited for, so a slow or absent
-//     client cannot stall the process (the reference drops too, once its
-//     4000-chunk channels are full).
+//     unread bytes, and all streams together at most streamBudget. While
+//     a connection is reading a pipe, a write that does not fit waits for
+//     it to make room (up to streamStall): the process then writes no
+//     faster than its client reads, as through any pipe, and a client
+//     gets all of a large output. Without a reading connection (none yet,
+//     gone, or stalled past streamStall), a write that does not fit is
+//     dropped, so an absent client cannot stall the process (the
+//     reference drops too, once its 4000-chunk channels are full).
 //   - Live streams are as many as open Run/Attach connections. A finished
 //     stream is forgotten, with what it still buffers, once both of its
 //     connections have drained it, else after streamLinger (the
 //     reference's minute, for connections that come late); at most
 //     maxLingering finished streams wait, the oldest forgotten first.
 const (
+	streamStall     = 30 * time.Second
 	streamBufferCap = 4 << 20
 	streamBudget    = 256 << 20
 	streamLinger    = time.Minute
@@ -48,10 +53,12 @@ type stream struct {
 type pipe struct {
 	mu      sync.Mutex
 	ready   sync.Cond // data came, or the pipe ended
+	space   sync.Cond // a reader took what was buffered, or left
 	chunks  [][]byte
 	n       int // unread bytes in chunks
 	ended   bool
 	reader  bool // a connection has taken this pipe
+	left    bool // that connection has stopped reading
 	drained bool // its connection read it to the end
 	dropped int
 }
@@ -69,6 +76,19 @@ func (w pipeWriter) Write(b []byte) (int, error) {
 	p := w.p
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.full(len(b)) && p.reading() {
+		stalled := false
+		t := time.AfterFunc(streamStall, func() {
+			p.mu.Lock()
+			stalled = true
+			p.space.Broadcast()
+			p.mu.Unlock()
+		})
+		for p.full(len(b)) && p.reading() && !stalled {
+			p.space.Wait()
+		}
+		t.Stop()
+	}
 	if p.ended || p.n+len(b) > streamBufferCap || !w.s.ss.reserve(len(b)) {
 		p.dropped += len(b)
 		return len(b), nil
@@ -78,6 +98,13 @@ func (w pipeWriter) Write(b []byte) (int, error) {
 	p.ready.Broadcast()
 	return len(b), nil
 }
+
+// full tells whether n more bytes exceed the pipe's cap (a single write
+// larger than the cap goes into an empty pipe).
+func (p *pipe) full(n int) bool { return p.n > 0 && p.n+n > streamBufferCap }
+
+// reading tells whether a connection is reading the pipe now.
+func (p *pipe) reading() bool { return p.reader && !p.left && !p.ended }
 
 // take waits for output and returns all that is buffered; none and done
 // means the pipe has ended and is empty.
@@ -90,6 +117,7 @@ func (s *stream) take(p *pipe) (chunks [][]byte, done bool) {
 	chunks, n := p.chunks, p.n
 	p.chunks, p.n = nil, 0
 	s.ss.release(n)
+	p.space.Broadcast()
 	return chunks, len(chunks) == 0
 }
 
@@ -106,6 +134,7 @@ func (s *stream) end(discard bool) (dropped int) {
 		}
 		dropped += p.dropped
 		p.ready.Broadcast()
+		p.space.Broadcast()
 		p.mu.Unlock()
 	}
 	return dropped
@@ -136,6 +165,7 @@ func (ss *streams) create() *stream {
 	s := &stream{ss: ss}
 	for i := range s.out {
 		s.out[i].ready.L = &s.out[i].mu
+		s.out[i].space.L = &s.out[i].mu
 	}
 	return s
 }
@@ -217,6 +247,15 @@ func (ss *streams) reader(id string, n int) (*stream, *pipe) {
 	}
 	p.reader = true
 	return s, p
+}
+
+// leave records that p's connection stopped reading (drained or not):
+// writers waiting for room stop waiting.
+func (p *pipe) leave() {
+	p.mu.Lock()
+	p.left = true
+	p.space.Broadcast()
+	p.mu.Unlock()
 }
 
 // drained records that p's connection read it to the end; a finished

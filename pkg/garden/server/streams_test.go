@@ -345,3 +345,60 @@ func TestTrickledJSONBodyTimesOut(t *testing.T) {
 		t.Fatalf("run after the body deadline: %+v", m)
 	}
 }
+
+// TestStreamWaitsForAReadingConnection: with a connection reading, a write
+// that does not fit waits for room instead of being dropped, so every byte
+// arrives; once the connection leaves, writes that do not fit are dropped
+// again rather than waited for.
+func TestStreamWaitsForAReadingConnection(t *testing.T) {
+	ss := newStreams()
+	s := ss.create()
+	id := ss.register(s)
+	st, p := ss.reader(id, 0)
+	if st == nil {
+		t.Fatal("no reader")
+	}
+	chunk := bytes.Repeat([]byte("y"), 64<<10)
+	const writes = 4 * streamBufferCap / (64 << 10) // four times the cap
+	got := make(chan int)
+	go func() {
+		n := 0
+		for {
+			chunks, done := s.take(p)
+			if done {
+				got <- n
+				return
+			}
+			for _, c := range chunks {
+				n += len(c)
+			}
+			time.Sleep(time.Millisecond) // a reader slower than the writer
+		}
+	}()
+	for range writes {
+		_, _ = s.stdout().Write(chunk)
+	}
+	if dropped := ss.finish(s); dropped != 0 {
+		t.Errorf("dropped %d bytes with a connection reading", dropped)
+	}
+	if n := <-got; n != writes*len(chunk) {
+		t.Errorf("the reader got %d bytes, want %d", n, writes*len(chunk))
+	}
+
+	// The connection leaves: a full pipe drops at once.
+	s2 := ss.create()
+	id2 := ss.register(s2)
+	_, p2 := ss.reader(id2, 0)
+	p2.leave()
+	start := time.Now()
+	for range writes {
+		_, _ = s2.stdout().Write(chunk)
+	}
+	if time.Since(start) > 5*time.Second {
+		t.Errorf("writes waited %v for a connection that left", time.Since(start))
+	}
+	if dropped := ss.finish(s2); dropped != (writes-streamBufferCap/len(chunk))*len(chunk) {
+		t.Errorf("dropped %d after the connection left, want all past the cap", dropped)
+	}
+	ss.forget(s2)
+}
