@@ -255,3 +255,27 @@ func TestMonitorCleansUpOnlyWhatAStarterMade(t *testing.T) {
 		})
 	}
 }
+
+// TestOutputPipesAreLarge: the stdout and stderr FIFOs dadoo hands a
+// process hold outPipeSize, so a chatty process runs ahead of a reader by
+// that much.
+func TestOutputPipesAreLarge(t *testing.T) {
+	d, err := procdir.Path(t.TempDir(), "p1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Create(os.Getuid(), os.Getgid()); err != nil {
+		t.Fatal(err)
+	}
+	s, err := openPlain(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	for _, f := range s.outs {
+		size, err := unix.FcntlInt(f.Fd(), unix.F_GETPIPE_SZ, 0)
+		if err != nil || size < outPipeSize {
+			t.Errorf("%s: pipe size %d (%v), want %d", f.Name(), size, err, outPipeSize)
+		}
+	}
+}
