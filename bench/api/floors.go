@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -32,8 +33,11 @@ func newFloors(work, src string) *floors {
 	raw, err := os.ReadFile(filepath.Join(src, "config.json"))
 	check(err)
 	write := func(name string, args []string) string {
+		// Numbers stay as written: seccomp masks do not fit a float64.
 		var cfg map[string]any
-		check(json.Unmarshal(raw, &cfg))
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		check(dec.Decode(&cfg))
 		// A cgroup of its own: the run floor's containers come and go
 		// while the exec floor's lives.
 		cfg["linux"].(map[string]any)["cgroupsPath"] = floorCgroup + "/" + name
