@@ -105,7 +105,7 @@ func (n *Networker) DownDetached(_ context.Context, h string, reaper []string) (
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		// Not detached, then: done here, as Down does.
-		if rerr := n.reap(path, d); rerr != nil {
+		if rerr := n.reap(path, d, true); rerr != nil {
 			return true, errors.Join(fmt.Errorf("start %s: %w", reaper[0], err), rerr)
 		}
 		return true, nil
@@ -129,10 +129,16 @@ func (n *Networker) Reap(path string) error {
 	if err != nil {
 		return err
 	}
-	return n.reap(path, d)
+	return n.reap(path, d, true)
 }
 
-func (n *Networker) reap(path string, d draining) error {
+// reap deletes d's devices and then, if release, gives its subnet, IP and
+// ports back before it removes the draining state at path: an up that
+// waits for draining states to free a full pool sees the state until the
+// pool has room. A reap killed in between leaves the state; Cleanup's
+// reap then does not release (someone may hold the IP by then): its pool
+// reconciliation frees what no state holds.
+func (n *Networker) reap(path string, d draining, release bool) error {
 	if err := n.deleteDevices(&d.State); err != nil {
 		return err
 	}
@@ -142,18 +148,24 @@ func (n *Networker) reap(path string, d draining) error {
 		}
 	}
 	crash.Point("gdn-net.down.links")
+	if release {
+		if err := n.release(&d.State); err != nil {
+			return err
+		}
+	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
-	return n.release(&d.State)
+	return nil
 }
 
 // reapOrphans finishes the draining states whose child died: called by
-// Cleanup, which holds busy exclusively, so no child is running.
+// Cleanup, which holds busy exclusively, so no child is running, and which
+// then frees the allocations no state holds.
 func (n *Networker) reapOrphans() ([]string, error) {
 	var removed []string
 	for path, d := range n.drainingStates() {
-		err := n.withSubnet(d.Subnet, func() error { return n.reap(path, d) })
+		err := n.withSubnet(d.Subnet, func() error { return n.reap(path, d, false) })
 		if err != nil {
 			return removed, err
 		}
