@@ -158,3 +158,35 @@ func TestDownDetachedChildKilled(t *testing.T) {
 		t.Errorf("draining dir holds %s", out)
 	}
 }
+
+// TestReusedIPAnswersAtOnce: in a shared static subnet, whose bridge
+// outlives its containers, an IP that another container held a moment
+// ago answers its new container at once: the host does not keep sending
+// to the old container's MAC.
+func TestReusedIPAnswersAtOnce(t *testing.T) {
+	table := testTable(t, "reuse")
+	cfg := Config{StateDir: t.TempDir(), Pool: netip.MustParsePrefix("10.253.96.64/28"), Table: table}
+	n := newTestNetworker(t, cfg)
+	ctx := context.Background()
+	keeper, err := n.Up(ctx, "keeper", UpSpec{Pid: standin(t), Network: "10.253.97.0/24"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = n.Down(ctx, "keeper") })
+	for i, h := range []string{"first", "second"} {
+		st, err := n.Up(ctx, h, UpSpec{Pid: standin(t), Network: "10.253.97.9/24"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// complete pings the IP from the host once.
+		if err := complete(table, st); err != nil {
+			t.Errorf("container %d on 10.253.97.9: %v", i+1, err)
+		}
+		if _, err := n.Down(ctx, h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := complete(table, keeper); err != nil {
+		t.Errorf("the subnet's other container: %v", err)
+	}
+}

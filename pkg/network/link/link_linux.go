@@ -71,6 +71,13 @@ func Up(cfg Config) (err error) {
 	if err := netlink.LinkSetUp(veth); err != nil {
 		return fmt.Errorf("set %s up: %w", cfg.HostIf, err)
 	}
+	// The IP may have been another container's a moment ago (a shared
+	// subnet's bridge outlives its containers): the host forgets that
+	// one's MAC, or it would send to it until the entry went stale.
+	stale := &netlink.Neigh{LinkIndex: br.Attrs().Index, Family: netlink.FAMILY_V4, IP: net.IP(cfg.ContainerIP.Addr().AsSlice())}
+	if err := netlink.NeighDel(stale); err != nil && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("forget the old neighbour %s on %s: %w", cfg.ContainerIP.Addr(), cfg.Bridge, err)
+	}
 	return configureContainer(cfg)
 }
 
