@@ -126,14 +126,28 @@ func (t *Table) Down(h, chain string, subnet *netip.Prefix, bridge string) error
 	if subnet != nil {
 		drop[SubnetComment(*subnet)] = true
 	}
-	_, err := t.remove(func(name string) bool { return name == chain },
-		func(comment string) bool { return drop[comment] },
-		func(br string) bool { return subnet != nil && br == bridge })
+	var err error
+	// The transaction deletes what a listing found; another instance of
+	// gdn-net changing the table between the two can make an object of
+	// it vanish (ENOENT, seen about once in a thousand downs of a 4-way
+	// churn): list again and retry.
+	for range removeTries {
+		_, err = t.remove(func(name string) bool { return name == chain },
+			func(comment string) bool { return drop[comment] },
+			func(br string) bool { return subnet != nil && br == bridge })
+		if !errors.Is(err, unix.ENOENT) {
+			break
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("remove firewall of %q: %w", h, err)
 	}
 	return nil
 }
+
+// removeTries bounds Down's retries of a transaction that found an object
+// gone.
+const removeTries = 3
 
 // Keep is what Prune leaves: the container chains, handles, subnets and
 // bridges that some container's state still names.
