@@ -59,12 +59,12 @@ teardown() { teardown_work; }
 }
 
 @test "output nobody reads blocks the process beyond the pipe buffer; it is not lost" {
-	gdn-run exec "$h" --id writer -- /bin/sh -c 'head -c 300000 /dev/zero; echo finished >&2' >/dev/null
+	gdn-run exec "$h" --id writer -- /bin/sh -c 'head -c 3000000 /dev/zero; echo finished >&2' >/dev/null
 	sleep 1
-	# still running: blocked on a full pipe, not killed by SIGPIPE
+	# still running: blocked on a full pipe (1 MiB), not killed by SIGPIPE
 	[ ! -e "$GDN_DEPOT/$h/processes/writer/exitcode" ]
 	# attaching drains it: every byte arrives and the process finishes
-	[ "$(gdn-run attach "$h" writer 2>"$WORK/err" | wc -c)" -eq 300000 ]
+	[ "$(gdn-run attach "$h" writer 2>"$WORK/err" | wc -c)" -eq 3000000 ]
 	[ "$(cat "$WORK/err")" = finished ]
 	[ "$(gdn-run wait "$h" writer | jq .exit_status)" -eq 0 ]
 }
