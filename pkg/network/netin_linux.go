@@ -6,6 +6,7 @@ import (
 
 	"github.com/gdn-dev/gdn/pkg/crash"
 	"github.com/gdn-dev/gdn/pkg/errkind"
+	"github.com/gdn-dev/gdn/pkg/network/link"
 	"github.com/gdn-dev/gdn/pkg/network/port"
 	"github.com/vishvananda/netlink"
 )
@@ -111,7 +112,7 @@ func (n *Networker) externalIP() (netip.Addr, error) {
 	if n.cfg.ExternalIP.IsValid() {
 		return n.cfg.ExternalIP, nil
 	}
-	routes, err := netlink.RouteList(nil, netlink.FAMILY_V4)
+	routes, err := link.RouteList()
 	if err != nil {
 		return netip.Addr{}, err
 	}
@@ -119,11 +120,11 @@ func (n *Networker) externalIP() (netip.Addr, error) {
 		if r.Dst != nil && r.Dst.IP.To4() != nil && !r.Dst.IP.IsUnspecified() {
 			continue
 		}
-		link, err := netlink.LinkByIndex(r.LinkIndex)
+		l, err := netlink.LinkByIndex(r.LinkIndex)
 		if err != nil {
 			continue
 		}
-		addrs, err := netlink.AddrList(link, netlink.FAMILY_V4)
+		addrs, err := link.AddrList(l)
 		if err != nil || len(addrs) == 0 {
 			continue
 		}

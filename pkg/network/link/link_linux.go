@@ -159,7 +159,7 @@ func Check(cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("bridge %s: %w", cfg.Bridge, err)
 	}
-	addrs, err := netlink.AddrList(br, netlink.FAMILY_V4)
+	addrs, err := addrList(br)
 	if err != nil {
 		return fmt.Errorf("addresses of %s: %w", cfg.Bridge, err)
 	}
@@ -228,17 +228,38 @@ const dumpRetries = 10
 // then miss some: it is retried, so that a cleanup never mistakes a
 // partial list for the whole.
 func linkList() ([]netlink.Link, error) {
-	var links []netlink.Link
-	var err error
-	for range dumpRetries {
-		if links, err = netlink.LinkList(); !errors.Is(err, netlink.ErrDumpInterrupted) {
-			break
-		}
-	}
+	links, err := redump(netlink.LinkList)
 	if err != nil {
 		return nil, fmt.Errorf("list links: %w", err)
 	}
 	return links, nil
+}
+
+// addrList lists l's IPv4 addresses (see redump).
+func addrList(l netlink.Link) ([]netlink.Addr, error) {
+	return redump(func() ([]netlink.Addr, error) { return netlink.AddrList(l, netlink.FAMILY_V4) })
+}
+
+// AddrList is addrList for the networker's other callers.
+func AddrList(l netlink.Link) ([]netlink.Addr, error) { return addrList(l) }
+
+// RouteList lists the host's IPv4 routes (see redump).
+func RouteList() ([]netlink.Route, error) {
+	return redump(func() ([]netlink.Route, error) { return netlink.RouteList(nil, netlink.FAMILY_V4) })
+}
+
+// redump runs a netlink dump again while the kernel interrupts it: links,
+// addresses and routes of other containers change all the time, and an
+// interrupted dump may be incomplete.
+func redump[T any](dump func() (T, error)) (T, error) {
+	var v T
+	var err error
+	for range dumpRetries {
+		if v, err = dump(); !errors.Is(err, netlink.ErrDumpInterrupted) {
+			break
+		}
+	}
+	return v, err
 }
 
 func ownedBy(alias, owner string) bool {
