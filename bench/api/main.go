@@ -20,11 +20,13 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gdn-dev/gdn/pkg/garden"
@@ -52,6 +54,16 @@ func main() {
 	}
 	s := startBench(repo, *pool)
 	defer s.close()
+	// An interrupted run still takes down what it made.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sigs
+		fmt.Fprintln(os.Stderr, "interrupted: destroying what the run made")
+		s.close()
+		removeFloorCgroups()
+		os.Exit(130)
+	}()
 	fl := newFloors(s.work, s.floorBundle())
 	defer removeFloorCgroups()
 	defer fl.close()
@@ -364,6 +376,8 @@ func (s *bench) close() {
 		_ = s.srv.Process.Signal(os.Interrupt)
 		_ = s.srv.Wait()
 	}
+	// The floors' container, if the run stopped before its own cleanup.
+	_ = exec.Command("runc", "--root", filepath.Join(s.work, "runc-root"), "delete", "--force", "floor-exec").Run()
 	_ = exec.Command("nft", "delete", "table", "ip", "gdn-"+s.tag).Run()
 	_ = exec.Command("umount", "-l", s.work+"/store").Run()
 	_ = exec.Command("umount", "-l", s.work+"/store-privileged").Run()
