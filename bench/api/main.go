@@ -86,19 +86,25 @@ func main() {
 			k++
 		}
 		var hs []string
+		var first client.Container
 		for i := range *perPass {
 			h := fmt.Sprintf("p%d-%d", p, i)
-			create = append(create, timed(func() { s.create(garden.ContainerSpec{Handle: h}) }))
+			create = append(create, timed(func() {
+				c := s.create(garden.ContainerSpec{Handle: h})
+				if first == nil {
+					first = c
+				}
+			}))
 			hs = append(hs, h)
 		}
 		for range *perPass {
 			ef = append(ef, fl.execTrue())
 		}
 		for range *perPass {
-			runT = append(runT, timed(func() { s.runTrue(hs[0]) }))
+			runT = append(runT, timed(func() { s.runTrue(first) }))
 		}
 		pipeFloor = append(pipeFloor, fl.pipe(*mib))
-		pipeGdn = append(pipeGdn, s.pipe(hs[0], *mib))
+		pipeGdn = append(pipeGdn, s.pipe(first, *mib))
 		for _, h := range hs {
 			destroy = append(destroy, timed(func() { check(s.cl.Destroy(h)) }))
 		}
@@ -147,16 +153,19 @@ func main() {
 		parallel(1, 20, func(_, i int) { check(s.cl.Destroy(fmt.Sprintf("%s-%d", tag, i))) })
 		return d
 	}
+	zeroFrom := time.Now()
 	atZero := sequential("zero")
+	zeroTo := time.Now()
 	zeroFloor := []time.Duration{fl.runTrue(k), fl.runTrue(k + 1), fl.runTrue(k + 2)}
 	k += 3
 	fmt.Fprintf(os.Stderr, "making %d live containers\n", *live)
 	parallel(4, *live/4, func(c, i int) {
 		h := fmt.Sprintf("live-%d-%d", c, i)
-		s.create(garden.ContainerSpec{Handle: h})
-		s.sleeper(h)
+		s.sleeper(s.create(garden.ContainerSpec{Handle: h}))
 	})
+	liveFrom := time.Now()
 	atLive := sequential("busy")
+	liveTo := time.Now()
 	liveFloor := []time.Duration{fl.runTrue(k), fl.runTrue(k + 1), fl.runTrue(k + 2)}
 	r.add(figure{Name: fmt.Sprintf("create with %d live containers", *live/4*4), Unit: "ms", Gdn: ms(median(atLive)), GdnP90: ms(p90(atLive)),
 		FloorName: "create with none", Floor: ms(median(atZero)), FloorP90: ms(p90(atZero)), Goal: 1.2,
@@ -165,7 +174,10 @@ func main() {
 	fmt.Fprintf(os.Stderr, "destroying %d live containers\n", *live)
 	parallel(4, *live/4, func(c, i int) { check(s.cl.Destroy(fmt.Sprintf("live-%d-%d", c, i))) })
 
-	r.Tools = toolDurations(filepath.Join(s.work, "server.log"))
+	log := filepath.Join(s.work, "server.log")
+	r.Tools = toolDurations(log, time.Time{}, time.Time{})
+	r.ToolsAtZero = toolDurations(log, zeroFrom, zeroTo)
+	r.ToolsAtLive = toolDurations(log, liveFrom, liveTo)
 	r.Finished = time.Now()
 	check(r.write(*out))
 	md, err := os.ReadFile(filepath.Join(*out, "results.md"))
@@ -222,14 +234,15 @@ func (s *bench) floorBundle() string {
 	return filepath.Join(s.work, "floor-depot", "floor")
 }
 
-func (s *bench) create(spec garden.ContainerSpec) {
-	_, err := s.cl.Create(spec)
+// create makes a container; the client's handle on it needs no lookup
+// (Lookup lists every container).
+func (s *bench) create(spec garden.ContainerSpec) client.Container {
+	c, err := s.cl.Create(spec)
 	check(err)
+	return c
 }
 
-func (s *bench) runTrue(h string) {
-	c, err := s.cl.Lookup(h)
-	check(err)
+func (s *bench) runTrue(c client.Container) {
 	p, err := c.Run(garden.ProcessSpec{Path: "/bin/true"}, client.ProcessIO{})
 	check(err)
 	st, err := p.Wait()
@@ -239,11 +252,9 @@ func (s *bench) runTrue(h string) {
 	}
 }
 
-// sleeper starts a long-running process in h.
-func (s *bench) sleeper(h string) {
-	c, err := s.cl.Lookup(h)
-	check(err)
-	_, err = c.Run(garden.ProcessSpec{ID: "sleeper", Path: "/bin/sleep", Args: []string{"100000"}}, client.ProcessIO{})
+// sleeper starts a long-running process in c.
+func (s *bench) sleeper(c client.Container) {
+	_, err := c.Run(garden.ProcessSpec{ID: "sleeper", Path: "/bin/sleep", Args: []string{"100000"}}, client.ProcessIO{})
 	check(err)
 }
 
@@ -260,11 +271,9 @@ func (w *countWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// pipe streams mib MiB of stdout from h through the API; it returns the
+// pipe streams mib MiB of stdout from c through the API; it returns the
 // bytes per second from Run to the exit status.
-func (s *bench) pipe(h string, mib int) float64 {
-	c, err := s.cl.Lookup(h)
-	check(err)
+func (s *bench) pipe(c client.Container, mib int) float64 {
 	w := &countWriter{}
 	start := time.Now()
 	p, err := c.Run(garden.ProcessSpec{Path: "/bin/dd", Args: []string{"if=/dev/zero", "bs=1048576", fmt.Sprintf("count=%d", mib)}},
@@ -282,9 +291,7 @@ func (s *bench) pipe(h string, mib int) float64 {
 // dadooMemory runs n sleeping processes in one container and reads the
 // mean PSS and RSS of their dadoos.
 func (s *bench) dadooMemory(n int) figure {
-	s.create(garden.ContainerSpec{Handle: "mem"})
-	c, err := s.cl.Lookup("mem")
-	check(err)
+	c := s.create(garden.ContainerSpec{Handle: "mem"})
 	for i := range n {
 		_, err := c.Run(garden.ProcessSpec{ID: fmt.Sprintf("s%d", i), Path: "/bin/sleep", Args: []string{"100000"}}, client.ProcessIO{})
 		check(err)
@@ -388,7 +395,7 @@ func (s *bench) close() {
 
 // toolDurations reads the server's debug log: the median and count of
 // each tool command's runs, slowest first.
-func toolDurations(log string) []toolTime {
+func toolDurations(log string, from, to time.Time) []toolTime {
 	f, err := os.Open(log)
 	check(err)
 	defer f.Close()
@@ -397,12 +404,16 @@ func toolDurations(log string) []toolTime {
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		var l struct {
-			Msg      string   `json:"msg"`
-			Cmd      string   `json:"cmd"`
-			Args     []string `json:"args"`
-			Duration int64    `json:"duration"`
+			Time     time.Time `json:"time"`
+			Msg      string    `json:"msg"`
+			Cmd      string    `json:"cmd"`
+			Args     []string  `json:"args"`
+			Duration int64     `json:"duration"`
 		}
 		if json.Unmarshal(sc.Bytes(), &l) != nil || l.Msg != "ran tool" || len(l.Args) == 0 {
+			continue
+		}
+		if !from.IsZero() && (l.Time.Before(from) || l.Time.After(to)) {
 			continue
 		}
 		sub := l.Args[0]

@@ -43,6 +43,10 @@ type results struct {
 	// Tools is where the server's time went: each tool command's runs,
 	// from the server's debug log.
 	Tools []toolTime `json:"tool_runs"`
+	// ToolsAtZero and ToolsAtLive are the tool runs of the sequential
+	// creates and destroys with no other container and with the live ones.
+	ToolsAtZero []toolTime `json:"tool_runs_with_none"`
+	ToolsAtLive []toolTime `json:"tool_runs_with_live"`
 }
 
 type toolTime struct {
@@ -148,6 +152,17 @@ func (r *results) markdown() string {
 	b.WriteString("\nWhere the server's time goes (each tool run, from its debug log, all figures above together):\n\n| tool command | runs | median ms | p90 ms |\n|---|---:|---:|---:|\n")
 	for _, t := range r.Tools {
 		fmt.Fprintf(&b, "| %s | %d | %.1f | %.1f |\n", t.Command, t.Runs, t.Median, t.P90)
+	}
+	if len(r.ToolsAtZero) > 0 {
+		at := map[string]toolTime{}
+		for _, t := range r.ToolsAtLive {
+			at[t.Command] = t
+		}
+		b.WriteString("\nThe sequential creates and destroys, with no other container and with the live ones:\n\n| tool command | median ms with none | median ms with the live ones | ratio |\n|---|---:|---:|---:|\n")
+		for _, t := range r.ToolsAtZero {
+			l := at[t.Command]
+			fmt.Fprintf(&b, "| %s | %.1f | %.1f | %.2f× |\n", t.Command, t.Median, l.Median, l.Median/t.Median)
+		}
 	}
 	fmt.Fprintf(&b, "\nLatency distributions: latency.svg. Raw figures: results.json. Took %s.\n", r.Finished.Sub(r.Started).Round(time.Second))
 	return b.String()
