@@ -194,7 +194,7 @@ func (r *results) svg() string {
 			fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%.0f" y2="%.0f" stroke="%s" stroke-opacity="0.5"/>`+"\n", x(v), x(v), y+8, y+row-8, colour[k])
 		}
 		if len(vs) > 0 {
-			m, p := medianF(vs), p90F(vs)
+			m, p := median(vs), p90(vs)
 			fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%.0f" y2="%.0f" stroke="black" stroke-width="3"/>`+"\n", x(m), x(m), y+4, y+row-4)
 			fmt.Fprintf(&b, `<line x1="%.1f" x2="%.1f" y1="%.0f" y2="%.0f" stroke="black" stroke-dasharray="3,2"/>`+"\n", x(p), x(p), y+4, y+row-4)
 			fmt.Fprintf(&b, `<text x="%.1f" y="%.0f" font-size="10">%.1f</text>`+"\n", x(m)+3, y+12, m)
@@ -219,36 +219,8 @@ func msList(ds []time.Duration) []float64 {
 	return out
 }
 
-func median(ds []time.Duration) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-func p90(ds []time.Duration) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[(len(s)*9+9)/10-1]
-}
-
-func mean(ds []time.Duration) time.Duration {
-	var sum time.Duration
-	for _, d := range ds {
-		sum += d
-	}
-	return sum / time.Duration(max(len(ds), 1))
-}
-
-func medianF(vs []float64) float64 {
+// median and p90 of a sample (0 for none).
+func median[T time.Duration | float64](vs []T) T {
 	if len(vs) == 0 {
 		return 0
 	}
@@ -260,8 +232,19 @@ func medianF(vs []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-func p90F(vs []float64) float64 {
+func p90[T time.Duration | float64](vs []T) T {
+	if len(vs) == 0 {
+		return 0
+	}
 	s := slices.Clone(vs)
 	slices.Sort(s)
 	return s[(len(s)*9+9)/10-1]
+}
+
+func mean(ds []time.Duration) time.Duration {
+	var sum time.Duration
+	for _, d := range ds {
+		sum += d
+	}
+	return sum / time.Duration(max(len(ds), 1))
 }

@@ -23,13 +23,7 @@ import (
 // sizes ("64 MiB"), those in nanoseconds (…_ns) as durations; the JSON
 // keys stay as they are, so a reader can find them in -o json.
 func WriteText(w io.Writer, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	n, err := decodeNode(dec)
+	n, err := nodeOf(v)
 	if err != nil {
 		return err
 	}
@@ -42,18 +36,23 @@ func WriteText(w io.Writer, v any) error {
 	return tw.Flush()
 }
 
+// nodeOf is v as its JSON says it, keys in order and numbers as written.
+func nodeOf(v any) (node, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return node{}, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	return decodeNode(dec)
+}
+
 // WriteTextLine writes v on one line for a person: an object as
 // key=value pairs in the JSON's key order (nested objects likewise, sizes
 // and durations as WriteText shows them), for streams of results such as
 // events, where one result a line keeps them apart.
 func WriteTextLine(w io.Writer, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	n, err := decodeNode(dec)
+	n, err := nodeOf(v)
 	if err != nil {
 		return err
 	}
