@@ -73,7 +73,7 @@ func Up(cfg Config) (err error) {
 	}
 	// The IP may have been another container's a moment ago (a shared
 	// subnet's bridge outlives its containers): the host forgets that
-	// one's MAC, or it would send to it until the entry went stale.
+	// one's MAC rather than risk sending to it until the entry goes stale.
 	stale := &netlink.Neigh{LinkIndex: br.Attrs().Index, Family: netlink.FAMILY_V4, IP: net.IP(cfg.ContainerIP.Addr().AsSlice())}
 	if err := netlink.NeighDel(stale); err != nil && !errors.Is(err, unix.ENOENT) {
 		return fmt.Errorf("forget the old neighbour %s on %s: %w", cfg.ContainerIP.Addr(), cfg.Bridge, err)
