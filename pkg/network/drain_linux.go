@@ -25,7 +25,7 @@ import (
 // for an RCU barrier under the kernel's RTNL lock (30-90 ms for a veth and
 // a bridge here), which nobody destroying a container needs to wait for.
 // The record of what is left to delete is a draining state: the
-// container's state moved to StateDir/draining/ID.json, so that the
+// container's state moved to StateDir/draining/<veth>.json, so that the
 // handle is free at once for a new network, while the subnet, IP and ports
 // stay allocated until the devices are gone.
 //
@@ -41,16 +41,12 @@ const drainWait = 10 * time.Second
 // draining is a container's network whose devices are being deleted.
 type draining struct {
 	State
-	// Bridge says the subnet's bridge goes too: this was the subnet's
+	// DeleteBridge says the subnet's bridge goes too: this was the subnet's
 	// last container when its firewall went.
 	DeleteBridge bool `json:"delete_bridge,omitempty"`
 }
 
 func (n *Networker) drainingDir() string { return filepath.Join(n.cfg.StateDir, "draining") }
-
-// DrainingDir is where a state directory keeps the draining states of
-// detached downs (for the leak checker, which waits for them).
-func DrainingDir(stateDir string) string { return filepath.Join(stateDir, "draining") }
 
 // DownDetached is Down, except that the devices are deleted by the
 // process reaper starts (argv; it must call Reap with the path it is
