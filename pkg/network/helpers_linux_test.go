@@ -101,7 +101,9 @@ func complete(table string, st *State) error {
 	// One more try for a first echo lost on a loaded machine; a host that
 	// sends to a stale MAC keeps failing for seconds (see
 	// TestReusedIPAnswersAtOnce).
-	ping := func() ([]byte, error) { return exec.Command("busybox", "ping", "-c1", "-W2", st.IP.String()).CombinedOutput() }
+	ping := func() ([]byte, error) {
+		return exec.Command("busybox", "ping", "-c1", "-W2", st.IP.String()).CombinedOutput()
+	}
 	out, err := ping()
 	if err != nil {
 		out, err = ping()
