@@ -98,9 +98,8 @@ func complete(table string, st *State) error {
 	if !hasRule(table, "postrouting", nft.SubnetComment(st.Subnet)) {
 		return fmt.Errorf("no masquerade rule of %s", st.Subnet)
 	}
-	// One more try for a first echo lost on a loaded machine; a host that
-	// sends to a stale MAC keeps failing for seconds (see
-	// TestReusedIPAnswersAtOnce).
+	// One more try for a first echo lost on a loaded machine (1 in 200
+	// seen); TestReusedIPAnswersAtOnce pings only once.
 	ping := func() ([]byte, error) {
 		return exec.Command("busybox", "ping", "-c1", "-W2", st.IP.String()).CombinedOutput()
 	}
