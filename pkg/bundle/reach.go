@@ -13,6 +13,7 @@ import (
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/gdn-dev/gdn/pkg/errkind"
+	"github.com/gdn-dev/gdn/pkg/idmap"
 	"github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -98,22 +99,48 @@ func (r containerRoot) may(st *syscall.Stat_t, want uint32) bool {
 }
 
 // checkSearch names the first directory from / down to dir (itself
-// included) that container root cannot search. A directory that does not
-// exist ends the walk: there is nothing to judge.
+// included) that container root cannot search.
 func (r containerRoot) checkSearch(dir string) error {
+	if p, st := r.unsearchable(dir); p != "" {
+		return fmt.Errorf("container root (host uid %d) cannot search %q (%s): chmod o+x %s, or put it where container root can reach: %w",
+			r.uid, p, describe(st), p, errkind.InvalidSpec)
+	}
+	return nil
+}
+
+// unsearchable returns the first directory from / down to dir (itself
+// included) that container root cannot search, and its inode; "" when
+// none. A directory that does not exist ends the walk: there is nothing
+// to judge (gdn's tools make what is missing, 0755).
+func (r containerRoot) unsearchable(dir string) (string, *syscall.Stat_t) {
 	p := "/"
-	for _, part := range append([]string{""}, strings.Split(strings.Trim(dir, "/"), "/")...) {
+	for _, part := range append([]string{""}, strings.Split(strings.Trim(filepath.Clean(dir), "/"), "/")...) {
 		p = filepath.Join(p, part)
 		st, err := statT(p)
 		if err != nil {
-			return nil
+			return "", nil
 		}
 		if !r.may(st, mayExec) {
-			return fmt.Errorf("container root (host uid %d) cannot search %q (%s): chmod o+x %s, or put it where container root can reach: %w",
-				r.uid, p, describe(st), p, errkind.InvalidSpec)
+			return p, st
 		}
 	}
-	return nil
+	return "", nil
+}
+
+// Unsearchable is, for container root of a user namespace with the
+// mappings uids and gids (gdn-depot's, idmap.Mappings of the host's
+// maximus, by default), the first directory from / down to dir that it
+// cannot search and how that directory stands ("mode 0700, owner 0:0");
+// "" when it can reach dir. The host check asks it of the depot, the
+// store and gdn-init, with gdn-depot create's own rule.
+func Unsearchable(dir string, uids, gids []idmap.Mapping) (blocker, detail string) {
+	r := containerRoot{uids: toSpec(uids), gids: toSpec(gids)}
+	r.uid, r.gid = hostIDOf(r.uids, 0), hostIDOf(r.gids, 0)
+	p, st := r.unsearchable(dir)
+	if p == "" {
+		return "", ""
+	}
+	return p, describe(st)
 }
 
 // checkMountPoints lists the mount points of mounts missing from rootfs

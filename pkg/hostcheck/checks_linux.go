@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/gdn-dev/gdn/pkg/bundle"
 	"github.com/gdn-dev/gdn/pkg/idmap"
 	"github.com/google/nftables"
 	"github.com/moby/sys/capability"
@@ -219,19 +220,11 @@ func checkCapabilities() Result {
 
 func capName(c capability.Cap) string { return "CAP_" + strings.ToUpper(c.String()) }
 
-// ownerOf stats p for Blocking.
-func ownerOf(p string) (Owner, bool) {
-	var st unix.Stat_t
-	if err := unix.Stat(p, &st); err != nil {
-		return Owner{}, false
-	}
-	return Owner{UID: st.Uid, GID: st.Gid, Mode: os.FileMode(st.Mode & 0o7777)}, true
-}
-
 // checkDir checks that dir exists or can be made (its nearest existing
 // parent is a writable directory) and, when reach is set, that container
-// root (uid, and the gid of the same number) can search every existing
-// directory down to it.
+// root (host uid and gid uid, gdn-depot's default mappings) can search
+// every existing directory down to it, by gdn-depot create's own rule
+// (bundle.Unsearchable).
 func checkDir(name, dir string, uid uint32, reach bool) Result {
 	if dir == "" {
 		return ok(name, "not used")
@@ -254,9 +247,8 @@ func checkDir(name, dir string, uid uint32, reach bool) Result {
 		return missing(name, fmt.Sprintf("%s is not writable: %v", existing, err), "choose a directory on a writable filesystem", true)
 	}
 	if reach {
-		if b := Blocking(dir, uid, uid, ownerOf); b != "" {
-			o, _ := ownerOf(b)
-			return missing(name, dir+": "+blockedDetail(b, o, uid), "chmod o+x "+b+" (or choose a directory outside it)", true)
+		if b, how := bundle.Unsearchable(dir, idmap.Mappings(uid), idmap.Mappings(uid)); b != "" {
+			return missing(name, dir+": "+blockedDetail(b, how, uid), "chmod o+x "+b+" (or choose a directory outside it)", true)
 		}
 	}
 	state := "exists"
@@ -279,9 +271,8 @@ func checkInit(path string, uid uint32) Result {
 		}
 		return missing(name, err.Error(), fix, true)
 	}
-	if b := Blocking(filepath.Dir(path), uid, uid, ownerOf); b != "" {
-		o, _ := ownerOf(b)
-		return missing(name, blockedDetail(b, o, uid), "install gdn-init where container root can reach it (e.g. /var/lib/gdn/bin, mode 0755), or chmod o+x "+b, true)
+	if b, how := bundle.Unsearchable(filepath.Dir(path), idmap.Mappings(uid), idmap.Mappings(uid)); b != "" {
+		return missing(name, blockedDetail(b, how, uid), "install gdn-init where container root can reach it (e.g. /var/lib/gdn/bin, mode 0755), or chmod o+x "+b, true)
 	}
 	if fi.Mode().Perm()&0o005 != 0o005 {
 		return missing(name, fmt.Sprintf("%s has mode %#o: container root cannot run it", path, fi.Mode().Perm()), "chmod 0755 "+path, true)
