@@ -68,3 +68,18 @@ func fromBuildInfo(bi *debug.BuildInfo) string {
 // shortRev is the length of an abbreviated commit id, as git describe
 // --always prints one by default.
 const shortRev = 7
+
+// Revision is the VCS revision the Go toolchain recorded in the binary,
+// "" when it recorded none (a build with -buildvcs=false, as here).
+func Revision() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" {
+			return s.Value
+		}
+	}
+	return ""
+}

@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/gdn-dev/gdn/pkg/buildinfo"
 	"github.com/gdn-dev/gdn/pkg/errkind"
+	"github.com/gdn-dev/gdn/pkg/version"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -60,10 +60,9 @@ func NewMetrics(count func() float64) *Metrics {
 	m.destroyFailures = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "gdn_container_destroy_failures_total", Help: "Destroys that failed (through the API or on grace time expiry), by the stage that failed.",
 	}, []string{"stage"})
-	bi := buildinfo.Read()
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "gdn_build_info", Help: "Always 1; the labels say which build of gdn-server runs.",
-		ConstLabels: prometheus.Labels{"version": bi.Version, "revision": bi.Revision, "goversion": bi.GoVersion},
+		ConstLabels: prometheus.Labels{"version": version.String(), "revision": version.Revision(), "goversion": runtime.Version()},
 	})
 	build.Set(1)
 	m.reg.MustRegister(m.toolRuns, m.toolFailures, m.creates, m.destroys, m.createFailures, m.destroyFailures, build)
