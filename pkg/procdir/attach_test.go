@@ -1,19 +1,18 @@
 package procdir
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gdn-dev/gdn/pkg/errkind"
+	"github.com/gdn-dev/gdn/pkg/testutil"
 	"golang.org/x/sys/unix"
 )
 
@@ -169,25 +168,6 @@ func TestMissingProcessIsProcessNotFound(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe to write from Attach's goroutines
-// while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func startAttach(ctx context.Context, d Dir, s Streams) <-chan error {
 	ch := make(chan error, 1)
 	go func() { ch <- d.Attach(ctx, s) }()
@@ -203,7 +183,7 @@ func TestAttachCopiesOutputUntilEveryWriterCloses(t *testing.T) {
 	write(t, stdout, "early out, ")
 	write(t, stderr, "early err, ")
 
-	var out, errOut syncBuffer
+	var out, errOut testutil.SyncBuffer
 	attached := make(chan struct{})
 	done := startAttach(context.Background(), d, Streams{
 		Stdout:   &out,

@@ -1,36 +1,17 @@
 package server
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gdn-dev/gdn/pkg/cli"
 	"github.com/gdn-dev/gdn/pkg/errkind"
+	"github.com/gdn-dev/gdn/pkg/testutil"
 )
-
-// syncBuffer is a log sink the server's goroutines may share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // Every 5xx is logged at error level with its error, handle and stage; a
 // 4xx is not.
@@ -38,7 +19,7 @@ func TestServerErrorsAreLoggedWithStage(t *testing.T) {
 	f := newFake()
 	f.infoErr["h1"] = &cli.ToolError{Tool: "gdn-depot", Command: "show", Kind: errkind.Internal, Message: "read config.json: disk on fire"}
 	f.infoErr["h2"] = fmt.Errorf("join results: %w", errors.New("plain failure"))
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	_, dial := serveWith(t, f, Config{Log: slog.New(slog.NewJSONHandler(&logs, nil))})
 	for _, h := range []string{"h1", "h2", "missing"} {
 		resp := exchange(t, dial, "GET /containers/"+h+"/info HTTP/1.1\r\nHost: api\r\nConnection: close\r\n\r\n")
