@@ -184,25 +184,21 @@ func (c *containerCollector) gather(done chan struct{}) {
 	if err != nil {
 		s.failed = 1 // the listing itself
 	}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, c.cfg.Workers)
-	for _, h := range handles {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			m, err := c.src.Metrics(ctx, h)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				s.failed++
-				return
-			}
-			s.metrics[h] = m
-		}()
+	type answer struct {
+		m   garden.Metrics
+		err error
 	}
-	wg.Wait()
+	answers := bulk(handles, c.cfg.Workers, func(h string) answer {
+		m, err := c.src.Metrics(ctx, h)
+		return answer{m, err}
+	})
+	for h, a := range answers {
+		if a.err != nil {
+			s.failed++
+			continue
+		}
+		s.metrics[h] = a.m
+	}
 	s.at, s.took = time.Now(), time.Since(start)
 	c.mu.Lock()
 	c.last, c.running = s, nil

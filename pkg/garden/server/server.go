@@ -516,13 +516,13 @@ func entryError(err error) *garden.Error {
 // answer runs tools, and a bulk call may name hundreds of containers.
 const bulkWorkers = 8
 
-// bulk calls f for every handle, bulkWorkers at a time, and returns the
+// bulk calls f for every handle, workers at a time, and returns the
 // answers by handle.
-func bulk[T any](handles []string, f func(h string) T) map[string]T {
+func bulk[T any](handles []string, workers int, f func(h string) T) map[string]T {
 	res := make(map[string]T, len(handles))
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, bulkWorkers)
+	sem := make(chan struct{}, workers)
 	for _, h := range handles {
 		wg.Add(1)
 		sem <- struct{}{}
@@ -539,7 +539,7 @@ func bulk[T any](handles []string, f func(h string) T) map[string]T {
 }
 
 func (s *Server) bulkInfo(w http.ResponseWriter, r *http.Request, _ params) {
-	writeJSON(w, 200, bulk(bulkHandles(r), func(h string) garden.ContainerInfoEntry {
+	writeJSON(w, 200, bulk(bulkHandles(r), bulkWorkers, func(h string) garden.ContainerInfoEntry {
 		info, err := s.b.Info(r.Context(), h)
 		if err != nil {
 			return garden.ContainerInfoEntry{Err: entryError(err)}
@@ -549,7 +549,7 @@ func (s *Server) bulkInfo(w http.ResponseWriter, r *http.Request, _ params) {
 }
 
 func (s *Server) bulkMetrics(w http.ResponseWriter, r *http.Request, _ params) {
-	writeJSON(w, 200, bulk(bulkHandles(r), func(h string) garden.ContainerMetricsEntry {
+	writeJSON(w, 200, bulk(bulkHandles(r), bulkWorkers, func(h string) garden.ContainerMetricsEntry {
 		m, err := s.b.Metrics(r.Context(), h)
 		if err != nil {
 			return garden.ContainerMetricsEntry{Err: entryError(err)}
