@@ -291,7 +291,7 @@ func gardenerConfig(o *options, log *slog.Logger) (gardener.Config, error) {
 		UIDs:                     gardener.IDRange{Start: o.uidMapStart, Length: o.uidMapLength},
 		GIDs:                     gardener.IDRange{Start: o.gidMapStart, Length: o.gidMapLength},
 		CPUEntitlementPerShare:   o.cpuEntitlementPerShare,
-		Exec: &gardener.ExecConfig{
+		Exec: gardener.ExecConfig{
 			// gdn-run's own defaults, which the tools it starts use too.
 			RuntimeRoot:  envOr("GDN_RUNTIME_ROOT", tag.Scoped(runtime.DefaultRoot, o.tag)),
 			CgroupParent: tag.Scoped(runtime.DefaultCgroupParent, o.tag),

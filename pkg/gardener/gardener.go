@@ -98,9 +98,9 @@ type Config struct {
 	// CleanupProcessDirsOnWait removes a process's directory once a
 	// client has had its exit status: it can be waited for only once.
 	CleanupProcessDirsOnWait bool
-	// Exec, if set, has Run start processes in this process with gdn-run
-	// exec's own code (pkg/process) instead of running gdn-run exec.
-	Exec *ExecConfig
+	// Exec is how Run starts processes: in this process, with gdn-run
+	// exec's own code (pkg/process).
+	Exec ExecConfig
 	// CPUEntitlementPerShare is the percentage of a CPU each share is
 	// entitled to (Metrics.CPUEntitlement).
 	CPUEntitlementPerShare float64
