@@ -74,7 +74,7 @@ func (s *stdio) openOuts(d procdir.Dir) error {
 }
 
 // outPipeSize is the capacity of a process's stdout and stderr FIFOs.
-var outPipeSize = 1 << 20
+const outPipeSize = 1 << 20
 
 // openTTY prepares a console socket: libcontainer creates the terminal in
 // the container and sends its master end over it.

@@ -170,6 +170,12 @@ func (n *Networker) reapOrphans() ([]string, error) {
 	return removed, nil
 }
 
+// draining tells whether a detached down has devices left to delete.
+func (n *Networker) draining() bool {
+	paths, _ := filepath.Glob(filepath.Join(n.drainingDir(), "*.json"))
+	return len(paths) > 0
+}
+
 // drainingStates loads every draining state that can be read, by path.
 func (n *Networker) drainingStates() map[string]draining {
 	out := map[string]draining{}

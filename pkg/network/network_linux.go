@@ -206,7 +206,7 @@ func (n *Networker) Up(ctx context.Context, h string, spec UpSpec) (_ *State, er
 	// refused; outside the pool's lock, which they need to give back.
 	for deadline := time.Now().Add(drainWait); ; time.Sleep(10 * time.Millisecond) {
 		err = n.updateSubnets(allocate)
-		if !errors.Is(err, errkind.PoolExhausted) || time.Now().After(deadline) || len(n.drainingStates()) == 0 {
+		if !errors.Is(err, errkind.PoolExhausted) || time.Now().After(deadline) || !n.draining() {
 			break
 		}
 	}
