@@ -31,7 +31,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 all: build
 
-build: $(addprefix $(BIN)/,$(TOOLS)) $(BIN)/gdn-init
+build: $(addprefix $(BIN)/,$(TOOLS)) $(BIN)/gdn-init $(BIN)/dadoo-wait
 
 $(BIN)/%: FORCE
 	$(GO) build -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $@ ./cmd/$*
@@ -40,6 +40,11 @@ $(BIN)/%: FORCE
 $(BIN)/gdn-init: cmd/gdn-init/init.c FORCE
 	@mkdir -p $(BIN)
 	$(CC) -static -Os -s -DGDN_VERSION='"$(VERSION)"' -o $@ $<
+
+# dadoo's waiting half, one per running process: static C, to be small.
+$(BIN)/dadoo-wait: cmd/dadoo-wait/wait.c FORCE
+	@mkdir -p $(BIN)
+	$(CC) -static -Os -s -Wall -Wextra -Werror -DGDN_VERSION='"$(VERSION)"' -o $@ $<
 
 FORCE:
 
@@ -95,7 +100,7 @@ install: gen
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/gdn \
 		$(DESTDIR)$(DATADIR)/bash-completion/completions $(DESTDIR)$(DATADIR)/zsh/site-functions \
 		$(DESTDIR)$(DATADIR)/fish/vendor_completions.d
-	install -m 0755 $(addprefix $(BIN)/,$(TOOLS)) $(BIN)/gdn-init $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(addprefix $(BIN)/,$(TOOLS)) $(BIN)/gdn-init $(BIN)/dadoo-wait $(DESTDIR)$(BINDIR)/
 	install -m 0755 scripts/mk-rootfs $(DESTDIR)$(BINDIR)/gdn-mk-rootfs
 	install -m 0644 $(GEN)/man1/*.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 $(GEN)/bash/* $(DESTDIR)$(DATADIR)/bash-completion/completions/
@@ -111,7 +116,7 @@ install: gen
 # the settings only if unchanged, and /etc/gdn if that leaves it empty;
 # shared directories (bin, man1, completions) stay.
 uninstall: gen
-	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(TOOLS) gdn-init gdn-mk-rootfs)
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(TOOLS) gdn-init dadoo-wait gdn-mk-rootfs)
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(wildcard $(GEN)/man1/*.1)))
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/bash-completion/completions/,$(CLITOOLS))
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/zsh/site-functions/_,$(CLITOOLS))

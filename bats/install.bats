@@ -16,7 +16,7 @@ mk() { make -s -C "$REPO" "$@" DESTDIR="$DEST" >/dev/null; }
 	echo mine >"$DEST/usr/local/bin/other-tool"
 	mk install
 	p=$DEST/usr/local
-	for t in gdn-run gdn-depot gdn-rootfs gdn-net dadoo gdn-server gdn-leakcheck gdn-init; do
+	for t in gdn-run gdn-depot gdn-rootfs gdn-net dadoo gdn-server gdn-leakcheck gdn-init dadoo-wait; do
 		[ -x "$p/bin/$t" ] || { echo "no $t"; return 1; }
 		"$p/bin/$t" --version | grep -q "^$t version "
 	done

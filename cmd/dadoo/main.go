@@ -2,6 +2,9 @@
 // exec starts one per process, and it outlives every other tool. It is not
 // meant to be run by hand; see pkg/dadoo for its protocol. It uses the
 // standard flag package, not cobra, to stay small: many run at once.
+// Once a process without a terminal runs, dadoo execs dadoo-wait (static
+// C, from the same directory) for the long wait, which keeps the monitor
+// of each running process at some KiB of private memory.
 //
 // Usage:
 //
@@ -15,12 +18,14 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 
 	"github.com/gdn-dev/gdn/pkg/dadoo"
 	"github.com/gdn-dev/gdn/pkg/handle"
 	"github.com/gdn-dev/gdn/pkg/procdir"
 	"github.com/gdn-dev/gdn/pkg/tag"
 	"github.com/gdn-dev/gdn/pkg/version"
+	"golang.org/x/sys/unix"
 )
 
 // Exit statuses of dadoo itself, when the process did not run.
@@ -58,16 +63,32 @@ func main() {
 		os.Exit(exitSetup)
 	}
 	status, err := dadoo.Monitor(dadoo.MonitorConfig{
-		Starter: dadoo.StarterArgv(*starter, *root, args[1], procdir.Dir(args[2]), *pea),
-		Cleanup: dadoo.CleanupArgv(*starter, *root, *pea),
-		Dir:     procdir.Dir(args[2]),
-		Spec:    spec,
-		Sync:    sync,
-		Log:     log,
+		Starter:  dadoo.StarterArgv(*starter, *root, args[1], procdir.Dir(args[2]), *pea),
+		Cleanup:  dadoo.CleanupArgv(*starter, *root, *pea),
+		Dir:      procdir.Dir(args[2]),
+		Spec:     spec,
+		Sync:     sync,
+		Log:      log,
+		Wait:     waitBinary(),
+		WaitArgv: append([]string{os.Args[0]}, dadoo.Args(*starter, *root, args[1], procdir.Dir(args[2]), *pea)...),
 	})
 	if err != nil {
 		log.Error("monitor", "error", err)
 		os.Exit(exitSetup)
 	}
 	os.Exit(status)
+}
+
+// waitBinary is dadoo-wait beside this binary, or "" if there is none
+// (dadoo then waits for its process itself).
+func waitBinary() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	p := filepath.Join(filepath.Dir(exe), "dadoo-wait")
+	if unix.Access(p, unix.X_OK) != nil {
+		return ""
+	}
+	return p
 }

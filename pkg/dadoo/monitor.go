@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 
 	"github.com/gdn-dev/gdn/pkg/crash"
 	"github.com/gdn-dev/gdn/pkg/procdir"
@@ -28,6 +30,14 @@ type MonitorConfig struct {
 	// Sync receives the start message; it is closed once sent.
 	Sync *os.File
 	Log  *slog.Logger
+	// Wait, if set, is dadoo-wait (cmd/dadoo-wait): once a process
+	// without a terminal runs, dadoo execs it to do the waiting in a
+	// process of some KiB instead of a Go runtime's MiB. WaitArgv is its
+	// command line after the -wait-* arguments dadoo adds: argv[0] and
+	// dadoo's own arguments (Args), which name the process directory.
+	// Without it, or if the exec fails, dadoo waits itself.
+	Wait     string
+	WaitArgv []string
 }
 
 // terminalOf reads the only fields of a prepared process dadoo needs.
@@ -114,6 +124,10 @@ func Monitor(cfg MonitorConfig) (status int, err error) {
 	cfg.Sync.Close()
 	cfg.Log.Info("started", "pid", pid)
 	crash.Point("dadoo.started")
+	if cfg.Wait != "" && !tty {
+		err := handOff(cfg, pid, append([]*os.File{exitKeep}, pipes.outs...))
+		cfg.Log.Warn("hand-off to dadoo-wait failed: waiting here", "error", err)
+	}
 
 	status, err = waitExit(pid)
 	if err != nil {
@@ -130,6 +144,35 @@ func Monitor(cfg MonitorConfig) (status int, err error) {
 	cfg.Log.Info("exited", "status", status)
 	pipes.linger(d)
 	return status, nil
+}
+
+// handOff execs cfg.Wait to monitor pid from here on, with keep (the
+// exit FIFO, stdout, stderr) inherited. It returns only if the exec
+// failed, with keep as it was.
+func handOff(cfg MonitorConfig, pid int, keep []*os.File) error {
+	fds := make([]string, len(keep))
+	for i, f := range keep {
+		fds[i] = strconv.Itoa(int(f.Fd()))
+	}
+	argv := append([]string{cfg.WaitArgv[0], "-wait-pid", strconv.Itoa(pid), "-wait-fds", strings.Join(fds, ",")}, cfg.WaitArgv[1:]...)
+	inherit := func(on bool) error {
+		flag := unix.FD_CLOEXEC
+		if on {
+			flag = 0
+		}
+		for _, f := range keep {
+			if _, err := unix.FcntlInt(f.Fd(), unix.F_SETFD, flag); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	err := inherit(true)
+	if err == nil {
+		err = unix.Exec(cfg.Wait, argv, os.Environ())
+	}
+	_ = inherit(false)
+	return fmt.Errorf("exec %s: %w", cfg.Wait, err)
 }
 
 // openRaw opens a FIFO as a plain blocking file, outside Go's poller: it

@@ -136,6 +136,18 @@ func (r *Runtime) endDadoos(bundle string) error {
 	return nil
 }
 
+// zombie reports whether pid has exited and waits to be reaped.
+func zombie(pid int) bool {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	// The state follows the command name, which may hold anything but
+	// ends at the last ')'.
+	i := bytes.LastIndexByte(stat, ')')
+	return i < 0 || i+2 >= len(stat) || stat[i+2] == 'Z' || stat[i+2] == 'X'
+}
+
 // openDadoo opens a pidfd on the dadoo of process dir d, if it still
 // runs. The pid in dadoo.pid may have been reused since that dadoo died,
 // so the process's command line must name d.
@@ -149,6 +161,12 @@ func openDadoo(d procdir.Dir) (pidfd, bool) {
 		return -1, false
 	}
 	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	// A dadoo that is just handing over to dadoo-wait is mid-exec for a
+	// moment, with no command line yet (as has a zombie, for good).
+	for i := 0; err == nil && len(cmdline) == 0 && i < 100 && !zombie(pid); i++ {
+		time.Sleep(time.Millisecond)
+		cmdline, err = os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	}
 	if err != nil || !bytes.Contains(cmdline, []byte("\x00"+string(d)+"\x00")) && !bytes.HasSuffix(cmdline, []byte("\x00"+string(d))) {
 		fd.close()
 		return -1, false
