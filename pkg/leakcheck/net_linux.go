@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/gdn-dev/gdn/pkg/network/nft"
 	"github.com/google/nftables"
 	"github.com/google/nftables/userdata"
 	"github.com/vishvananda/netlink"
@@ -15,9 +16,6 @@ import (
 // (pkg/network/nft): they stay for the next container.
 // dumpRetries bounds the retries of a link dump that changes under it.
 const dumpRetries = 20
-
-// bridgeSet is the name of the table's set of bridges (nft.BridgeSet).
-const bridgeSet = "bridges"
 
 var baseChains = map[string]bool{"postrouting": true, "prerouting": true, "output": true, "forward": true, "input": true}
 
@@ -112,18 +110,18 @@ func (c *check) nft() error {
 // subnet uses. A table without the set holds none.
 func (c *check) bridgeSet(conn *nftables.Conn) error {
 	table := &nftables.Table{Family: nftables.TableFamilyIPv4, Name: c.NftTable}
-	set, err := conn.GetSetByName(table, bridgeSet)
+	set, err := conn.GetSetByName(table, nft.BridgeSet)
 	if err != nil {
 		return nil // no such set (or table)
 	}
 	elems, err := conn.GetSetElements(set)
 	if err != nil {
-		return fmt.Errorf("leakcheck: nft set %s: %w", bridgeSet, err)
+		return fmt.Errorf("leakcheck: nft set %s: %w", nft.BridgeSet, err)
 	}
 	for _, e := range elems {
 		name := strings.TrimRight(string(e.Key), "\x00")
 		if !c.liveBridge(name) {
-			c.add(KindSetElement, "", fmt.Sprintf("%s %s %s", c.NftTable, bridgeSet, name))
+			c.add(KindSetElement, "", fmt.Sprintf("%s %s %s", c.NftTable, nft.BridgeSet, name))
 		}
 	}
 	return nil
@@ -150,9 +148,11 @@ func (c *check) ruleLeak(comment string) (string, bool) {
 	return "", false
 }
 
+// liveChain tells whether name is the chain of an excepted container,
+// or of the subnet of one (its masquerade chain, nft.SubnetChain).
 func (c *check) liveChain(name string) bool {
 	for _, st := range c.live {
-		if st.Chain == name {
+		if st.Chain == name || nft.SubnetChain(st.Subnet) == name {
 			return true
 		}
 	}

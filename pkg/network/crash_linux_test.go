@@ -189,15 +189,15 @@ func assertGone(t *testing.T, n *Networker, st *State, ownSubnet bool) {
 			t.Errorf("device %s is left", dev)
 		}
 	}
-	if chainExists(n.cfg.Table, st.Chain) {
-		t.Errorf("chain %s is left", st.Chain)
+	if chainExists(n.cfg.Table, st.Chain) || hasJump(n.cfg.Table, st.Chain) {
+		t.Errorf("chain %s or a jump to it is left", st.Chain)
 	}
 	if ownSubnet {
 		if _, err := netlink.LinkByName(st.Bridge); err == nil {
 			t.Errorf("bridge %s is left", st.Bridge)
 		}
-		if hasRule(n.cfg.Table, "postrouting", nft.SubnetComment(st.Subnet)) {
-			t.Errorf("masquerade rule of %s is left", st.Subnet)
+		if hasMasquerade(n.cfg.Table, st.Subnet) || chainExists(n.cfg.Table, nft.SubnetChain(st.Subnet)) {
+			t.Errorf("masquerade of %s is left", st.Subnet)
 		}
 	}
 	data, _ := os.ReadFile(n.subnetsPath())

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -95,8 +96,11 @@ func complete(table string, st *State) error {
 	if veth.Attrs().MasterIndex != br.Attrs().Index {
 		return fmt.Errorf("veth %s: master %d, not the bridge %d", st.HostIf, veth.Attrs().MasterIndex, br.Attrs().Index)
 	}
-	if !hasRule(table, "postrouting", nft.SubnetComment(st.Subnet)) {
-		return fmt.Errorf("no masquerade rule of %s", st.Subnet)
+	if !hasMasquerade(table, st.Subnet) {
+		return fmt.Errorf("no masquerade of %s", st.Subnet)
+	}
+	if !hasJump(table, st.Chain) {
+		return fmt.Errorf("no jump to %s", st.Chain)
 	}
 	// One more try for a first echo lost on a loaded machine (1 in 200
 	// seen); TestReusedIPAnswersAtOnce pings only once.
@@ -111,6 +115,22 @@ func complete(table string, st *State) error {
 		return fmt.Errorf("ping %s: %v: %s", st.IP, err, strings.TrimSpace(string(out)))
 	}
 	return nil
+}
+
+// hasMasquerade tells whether subnet's chain holds its masquerade rule
+// and the masquerades map jumps to it.
+func hasMasquerade(table string, subnet netip.Prefix) bool {
+	return hasRule(table, nft.SubnetChain(subnet), nft.SubnetComment(subnet)) &&
+		mapJumpsTo(table, nft.MasqueradeMap, nft.SubnetChain(subnet))
+}
+
+// hasJump tells whether the jumps map sends traffic to chain.
+func hasJump(table, chain string) bool { return mapJumpsTo(table, nft.JumpMap, chain) }
+
+// mapJumpsTo tells whether an element of map m jumps to chain.
+func mapJumpsTo(table, m, chain string) bool {
+	out, _ := exec.Command("nft", "list", "map", "ip", table, m).Output()
+	return regexp.MustCompile(`: jump ` + regexp.QuoteMeta(chain) + `\b`).Match(out)
 }
 
 // hasRule tells whether a rule with comment is in chain of table.

@@ -145,7 +145,7 @@ func TestTwoInstances(t *testing.T) {
 		t.Errorf("b's devices before a's cleanup %s, after %s", bBefore, got)
 	}
 	for _, st := range []*State{b1, b2} {
-		if !hasRule(tableB, "forward", nft.HandleComment(st.Handle)) || !chainExists(tableB, st.Chain) {
+		if !hasJump(tableB, st.Chain) || !chainExists(tableB, st.Chain) {
 			t.Errorf("b's rules or chain of %s went with a's cleanup", st.Handle)
 		}
 	}
@@ -250,5 +250,62 @@ func TestOlderTableUpgraded(t *testing.T) {
 	}
 	if reachesHost(pa, a.Gateway, port) {
 		t.Error("after cleanup, a reaches the host")
+	}
+}
+
+// TestOlderLayoutMovedIntoMaps: a table an older gdn-net made has a jump
+// rule per container in forward and a masquerade rule per subnet in
+// postrouting. The next up moves them into the jumps and masquerades
+// maps (forward and postrouting then hold only their base rules), the
+// older container keeps working, and its down leaves nothing of it.
+func TestOlderLayoutMovedIntoMaps(t *testing.T) {
+	ctx := context.Background()
+	table := testTable(t, "layout")
+	n := newTestNetworker(t, Config{StateDir: t.TempDir(), Pool: netip.MustParsePrefix("10.253.124.0/28"), Table: table})
+	a, err := n.Up(ctx, "a", UpSpec{Pid: standin(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = n.Down(ctx, "a") })
+	nftRun := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("nft", args...).CombinedOutput(); err != nil {
+			t.Fatalf("nft %v: %v: %s", args, err, out)
+		}
+	}
+	// a's firewall as the older layout had it, and no maps
+	sub := a.Subnet.String()
+	nftRun("flush", "chain", "ip", table, "forward")
+	nftRun("flush", "chain", "ip", table, "postrouting")
+	nftRun("flush", "map", "ip", table, nft.JumpMap)
+	nftRun("flush", "map", "ip", table, nft.MasqueradeMap)
+	nftRun("delete", "map", "ip", table, nft.JumpMap)
+	nftRun("delete", "map", "ip", table, nft.MasqueradeMap)
+	nftRun("delete", "chain", "ip", table, nft.SubnetChain(a.Subnet))
+	nftRun("add", "rule", "ip", table, "forward", "ct", "state", "established,related", "accept", "comment", `"gdn base"`)
+	nftRun("add", "rule", "ip", table, "forward", "iifname", `"`+a.Bridge+`"`, "ip", "saddr", a.IP.String(), "jump", a.Chain, "comment", `"handle a"`)
+	nftRun("add", "rule", "ip", table, "postrouting", "ip", "saddr", sub, "ip", "daddr", "!=", sub, "masquerade", "comment", `"subnet `+sub+`"`)
+
+	b, err := n.Up(ctx, "b", UpSpec{Pid: standin(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = n.Down(ctx, "b") })
+	for _, st := range []*State{a, b} {
+		if err := complete(table, st); err != nil {
+			t.Errorf("%s after the move: %v", st.Handle, err)
+		}
+	}
+	for chain, want := range map[string]int{"forward": 2, "postrouting": 1} {
+		if got := rulesWith(table, chain, func(string) bool { return true }); len(got) != want {
+			t.Errorf("%s holds %d rules %q, want its %d base rules", chain, len(got), got, want)
+		}
+	}
+	if _, err := n.Down(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	assertGone(t, n, a, true)
+	if err := complete(table, b); err != nil {
+		t.Errorf("b after a's down: %v", err)
 	}
 }

@@ -368,11 +368,8 @@ func (n *Networker) deleteDevices(st *State) error {
 // firewallDown removes st's rules and chain, and its subnet's masquerade
 // rule and bridge set entry if last.
 func (n *Networker) firewallDown(st *State, last bool) error {
-	var lastSubnet *netip.Prefix
-	if last {
-		lastSubnet = &st.Subnet
-	}
-	return n.nft.Down(st.Handle, st.Chain, lastSubnet, st.Bridge)
+	return n.nft.Down(nft.Leaving{Handle: st.Handle, Chain: st.Chain, Bridge: st.Bridge, IP: st.IP,
+		Subnet: st.Subnet, LastInSubnet: last, NetIn: len(st.MappedPorts) > 0})
 }
 
 func (n *Networker) removeDNSFiles(st *State) {

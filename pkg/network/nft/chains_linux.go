@@ -51,14 +51,19 @@ type Container struct {
 	Allows                []Allow
 }
 
-// addContainer queues the container's chain, rules and jump, and its
-// bridge into the table's set (again, for a subnet's later containers:
-// adding an element that is there is no error).
+// addContainer queues the container's chain (made anew, so an up run
+// again is no harm) with its rules, its element of the jumps map, its
+// subnet's masquerade, and its bridge into the table's set (adding an
+// element that is there is no error).
 func (t *Table) addContainer(c *nftables.Conn, ct Container) error {
 	if err := c.SetAddElements(t.bridges, []nftables.SetElement{{Key: ifname(ct.Bridge)}}); err != nil {
 		return err
 	}
+	if err := t.addMasquerade(c, ct.Subnet); err != nil {
+		return err
+	}
 	ch := c.AddChain(&nftables.Chain{Name: ct.Chain, Table: t.table})
+	c.FlushChain(ch)
 	comment := HandleComment(ct.Handle)
 	t.add(c, ch, comment, append(dstIn(ct.Subnet), &expr.Verdict{Kind: expr.VerdictAccept})...)
 	for _, a := range ct.Allows {
@@ -67,13 +72,52 @@ func (t *Table) addContainer(c *nftables.Conn, ct Container) error {
 	for _, d := range ct.Deny {
 		t.add(c, ch, comment, append(dstIn(d), rejectExpr())...)
 	}
-	t.add(c, t.forward, comment,
-		&expr.Meta{Key: expr.MetaKeyIIFNAME, Register: 1},
-		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: ifname(ct.Bridge)},
-		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4},
-		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: ct.IP.AsSlice()},
-		&expr.Verdict{Kind: expr.VerdictJump, Chain: ct.Chain})
+	return c.SetAddElements(t.jumps, []nftables.SetElement{jumpElement(ct.Handle, ct.Bridge, ct.IP, ct.Chain)})
+}
+
+// delContainer queues the removal of a container's element of the jumps
+// map and its chain, which need not exist: both are added first, in the
+// same transaction.
+func (t *Table) delContainer(c *nftables.Conn, h, bridge string, ip netip.Addr, chain string) error {
+	ch := c.AddChain(&nftables.Chain{Name: chain, Table: t.table})
+	el := []nftables.SetElement{jumpElement(h, bridge, ip, chain)}
+	if err := c.SetAddElements(t.jumps, el); err != nil {
+		return err
+	}
+	if err := c.SetDeleteElements(t.jumps, el); err != nil {
+		return err
+	}
+	c.FlushChain(ch)
+	c.DelChain(ch)
 	return nil
+}
+
+// jumpElement is a container's element of the jumps map: traffic that
+// comes in from its bridge with its address goes to its chain.
+func jumpElement(h, bridge string, ip netip.Addr, chain string) nftables.SetElement {
+	return nftables.SetElement{Key: append(ifname(bridge), ip.AsSlice()...),
+		VerdictData: &expr.Verdict{Kind: expr.VerdictJump, Chain: chain}, Comment: HandleComment(h)}
+}
+
+// addForwardRules adds the forward chain's rules: replies pass, the rest
+// goes to the chain of the container it comes from (the jumps map, by
+// input bridge and source address).
+func (t *Table) addForwardRules(c *nftables.Conn) {
+	t.add(c, t.forward, baseComment, established()...)
+	t.add(c, t.forward, baseComment,
+		&expr.Meta{Key: expr.MetaKeyIIFNAME, Register: 1},
+		// (a concatenation is laid out in 32-bit registers: the 16
+		// bytes of a name fill 8 to 11, the address goes to 12)
+		&expr.Payload{DestRegister: 12, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4},
+		&expr.Lookup{SourceRegister: 1, SetName: t.jumps.Name, SetID: t.jumps.ID, IsDestRegSet: true, DestRegister: 0})
+}
+
+// addPostroutingRule adds the postrouting chain's rule: traffic from a
+// subnet goes to the subnet's chain (the masquerades map).
+func (t *Table) addPostroutingRule(c *nftables.Conn) {
+	t.add(c, t.postrouting, baseComment,
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4},
+		&expr.Lookup{SourceRegister: 1, SetName: t.masquerades.Name, SetID: t.masquerades.ID, IsDestRegSet: true, DestRegister: 0})
 }
 
 // AddAllows puts net-out rules at the head of a container's chain, all

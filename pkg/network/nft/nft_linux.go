@@ -1,13 +1,22 @@
 // Package nft keeps gdn's firewall and NAT in one nftables table of its
 // own, "gdn" by default (family ip), through netlink: no iptables exec, and each
-// operation is one atomic transaction. Every rule carries a comment naming
-// what it belongs to ("subnet 10.254.0.4/30", "handle c1"), so that
-// `nft list table ip gdn` reads well and removal finds exactly its rules.
+// operation is one atomic transaction. Every rule and map element carries a
+// comment naming what it belongs to ("subnet 10.254.0.4/30", "handle c1"),
+// so that `nft list table ip gdn` reads well.
+//
+// A container has its own chain (c-ID), reached through the jumps map by
+// its bridge and address; a subnet has its own masquerade chain
+// (s-ADDR-BITS), reached through the masquerades map. Up and down of a
+// container add and delete chains and elements by name and key, so they
+// cost the same with one container on the host or a thousand; only
+// net-in's DNAT rules, in the base chains, are found by listing them.
 package nft
 
 import (
 	"fmt"
 	"net/netip"
+	"strconv"
+	"strings"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
@@ -34,6 +43,37 @@ type Table struct {
 	// input rules match: another table (another gdn instance) sees the
 	// same packets at the same hooks, and must not judge them.
 	bridges *nftables.Set
+	// jumps maps a container's bridge and address to its chain (one
+	// forward rule looks it up); masquerades maps a subnet to its chain
+	// of masquerade (one postrouting rule). With the maps, a container's
+	// up and down add and delete elements by key and never list what
+	// the other containers have: their cost does not grow with them.
+	jumps, masquerades *nftables.Set
+}
+
+// Names of the table's maps.
+const (
+	JumpMap       = "jumps"
+	MasqueradeMap = "masquerades"
+)
+
+// SubnetChainPrefix begins every subnet's chain's name.
+const SubnetChainPrefix = "s-"
+
+// SubnetChain is the name of subnet's masquerade chain: s-10.254.0.4-30.
+func SubnetChain(subnet netip.Prefix) string {
+	return SubnetChainPrefix + subnet.Addr().String() + "-" + strconv.Itoa(subnet.Bits())
+}
+
+// subnetOfChain is the subnet whose chain is name, if it is one.
+func subnetOfChain(name string) (netip.Prefix, bool) {
+	rest, ok := strings.CutPrefix(name, SubnetChainPrefix)
+	i := strings.LastIndexByte(rest, '-')
+	if !ok || i < 0 {
+		return netip.Prefix{}, false
+	}
+	p, err := netip.ParsePrefix(rest[:i] + "/" + rest[i+1:])
+	return p, err == nil && SubnetChain(p) == name
 }
 
 // BridgeSet names the set of a table's bridges.
@@ -60,6 +100,10 @@ func New(name string) *Table {
 			Hooknum: nftables.ChainHookInput, Priority: nftables.ChainPriorityFilter},
 		// (names are host-order strings to nft(8), which so shows them)
 		bridges: &nftables.Set{Table: t, Name: BridgeSet, KeyType: nftables.TypeIFName, KeyByteOrder: binaryutil.NativeEndian},
+		jumps: &nftables.Set{Table: t, Name: JumpMap, IsMap: true, Concatenation: true,
+			KeyType: nftables.MustConcatSetType(nftables.TypeIFName, nftables.TypeIPAddr), DataType: nftables.TypeVerdict},
+		masquerades: &nftables.Set{Table: t, Name: MasqueradeMap, IsMap: true, Interval: true,
+			KeyType: nftables.TypeIPAddr, DataType: nftables.TypeVerdict},
 	}
 }
 
@@ -69,12 +113,55 @@ func (t *Table) Name() string { return t.name }
 // SubnetComment is the comment of a subnet's rules.
 func SubnetComment(subnet netip.Prefix) string { return "subnet " + subnet.String() }
 
-// addMasquerade queues the masquerade rule of subnet.
-func (t *Table) addMasquerade(c *nftables.Conn, subnet netip.Prefix) {
+// addMasquerade queues subnet's chain, made or made anew with its one
+// rule (so a subnet's later containers change nothing), and its element
+// of the masquerades map.
+func (t *Table) addMasquerade(c *nftables.Conn, subnet netip.Prefix) error {
+	ch := c.AddChain(&nftables.Chain{Name: SubnetChain(subnet), Table: t.table})
+	c.FlushChain(ch)
+	t.addMasqueradeRule(c, ch, subnet)
+	return c.SetAddElements(t.masquerades, subnetElements(subnet))
+}
+
+// delMasquerade queues the removal of subnet's chain and element, which
+// need not exist: both are added first, in the same transaction.
+func (t *Table) delMasquerade(c *nftables.Conn, subnet netip.Prefix) error {
+	ch := c.AddChain(&nftables.Chain{Name: SubnetChain(subnet), Table: t.table})
+	els := subnetElements(subnet)
+	if err := c.SetAddElements(t.masquerades, els); err != nil {
+		return err
+	}
+	if err := c.SetDeleteElements(t.masquerades, els); err != nil {
+		return err
+	}
+	c.FlushChain(ch)
+	c.DelChain(ch)
+	return nil
+}
+
+// subnetElements is subnet's interval in the masquerades map: its first
+// address maps to a jump to its chain, the address after its last ends
+// it (none past 255.255.255.255).
+func subnetElements(subnet netip.Prefix) []nftables.SetElement {
+	subnet = subnet.Masked()
+	els := []nftables.SetElement{{Key: subnet.Addr().AsSlice(),
+		VerdictData: &expr.Verdict{Kind: expr.VerdictJump, Chain: SubnetChain(subnet)}, Comment: SubnetComment(subnet)}}
+	last := subnet.Addr().As4()
+	for i, m := range maskOf(subnet) {
+		last[i] |= ^m
+	}
+	if end := netip.AddrFrom4(last).Next(); end.IsValid() {
+		els = append(els, nftables.SetElement{Key: end.AsSlice(), IntervalEnd: true})
+	}
+	return els
+}
+
+// addMasqueradeRule queues the masquerade rule of subnet into ch.
+func (t *Table) addMasqueradeRule(c *nftables.Conn, ch *nftables.Chain, subnet netip.Prefix) {
 	network := subnet.Addr().AsSlice()
 	mask := maskOf(subnet)
 	c.AddRule(&nftables.Rule{
-		Table: t.table, Chain: t.postrouting,
+		Table: t.table, Chain: ch,
 		Exprs: []expr.Any{
 			// ip saddr & mask == network
 			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 12, Len: 4},
