@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gdn-dev/gdn/pkg/cli"
+	"github.com/gdn-dev/gdn/pkg/depot"
 	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/flock"
 	"github.com/gdn-dev/gdn/pkg/garden"
@@ -272,8 +273,13 @@ func gardenerConfig(o *options, log *slog.Logger) (gardener.Config, error) {
 	if initBin == "" {
 		initBin = o.bin("gdn-init")
 	}
+	props, err := depot.New(depot.Config{Dir: o.depot})
+	if err != nil {
+		return gardener.Config{}, err
+	}
 	return gardener.Config{
 		DepotDir:                 o.depot,
+		Props:                    props,
 		Image:                    image,
 		PrivilegedImage:          privImage,
 		Depot:                    gardener.Tool{Name: "gdn-depot", Path: o.bin("gdn-depot"), Args: []string{"--depot", o.depot}},

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/gdn-dev/gdn/pkg/crash"
+	"github.com/gdn-dev/gdn/pkg/depot"
 	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/garden"
 	"github.com/gdn-dev/gdn/pkg/handle"
@@ -72,6 +73,11 @@ func inProgress(props map[string]string) bool {
 type Config struct {
 	// DepotDir is gdn-depot's --depot: bundles live in DepotDir/HANDLE.
 	DepotDir string
+	// Props, if set, is the depot in DepotDir, in this process: property
+	// changes (a create's last step among them) go through it, with
+	// gdn-depot props merge's own code and lock, one process fewer each.
+	// Without it they run gdn-depot.
+	Props *depot.Depot
 	// Image is the image plugin, PrivilegedImage the one for privileged
 	// containers (the same tool unless configured).
 	Image, PrivilegedImage Tool

@@ -120,6 +120,9 @@ func (g *Gardener) RemoveProperty(ctx context.Context, h, key string) error {
 
 // mergeProps sets every pair of kv in one durable change.
 func (g *Gardener) mergeProps(ctx context.Context, h string, kv map[string]string) error {
+	if g.cfg.Props != nil {
+		return notFound(h, g.cfg.Props.SetProperties(h, kv))
+	}
 	b, err := json.Marshal(kv)
 	if err != nil {
 		return err
