@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gdn-dev/gdn/pkg/crash"
 	"github.com/gdn-dev/gdn/pkg/procdir"
@@ -31,7 +32,7 @@ type MonitorConfig struct {
 	Sync *os.File
 	Log  *slog.Logger
 	// Wait, if set, is dadoo-wait (cmd/dadoo-wait): once a process
-	// without a terminal runs, dadoo execs it to do the waiting in a
+	// without a terminal has run handOffAfter, dadoo execs it to do the waiting in a
 	// process of some KiB instead of a Go runtime's MiB. WaitArgv is its
 	// command line after the -wait-* arguments dadoo adds: argv[0] and
 	// dadoo's own arguments (Args), which name the process directory.
@@ -124,7 +125,7 @@ func Monitor(cfg MonitorConfig) (status int, err error) {
 	cfg.Sync.Close()
 	cfg.Log.Info("started", "pid", pid)
 	crash.Point("dadoo.started")
-	if cfg.Wait != "" && !tty {
+	if cfg.Wait != "" && !tty && !exitsWithin(pid, handOffAfter) {
 		err := handOff(cfg, pid, append([]*os.File{exitKeep}, pipes.outs...))
 		cfg.Log.Warn("hand-off to dadoo-wait failed: waiting here", "error", err)
 	}
@@ -144,6 +145,34 @@ func Monitor(cfg MonitorConfig) (status int, err error) {
 	cfg.Log.Info("exited", "status", status)
 	pipes.linger(d)
 	return status, nil
+}
+
+// handOffAfter is how long a process runs before dadoo hands it to
+// dadoo-wait. Memory matters for the processes that run long; a short one
+// (a health check, a Run of /bin/true) ends under dadoo itself, and its
+// exit status is not delayed by an exec.
+const handOffAfter = 100 * time.Millisecond
+
+// exitsWithin waits up to d for pid (a child, not reaped) to exit, on a
+// pidfd, and tells whether it did.
+func exitsWithin(pid int, d time.Duration) bool {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	deadline := time.Now().Add(d)
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return false
+		}
+		n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, int(left.Milliseconds())+1)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		return err == nil && n > 0
+	}
 }
 
 // handOff execs cfg.Wait to monitor pid from here on, with keep (the

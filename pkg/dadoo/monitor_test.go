@@ -279,3 +279,33 @@ func TestOutputPipesAreLarge(t *testing.T) {
 		}
 	}
 }
+
+// TestExitsWithin: a child that exits in time is seen (and left for
+// waitExit, not reaped); one that runs on is given up on after d.
+func TestExitsWithin(t *testing.T) {
+	quick := exec.Command("true")
+	if err := quick.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer quick.Process.Release()
+	if !exitsWithin(quick.Process.Pid, 5*time.Second) {
+		t.Error("a child that exited at once was not seen to exit")
+	}
+	if status, err := waitExit(quick.Process.Pid); err != nil || status != 0 {
+		t.Errorf("waitExit after exitsWithin = %d, %v; want the unreaped child's 0", status, err)
+	}
+	reap(quick.Process.Pid)
+
+	slow := exec.Command("sleep", "10")
+	if err := slow.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = slow.Process.Kill(); _ = slow.Wait() }()
+	start := time.Now()
+	if exitsWithin(slow.Process.Pid, 50*time.Millisecond) {
+		t.Error("a sleeping child was seen to exit")
+	}
+	if took := time.Since(start); took < 50*time.Millisecond {
+		t.Errorf("gave up after %v, before the 50ms it was given", took)
+	}
+}
