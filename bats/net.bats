@@ -464,7 +464,7 @@ within() {
 	removed=$(jq -r '.removed[]' <<<"$output")
 	for want in "device $(jq -r .host_interface <<<"$st")" "device $(jq -r .ifb_interface <<<"$st")" \
 		"device $(jq -r .bridge <<<"$st")" "nft chain $(jq -r .chain <<<"$st")" "nft rules of handle la" \
-		"nft rules of subnet 10.253.0.0/30" "allocation 10.253.0.2 in 10.253.0.0/30" "port 40200"; do
+		"nft chain s-10.253.0.0-30" "allocation 10.253.0.2 in 10.253.0.0/30" "port 40200"; do
 		grep -qxF "$want" <<<"$removed" || { echo "not removed: $want"; echo "$removed"; false; }
 	done
 	[ "$(in_ns "$a" ip -br link | grep -c '^w' || true)" -eq 0 ]

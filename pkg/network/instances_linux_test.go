@@ -210,16 +210,10 @@ func TestOlderTableUpgraded(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _, _ = n.Down(ctx, "a") })
-	nftRun := func(args ...string) {
-		t.Helper()
-		if out, err := exec.Command("nft", args...).CombinedOutput(); err != nil {
-			t.Fatalf("nft %v: %v: %s", args, err, out)
-		}
-	}
 	// the older form: no set, a prefix match
-	nftRun("flush", "chain", "ip", table, "input")
-	nftRun("delete", "set", "ip", table, nft.BridgeSet)
-	nftRun("add", "rule", "ip", table, "input", "iifname", `"wbrdg-*"`, "ct", "state", "established,related", "accept", "comment", `"gdn base"`)
+	nftRun(t, "flush", "chain", "ip", table, "input")
+	nftRun(t, "delete", "set", "ip", table, nft.BridgeSet)
+	nftRun(t, "add", "rule", "ip", table, "input", "iifname", `"wbrdg-*"`, "ct", "state", "established,related", "accept", "comment", `"gdn base"`)
 	b, err := n.Up(ctx, "b", UpSpec{Pid: pb})
 	if err != nil {
 		t.Fatal(err)
@@ -238,7 +232,7 @@ func TestOlderTableUpgraded(t *testing.T) {
 	if reachesHost(pa, a.Gateway, port) || reachesHost(pb, b.Gateway, port) {
 		t.Error("a container reaches the host")
 	}
-	nftRun("flush", "set", "ip", table, nft.BridgeSet)
+	nftRun(t, "flush", "set", "ip", table, nft.BridgeSet)
 	if _, err := n.Cleanup(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -267,24 +261,18 @@ func TestOlderLayoutMovedIntoMaps(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _, _ = n.Down(ctx, "a") })
-	nftRun := func(args ...string) {
-		t.Helper()
-		if out, err := exec.Command("nft", args...).CombinedOutput(); err != nil {
-			t.Fatalf("nft %v: %v: %s", args, err, out)
-		}
-	}
 	// a's firewall as the older layout had it, and no maps
 	sub := a.Subnet.String()
-	nftRun("flush", "chain", "ip", table, "forward")
-	nftRun("flush", "chain", "ip", table, "postrouting")
-	nftRun("flush", "map", "ip", table, nft.JumpMap)
-	nftRun("flush", "map", "ip", table, nft.MasqueradeMap)
-	nftRun("delete", "map", "ip", table, nft.JumpMap)
-	nftRun("delete", "map", "ip", table, nft.MasqueradeMap)
-	nftRun("delete", "chain", "ip", table, nft.SubnetChain(a.Subnet))
-	nftRun("add", "rule", "ip", table, "forward", "ct", "state", "established,related", "accept", "comment", `"gdn base"`)
-	nftRun("add", "rule", "ip", table, "forward", "iifname", `"`+a.Bridge+`"`, "ip", "saddr", a.IP.String(), "jump", a.Chain, "comment", `"handle a"`)
-	nftRun("add", "rule", "ip", table, "postrouting", "ip", "saddr", sub, "ip", "daddr", "!=", sub, "masquerade", "comment", `"subnet `+sub+`"`)
+	nftRun(t, "flush", "chain", "ip", table, "forward")
+	nftRun(t, "flush", "chain", "ip", table, "postrouting")
+	nftRun(t, "flush", "map", "ip", table, nft.JumpMap)
+	nftRun(t, "flush", "map", "ip", table, nft.MasqueradeMap)
+	nftRun(t, "delete", "map", "ip", table, nft.JumpMap)
+	nftRun(t, "delete", "map", "ip", table, nft.MasqueradeMap)
+	nftRun(t, "delete", "chain", "ip", table, nft.SubnetChain(a.Subnet))
+	nftRun(t, "add", "rule", "ip", table, "forward", "ct", "state", "established,related", "accept", "comment", `"gdn base"`)
+	nftRun(t, "add", "rule", "ip", table, "forward", "iifname", `"`+a.Bridge+`"`, "ip", "saddr", a.IP.String(), "jump", a.Chain, "comment", `"handle a"`)
+	nftRun(t, "add", "rule", "ip", table, "postrouting", "ip", "saddr", sub, "ip", "daddr", "!=", sub, "masquerade", "comment", `"subnet `+sub+`"`)
 
 	b, err := n.Up(ctx, "b", UpSpec{Pid: standin(t)})
 	if err != nil {
@@ -307,5 +295,13 @@ func TestOlderLayoutMovedIntoMaps(t *testing.T) {
 	assertGone(t, n, a, true)
 	if err := complete(table, b); err != nil {
 		t.Errorf("b after a's down: %v", err)
+	}
+}
+
+// nftRun runs nft(8) with args, which must succeed.
+func nftRun(t *testing.T, args ...string) {
+	t.Helper()
+	if out, err := exec.Command("nft", args...).CombinedOutput(); err != nil {
+		t.Fatalf("nft %v: %v: %s", args, err, out)
 	}
 }

@@ -76,20 +76,32 @@ func (t *Table) addContainer(c *nftables.Conn, ct Container) error {
 }
 
 // delContainer queues the removal of a container's element of the jumps
-// map and its chain, which need not exist: both are added first, in the
-// same transaction.
+// map and its chain, which need not exist (see delChain).
 func (t *Table) delContainer(c *nftables.Conn, h, bridge string, ip netip.Addr, chain string) error {
+	return t.delChain(c, chain, t.jumps, jumpElement(h, bridge, ip, chain))
+}
+
+// delChain queues the removal of chain and of els, the elements of set
+// that jump to it. Neither need exist: both are added first, in the same
+// transaction.
+func (t *Table) delChain(c *nftables.Conn, chain string, set *nftables.Set, els ...nftables.SetElement) error {
 	ch := c.AddChain(&nftables.Chain{Name: chain, Table: t.table})
-	el := []nftables.SetElement{jumpElement(h, bridge, ip, chain)}
-	if err := c.SetAddElements(t.jumps, el); err != nil {
-		return err
-	}
-	if err := c.SetDeleteElements(t.jumps, el); err != nil {
+	if err := delElements(c, set, els); err != nil {
 		return err
 	}
 	c.FlushChain(ch)
 	c.DelChain(ch)
 	return nil
+}
+
+// delElements queues the deletion of els from set, which need not hold
+// them: deleting what is not there fails the whole transaction, so they
+// are added first.
+func delElements(c *nftables.Conn, set *nftables.Set, els []nftables.SetElement) error {
+	if err := c.SetAddElements(set, els); err != nil {
+		return err
+	}
+	return c.SetDeleteElements(set, els)
 }
 
 // jumpElement is a container's element of the jumps map: traffic that

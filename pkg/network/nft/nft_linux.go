@@ -124,19 +124,9 @@ func (t *Table) addMasquerade(c *nftables.Conn, subnet netip.Prefix) error {
 }
 
 // delMasquerade queues the removal of subnet's chain and element, which
-// need not exist: both are added first, in the same transaction.
+// need not exist (see delChain).
 func (t *Table) delMasquerade(c *nftables.Conn, subnet netip.Prefix) error {
-	ch := c.AddChain(&nftables.Chain{Name: SubnetChain(subnet), Table: t.table})
-	els := subnetElements(subnet)
-	if err := c.SetAddElements(t.masquerades, els); err != nil {
-		return err
-	}
-	if err := c.SetDeleteElements(t.masquerades, els); err != nil {
-		return err
-	}
-	c.FlushChain(ch)
-	c.DelChain(ch)
-	return nil
+	return t.delChain(c, SubnetChain(subnet), t.masquerades, subnetElements(subnet)...)
 }
 
 // subnetElements is subnet's interval in the masquerades map: its first

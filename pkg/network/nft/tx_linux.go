@@ -224,11 +224,7 @@ func (t *Table) downOnce(l Leaving) error {
 		if err := t.delMasquerade(c, l.Subnet); err != nil {
 			return err
 		}
-		br := []nftables.SetElement{{Key: ifname(l.Bridge)}}
-		if err := c.SetAddElements(t.bridges, br); err != nil {
-			return err
-		}
-		if err := c.SetDeleteElements(t.bridges, br); err != nil {
+		if err := delElements(c, t.bridges, []nftables.SetElement{{Key: ifname(l.Bridge)}}); err != nil {
 			return err
 		}
 	}
@@ -267,8 +263,8 @@ type Keep struct {
 // subnet not kept, bridges of the set not kept; and puts the bridges
 // kept into the set, where missing (a set an older gdn-net did not
 // keep, or one emptied by hand). It returns what it
-// removed ("nft chain c-...", "nft rules of handle h", "nft rules of
-// subnet s", "nft bridge b"), sorted.
+// removed ("nft chain c-...", "nft chain s-...", "nft rules of handle h",
+// "nft rules of subnet s" of an older layout, "nft bridge b"), sorted.
 func (t *Table) Prune(keep Keep) ([]string, error) {
 	keepSubnets := map[string]bool{}
 	for s := range keep.Subnets {
@@ -520,13 +516,7 @@ func (t *Table) dropElements(c *nftables.Conn, dropped []*nftables.Chain) error 
 	byName := map[string]bool{}
 	for _, ch := range dropped {
 		if p, ok := subnetOfChain(ch.Name); ok {
-			// Added first: deleting what is not there fails the whole
-			// transaction.
-			els := subnetElements(p)
-			if err := c.SetAddElements(t.masquerades, els); err != nil {
-				return err
-			}
-			if err := c.SetDeleteElements(t.masquerades, els); err != nil {
+			if err := delElements(c, t.masquerades, subnetElements(p)); err != nil {
 				return err
 			}
 			continue
