@@ -23,6 +23,7 @@ import (
 	"github.com/gdn-dev/gdn/pkg/garden/server"
 	"github.com/gdn-dev/gdn/pkg/gardener"
 	"github.com/gdn-dev/gdn/pkg/idmap"
+	"github.com/gdn-dev/gdn/pkg/network/link"
 	"github.com/gdn-dev/gdn/pkg/runtime"
 	"github.com/gdn-dev/gdn/pkg/tag"
 	"github.com/spf13/cobra"
@@ -248,6 +249,15 @@ func gardenerConfig(o *options, log *slog.Logger) (gardener.Config, error) {
 			"--port-pool-size", strconv.FormatUint(uint64(o.portPoolSize), 10)}
 		if o.allowHostAccess {
 			args = append(args, "--allow-host-access")
+		}
+		// Detected once here, as Guardian does, if not given: gdn-net
+		// would list every route and address on the host at each up.
+		if o.externalIP == "" {
+			if ip, err := link.ExternalIP(); err == nil {
+				o.externalIP = ip.String()
+			} else {
+				log.Warn("no external IP detected; gdn-net will try at each up", "error", err)
+			}
 		}
 		if o.externalIP != "" {
 			args = append(args, "--external-ip", o.externalIP)

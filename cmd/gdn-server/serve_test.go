@@ -1,6 +1,7 @@
 package main
 
 import (
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/gdn-dev/gdn/pkg/cli"
+	"github.com/gdn-dev/gdn/pkg/network/link"
 	"github.com/gdn-dev/gdn/pkg/testutil"
 )
 
@@ -74,6 +76,34 @@ func TestImageFlags(t *testing.T) {
 			}
 			if !slices.Equal(initArgs, c.initArgs) || !slices.Equal(creArgs, c.creArgs) {
 				t.Errorf("init %q create %q, want %q %q", initArgs, creArgs, c.initArgs, c.creArgs)
+			}
+		})
+	}
+}
+
+// The external IP is detected once, at the start, and handed to every
+// gdn-net call, so that no up lists the host's routes; one that is given
+// is passed as it is.
+func TestExternalIPGoesToGdnNet(t *testing.T) {
+	want, err := link.ExternalIP()
+	if err != nil {
+		t.Skipf("no default route here to detect an external IP by: %v", err)
+	}
+	for _, c := range []struct {
+		name, given, want string
+	}{
+		{"detected", "", want.String()},
+		{"given", "192.0.2.7", "192.0.2.7"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			o := &options{depot: t.TempDir(), externalIP: c.given, networkPool: "10.254.0.0/22"}
+			cfg, err := gardenerConfig(o, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			i := slices.Index(cfg.Net.Args, "--external-ip")
+			if i < 0 || i+1 >= len(cfg.Net.Args) || cfg.Net.Args[i+1] != c.want {
+				t.Errorf("gdn-net args %q: want --external-ip %s", cfg.Net.Args, c.want)
 			}
 		})
 	}

@@ -76,7 +76,9 @@ func complete(table string, st *State) error {
 	if err != nil {
 		return fmt.Errorf("bridge %s: %v", st.Bridge, err)
 	}
-	addrs, err := netlink.AddrList(br, netlink.FAMILY_V4)
+	// (link.AddrList asks again when links change meanwhile, here or in
+	// another test run on the host, which interrupts the dump)
+	addrs, err := link.AddrList(br)
 	if err != nil {
 		return err
 	}
@@ -95,6 +97,11 @@ func complete(table string, st *State) error {
 	}
 	if veth.Attrs().MasterIndex != br.Attrs().Index {
 		return fmt.Errorf("veth %s: master %d, not the bridge %d", st.HostIf, veth.Attrs().MasterIndex, br.Attrs().Index)
+	}
+	for _, dev := range []string{st.Bridge, st.HostIf} {
+		if b, err := os.ReadFile("/proc/sys/net/ipv6/conf/" + dev + "/disable_ipv6"); err == nil && strings.TrimSpace(string(b)) != "1" {
+			return fmt.Errorf("%s has IPv6 on", dev)
+		}
 	}
 	if !hasMasquerade(table, st.Subnet) {
 		return fmt.Errorf("no masquerade of %s", st.Subnet)

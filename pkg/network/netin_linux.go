@@ -8,7 +8,6 @@ import (
 	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/network/link"
 	"github.com/gdn-dev/gdn/pkg/network/port"
-	"github.com/vishvananda/netlink"
 )
 
 // NetIn maps hostPort on the external IP (and for the host itself) to
@@ -106,32 +105,16 @@ func acquireUnmapped(p *port.Pool, mapped map[uint32]string) (uint32, error) {
 	}
 }
 
-// externalIP is the configured external IP, or the first IPv4 address of
-// the interface holding the default route.
+// externalIP is the configured external IP, or the detected one
+// (link.ExternalIP), remembered for the rest of this run.
 func (n *Networker) externalIP() (netip.Addr, error) {
 	if n.cfg.ExternalIP.IsValid() {
 		return n.cfg.ExternalIP, nil
 	}
-	routes, err := link.RouteList()
+	ip, err := link.ExternalIP()
 	if err != nil {
-		return netip.Addr{}, err
+		return netip.Addr{}, fmt.Errorf("%w; give --external-ip", err)
 	}
-	for _, r := range routes {
-		if r.Dst != nil && r.Dst.IP.To4() != nil && !r.Dst.IP.IsUnspecified() {
-			continue
-		}
-		l, err := netlink.LinkByIndex(r.LinkIndex)
-		if err != nil {
-			continue
-		}
-		addrs, err := link.AddrList(l)
-		if err != nil || len(addrs) == 0 {
-			continue
-		}
-		if ip, ok := netip.AddrFromSlice(addrs[0].IP.To4()); ok {
-			n.cfg.ExternalIP = ip
-			return ip, nil
-		}
-	}
-	return netip.Addr{}, fmt.Errorf("no external IP: no default route; give --external-ip")
+	n.cfg.ExternalIP = ip
+	return ip, nil
 }

@@ -10,6 +10,7 @@ package link
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/netip"
 	"os"
@@ -64,6 +65,9 @@ func Up(cfg Config) (err error) {
 			_ = netlink.LinkDel(veth)
 		}
 	}()
+	if err := noIPv6(cfg.HostIf); err != nil {
+		return err
+	}
 	// The kernel takes an alias only on a change, not with a new link.
 	if err := netlink.LinkSetAlias(veth, cfg.Alias); err != nil {
 		return fmt.Errorf("alias %s: %w", cfg.HostIf, err)
@@ -103,6 +107,9 @@ func ensureBridge(cfg Config) (netlink.Link, error) {
 	if err := netlink.LinkSetAlias(link, cfg.BridgeAlias); err != nil {
 		return nil, fmt.Errorf("alias bridge %s: %w", cfg.Bridge, err)
 	}
+	if err := noIPv6(cfg.Bridge); err != nil {
+		return nil, err
+	}
 	addr := &netlink.Addr{IPNet: ipnet(cfg.Gateway)}
 	if err := netlink.AddrAdd(link, addr); err != nil && !errors.Is(err, unix.EEXIST) {
 		return nil, fmt.Errorf("address bridge %s: %w", cfg.Bridge, err)
@@ -111,6 +118,50 @@ func ensureBridge(cfg Config) (netlink.Link, error) {
 		return nil, fmt.Errorf("set bridge %s up: %w", cfg.Bridge, err)
 	}
 	return link, nil
+}
+
+// ExternalIP is the host's first IPv4 address on the interface that holds
+// the default route. It lists every route and address on the host (3000
+// with 1000 containers), so a caller that asks often should remember it:
+// gdn-server asks once at its start and passes it to gdn-net, as Guardian
+// detects it once.
+func ExternalIP() (netip.Addr, error) {
+	routes, err := RouteList()
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	for _, r := range routes {
+		if r.Dst != nil && r.Dst.IP.To4() != nil && !r.Dst.IP.IsUnspecified() {
+			continue
+		}
+		l, err := netlink.LinkByIndex(r.LinkIndex)
+		if err != nil {
+			continue
+		}
+		addrs, err := addrList(l)
+		if err != nil || len(addrs) == 0 {
+			continue
+		}
+		if ip, ok := netip.AddrFromSlice(addrs[0].IP.To4()); ok {
+			return ip, nil
+		}
+	}
+	return netip.Addr{}, errors.New("no external IP: no default route")
+}
+
+// noIPv6 turns IPv6 off on a host device before it goes up. Containers'
+// networks are IPv4; each device's IPv6 routes (link-local, local,
+// multicast) would make every later device's up and down walk the
+// kernel's whole IPv6 routing table, 6000 routes with 1000 containers.
+// It also keeps the host from answering a container on an IPv6
+// link-local address, which the firewall (family ip) does not see. A host
+// without IPv6 has nothing to turn off.
+func noIPv6(name string) error {
+	err := os.WriteFile("/proc/sys/net/ipv6/conf/"+name+"/disable_ipv6", []byte("1"), 0o644)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("turn IPv6 off on %s: %w", name, err)
+	}
+	return nil
 }
 
 // configureContainer addresses the container's end, brings it and
