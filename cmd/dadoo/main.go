@@ -2,9 +2,9 @@
 // exec starts one per process, and it outlives every other tool. It is not
 // meant to be run by hand; see pkg/dadoo for its protocol. It uses the
 // standard flag package, not cobra, to stay small: many run at once.
-// Once a process without a terminal has run 100 ms, dadoo execs dadoo-wait (static
-// C, from the same directory) for the long wait, which keeps the monitor
-// of each running process at some KiB of private memory.
+// Once a process without a terminal has run 100 ms, dadoo execs
+// dadoo-wait (static C, from the same directory) for the long wait, which
+// keeps the monitor of each running process at some KiB of private memory.
 //
 // Usage:
 //

@@ -32,8 +32,9 @@ type MonitorConfig struct {
 	Sync *os.File
 	Log  *slog.Logger
 	// Wait, if set, is dadoo-wait (cmd/dadoo-wait): once a process
-	// without a terminal has run handOffAfter, dadoo execs it to do the waiting in a
-	// process of some KiB instead of a Go runtime's MiB. WaitArgv is its
+	// without a terminal has run handOffAfter, dadoo execs it to do the
+	// waiting in a process of some KiB instead of a Go runtime's MiB.
+	// WaitArgv is its
 	// command line after the -wait-* arguments dadoo adds: argv[0] and
 	// dadoo's own arguments (Args), which name the process directory.
 	// Without it, or if the exec fails, dadoo waits itself.
