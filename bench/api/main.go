@@ -395,6 +395,12 @@ func (s *bench) close() {
 	_ = os.RemoveAll(s.work)
 	_ = os.RemoveAll("/var/lib/gdn/net-" + s.tag)
 	_ = os.Remove("/run/runc-" + s.tag)
+	// The instance's cgroup parent, in every hierarchy: a server leaves it
+	// (its containers may outlive it), the bench's instance is gone.
+	parents, _ := filepath.Glob("/sys/fs/cgroup/*/garden-" + s.tag)
+	for _, d := range append(parents, "/sys/fs/cgroup/garden-"+s.tag) {
+		_ = os.Remove(d)
+	}
 }
 
 // toolDurations reads the server's debug log: the median and count of
