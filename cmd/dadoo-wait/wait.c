@@ -220,7 +220,8 @@ static void reap(pid_t pid) {
 }
 
 /* write_exit_code is procdir.WriteExitCode: a temporary file beside it,
- * fsynced, renamed over it, and the directory fsynced. */
+ * renamed over it (atomic for readers; not fsynced, as the process does not
+ * outlive the host either). */
 static int write_exit_code(int status) {
 	char path[PATH_MAX], tmp[PATH_MAX], num[16];
 	if (snprintf(path, sizeof(path), "%s/exitcode", cfg.dir) >= (int)sizeof(path) ||
@@ -232,7 +233,7 @@ static int write_exit_code(int status) {
 	if (fd < 0)
 		return -1;
 	int len = snprintf(num, sizeof(num), "%d", status);
-	if (fchmod(fd, 0600) != 0 || write(fd, num, (size_t)len) != len || fsync(fd) != 0) {
+	if (fchmod(fd, 0600) != 0 || write(fd, num, (size_t)len) != len) {
 		int e = errno;
 		close(fd);
 		unlink(tmp);
@@ -245,12 +246,7 @@ static int write_exit_code(int status) {
 		errno = e;
 		return -1;
 	}
-	int dfd = open(cfg.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return -1;
-	int r = fsync(dfd);
-	close(dfd);
-	return r;
+	return 0;
 }
 
 /* cleanup deletes a pea's runtime container once the pea has exited. */

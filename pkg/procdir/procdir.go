@@ -105,9 +105,10 @@ func (d Dir) Exists() bool {
 	return err == nil
 }
 
-// WritePid writes a pid file entry (Pidfile or DadooPid) atomically.
+// WritePid writes a pid file entry (Pidfile or DadooPid) atomically. Not
+// fsynced: a pid means nothing after the host restarts (atomicfile.Replace).
 func (d Dir) WritePid(name string, pid int) error {
-	return atomicfile.WriteFile(d.File(name), []byte(strconv.Itoa(pid)), 0o600)
+	return atomicfile.Replace(d.File(name), []byte(strconv.Itoa(pid)), 0o600)
 }
 
 // ReadPid reads a pid file entry; a missing file is fs.ErrNotExist.
@@ -123,9 +124,12 @@ func (d Dir) ReadPid(name string) (int, error) {
 	return pid, nil
 }
 
-// WriteExitCode records the process's exit status atomically.
+// WriteExitCode records the process's exit status atomically: it
+// survives the death of any gdn process, which is what waiters need. Not
+// fsynced: the process, and everything that waits for it, ends with the
+// host (atomicfile.Replace).
 func (d Dir) WriteExitCode(status int) error {
-	return atomicfile.WriteFile(d.File(ExitCode), []byte(strconv.Itoa(status)), 0o600)
+	return atomicfile.Replace(d.File(ExitCode), []byte(strconv.Itoa(status)), 0o600)
 }
 
 // ReadExitCode returns the recorded exit status; ok is false while there is
