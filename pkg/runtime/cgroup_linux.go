@@ -44,8 +44,11 @@ func (r *Runtime) cgroupPathOf(id, p string) error {
 	return nil
 }
 
+// writeCgroupRecord notes the cgroup a container is about to get, in its
+// state dir. Like everything in the runtime root, it describes this boot
+// only (cgroups do not outlive the host), so it is not fsynced.
 func writeCgroupRecord(stateDir, p string) error {
-	return atomicfile.WriteFile(filepath.Join(stateDir, cgroupRecord), []byte(p+"\n"), 0o600)
+	return atomicfile.Replace(filepath.Join(stateDir, cgroupRecord), []byte(p+"\n"), 0o600)
 }
 
 // readCgroupRecord returns the recorded cgroup path ("" if none).

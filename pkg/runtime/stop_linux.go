@@ -40,7 +40,8 @@ func (r *Runtime) Stop(ctx context.Context, h string, kill bool) error {
 		return fmt.Errorf("stop %q: %w", h, err)
 	}
 	marker := filepath.Join(r.root, h, stoppedMarker)
-	if err := atomicfile.WriteFile(marker, nil, 0o600); err != nil {
+	// (in the runtime root, which describes this boot only: no fsync)
+	if err := atomicfile.Replace(marker, nil, 0o600); err != nil {
 		return fmt.Errorf("mark %q stopped: %w", h, err)
 	}
 	r.log.Info("stopped", "kill", kill)
