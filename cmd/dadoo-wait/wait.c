@@ -46,8 +46,10 @@
 /* Exit statuses of the monitor itself (cmd/dadoo's). */
 enum { EXIT_USAGE = 2, EXIT_SETUP = 3 };
 
-/* How often a monitor holding unread output checks it (pkg/dadoo). */
-static const struct timespec linger_poll = {0, 100 * 1000 * 1000};
+/* How often, at the most, a monitor holding unread output checks it, and
+ * how often while a reader drains it (pkg/dadoo's lingerPoll and
+ * lingerPollMin): the output's EOF waits for the monitor to let go. */
+static const long linger_poll_ns = 100 * 1000 * 1000, linger_poll_min_ns = 1000 * 1000;
 
 struct config {
 	pid_t pid;
@@ -338,7 +340,13 @@ int main(int argc, char **argv) {
 	close(cfg.keep[0]);
 	log_line("INFO", "exited", "status", NULL, status, NULL, NULL);
 	struct stat st;
-	while (unread() > 0 && stat(cfg.dir, &st) == 0)
-		nanosleep(&linger_poll, NULL);
+	long wait = linger_poll_min_ns;
+	for (int left = unread(); left > 0 && stat(cfg.dir, &st) == 0;) {
+		struct timespec ts = {0, wait};
+		nanosleep(&ts, NULL);
+		int now = unread();
+		wait = now < left ? linger_poll_min_ns : (2 * wait < linger_poll_ns ? 2 * wait : linger_poll_ns);
+		left = now;
+	}
 	return status;
 }

@@ -11,10 +11,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// lingerPoll is how often a dadoo whose process has exited checks whether
-// its unread output has been read. Only a dadoo holding unread output
-// polls; it is not on any latency path.
-const lingerPoll = 100 * time.Millisecond
+// lingerPoll is how often, at the most, a dadoo whose process has exited
+// checks whether its unread output has been read; lingerPollMin is how
+// often while a reader is draining it. The output's EOF, which ends a
+// Run's stream, comes only when dadoo lets go of it: a fixed 100 ms poll
+// added up to 100 ms to every Run whose output was still being read when
+// the process exited (50 MiB through the API: 240 MiB/s instead of 450,
+// in half the runs). Stagnant output backs the poll off to lingerPoll.
+const (
+	lingerPoll    = 100 * time.Millisecond
+	lingerPollMin = time.Millisecond
+)
 
 // stdio is a process's connection to its FIFOs while dadoo runs.
 type stdio struct {
@@ -197,8 +204,16 @@ func (s *stdio) drain() {
 // they hold output nobody has read yet, so a late attach still gets it;
 // it gives up when the process directory is removed.
 func (s *stdio) linger(d procdir.Dir) {
-	for unread(s.outs) > 0 && d.Exists() {
-		time.Sleep(lingerPoll)
+	wait := lingerPollMin
+	for left := unread(s.outs); left > 0 && d.Exists(); {
+		time.Sleep(wait)
+		now := unread(s.outs)
+		if now < left {
+			wait = lingerPollMin // being read: look again soon
+		} else {
+			wait = min(2*wait, lingerPoll)
+		}
+		left = now
 	}
 }
 
