@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gdn-dev/gdn/pkg/crash"
+	"github.com/gdn-dev/gdn/pkg/pidfd"
 	"github.com/gdn-dev/gdn/pkg/procdir"
 	"golang.org/x/sys/unix"
 )
@@ -154,26 +155,16 @@ func Monitor(cfg MonitorConfig) (status int, err error) {
 // exit status is not delayed by an exec.
 const handOffAfter = 100 * time.Millisecond
 
-// exitsWithin waits up to d for pid (a child, not reaped) to exit, on a
-// pidfd, and tells whether it did.
+// exitsWithin waits up to d for pid (a child, not reaped) to exit, and
+// tells whether it did.
 func exitsWithin(pid int, d time.Duration) bool {
-	fd, err := unix.PidfdOpen(pid, 0)
-	if err != nil {
+	fd, ok, err := pidfd.Open(pid)
+	if err != nil || !ok {
 		return false
 	}
-	defer unix.Close(fd)
-	deadline := time.Now().Add(d)
-	for {
-		left := time.Until(deadline)
-		if left <= 0 {
-			return false
-		}
-		n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, int(left.Milliseconds())+1)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		return err == nil && n > 0
-	}
+	defer fd.Close()
+	exited, err := pidfd.Wait([]pidfd.FD{fd}, d)
+	return err == nil && exited
 }
 
 // handOff execs cfg.Wait to monitor pid from here on, with keep (the

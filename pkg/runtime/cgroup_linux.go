@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/gdn-dev/gdn/pkg/pidfd"
 	"io/fs"
 	"os"
 	"path"
@@ -207,29 +208,29 @@ func killCgroup(p string, dirs []string, timeout time.Duration) error {
 			return nil
 		})
 	}
-	var fds []pidfd
+	var fds []pidfd.FD
 	defer func() {
 		for _, fd := range fds {
-			fd.close()
+			fd.Close()
 		}
 	}()
 	for pid := range pids {
-		fd, ok, err := openPidfd(pid)
+		fd, ok, err := pidfd.Open(pid)
 		if err != nil || !ok {
 			continue
 		}
 		// The pidfd pins the process; if the pid was reused since the
 		// cgroup listed it, the new process is elsewhere: leave it.
 		if !inCgroup(pid, p) {
-			fd.close()
+			fd.Close()
 			continue
 		}
 		fds = append(fds, fd)
-		if err := fd.signal(unix.SIGKILL); err != nil {
+		if err := fd.Signal(unix.SIGKILL); err != nil {
 			return fmt.Errorf("kill %d in cgroup %q: %w", pid, p, err)
 		}
 	}
-	if exited, err := waitExit(fds, max(timeout, time.Second)); err != nil || !exited {
+	if exited, err := pidfd.Wait(fds, max(timeout, time.Second)); err != nil || !exited {
 		return fmt.Errorf("processes of cgroup %q did not exit after SIGKILL (%v)", p, err)
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 	"github.com/gdn-dev/gdn/pkg/crash"
 	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/handle"
+	"github.com/gdn-dev/gdn/pkg/pidfd"
 	"github.com/gdn-dev/gdn/pkg/procdir"
 	"github.com/opencontainers/runc/libcontainer"
 	"golang.org/x/sys/unix"
@@ -102,18 +103,18 @@ func (r *Runtime) killInit(c *libcontainer.Container) error {
 	if status == libcontainer.Stopped {
 		return nil
 	}
-	fd, ok, err := openPidfd(st.InitProcessPid)
+	fd, ok, err := pidfd.Open(st.InitProcessPid)
 	if err != nil || !ok {
 		return err
 	}
-	defer fd.close()
+	defer fd.Close()
 	// The pidfd was opened after Status proved the pid is still the
 	// init (libcontainer compares start times), so it cannot name a
 	// recycled pid. libcontainer's Signal also thaws a frozen cgroup.
 	if err := c.Signal(unix.SIGKILL); err != nil && !errors.Is(err, libcontainer.ErrNotRunning) {
 		return fmt.Errorf("kill init of %q: %w", c.ID(), err)
 	}
-	exited, err := waitExit([]pidfd{fd}, initExitTimeout)
+	exited, err := pidfd.Wait([]pidfd.FD{fd}, initExitTimeout)
 	if err != nil {
 		return fmt.Errorf("wait for init of %q: %w", c.ID(), err)
 	}

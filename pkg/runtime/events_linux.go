@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"github.com/gdn-dev/gdn/pkg/pidfd"
 	"time"
 
 	"github.com/opencontainers/cgroups"
@@ -51,14 +52,14 @@ func (r *Runtime) Events(ctx context.Context, h string, interval time.Duration, 
 	if err != nil {
 		return err
 	}
-	fd, ok, err := openPidfd(st.InitProcessPid)
+	fd, ok, err := pidfd.Open(st.InitProcessPid)
 	if err != nil {
 		return fmt.Errorf("watch init of %q: %w", h, err)
 	}
 	if status, _ := c.Status(); !ok || status == libcontainer.Stopped {
 		return fmt.Errorf("container %q: %w", h, notRunning(libcontainer.ErrNotRunning))
 	}
-	defer fd.close()
+	defer fd.Close()
 	oom, err := c.NotifyOOM()
 	if err != nil {
 		return fmt.Errorf("watch OOM of %q: %w", h, err)
@@ -68,7 +69,7 @@ func (r *Runtime) Events(ctx context.Context, h string, interval time.Duration, 
 		// waitExit returns at exit; the long timeout only bounds a
 		// leaked goroutine in a long-running caller.
 		for {
-			if done, err := waitExit([]pidfd{fd}, time.Hour); done || err != nil {
+			if done, err := pidfd.Wait([]pidfd.FD{fd}, time.Hour); done || err != nil {
 				close(exited)
 				return
 			}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gdn-dev/gdn/pkg/pidfd"
 	"github.com/gdn-dev/gdn/pkg/procdir"
 	"golang.org/x/sys/unix"
 )
@@ -66,7 +67,7 @@ func (r *Runtime) recordExits(bundle string) error {
 func waitRecorded(d procdir.Dir, deadline time.Time) {
 	fd, alive := openDadoo(d)
 	if alive {
-		defer fd.close()
+		defer fd.Close()
 	}
 	for {
 		if _, ok, _ := d.ReadExitCode(); ok && !exitHeld(d) {
@@ -75,7 +76,7 @@ func waitRecorded(d procdir.Dir, deadline time.Time) {
 		if !alive || time.Now().After(deadline) {
 			return
 		}
-		if exited, _ := waitExit([]pidfd{fd}, recordPoll); exited {
+		if exited, _ := pidfd.Wait([]pidfd.FD{fd}, recordPoll); exited {
 			alive = false // look once more: it may have recorded first
 		}
 	}
@@ -109,7 +110,7 @@ func (r *Runtime) endDadoos(bundle string) error {
 	if err != nil {
 		return fmt.Errorf("processes of %q: %w", bundle, err)
 	}
-	var dadoos []pidfd
+	var dadoos []pidfd.FD
 	for _, id := range ids {
 		d, err := procdir.Path(bundle, id)
 		if err != nil {
@@ -121,54 +122,42 @@ func (r *Runtime) endDadoos(bundle string) error {
 	}
 	defer func() {
 		for _, fd := range dadoos {
-			fd.close()
+			fd.Close()
 		}
 	}()
 	for _, fd := range dadoos {
-		_ = fd.signal(unix.SIGTERM)
+		_ = fd.Signal(unix.SIGTERM)
 	}
-	if done, _ := waitExit(dadoos, dadooExitTimeout); !done {
+	if done, _ := pidfd.Wait(dadoos, dadooExitTimeout); !done {
 		for _, fd := range dadoos {
-			_ = fd.signal(unix.SIGKILL)
+			_ = fd.Signal(unix.SIGKILL)
 		}
-		_, _ = waitExit(dadoos, dadooExitTimeout)
+		_, _ = pidfd.Wait(dadoos, dadooExitTimeout)
 	}
 	return nil
-}
-
-// zombie reports whether pid has exited and waits to be reaped.
-func zombie(pid int) bool {
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return true
-	}
-	// The state follows the command name, which may hold anything but
-	// ends at the last ')'.
-	i := bytes.LastIndexByte(stat, ')')
-	return i < 0 || i+2 >= len(stat) || stat[i+2] == 'Z' || stat[i+2] == 'X'
 }
 
 // openDadoo opens a pidfd on the dadoo of process dir d, if it still
 // runs. The pid in dadoo.pid may have been reused since that dadoo died,
 // so the process's command line must name d.
-func openDadoo(d procdir.Dir) (pidfd, bool) {
+func openDadoo(d procdir.Dir) (pidfd.FD, bool) {
 	pid, err := d.ReadPid(procdir.DadooPid)
 	if err != nil {
 		return -1, false
 	}
-	fd, ok, err := openPidfd(pid)
+	fd, ok, err := pidfd.Open(pid)
 	if err != nil || !ok {
 		return -1, false
 	}
 	cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
 	// A dadoo that is just handing over to dadoo-wait is mid-exec for a
 	// moment, with no command line yet (as has a zombie, for good).
-	for i := 0; err == nil && len(cmdline) == 0 && i < 100 && !zombie(pid); i++ {
+	for i := 0; err == nil && len(cmdline) == 0 && i < 100 && !fd.Exited(); i++ {
 		time.Sleep(time.Millisecond)
 		cmdline, err = os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
 	}
 	if err != nil || !bytes.Contains(cmdline, []byte("\x00"+string(d)+"\x00")) && !bytes.HasSuffix(cmdline, []byte("\x00"+string(d))) {
-		fd.close()
+		fd.Close()
 		return -1, false
 	}
 	return fd, true

@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"github.com/gdn-dev/gdn/pkg/pidfd"
 	"os"
 	"path/filepath"
 	"time"
@@ -58,24 +59,24 @@ func signalAllButInit(ctx context.Context, c *libcontainer.Container, initPid in
 		if err != nil {
 			return err
 		}
-		var fds []pidfd
+		var fds []pidfd.FD
 		for _, pid := range pids {
 			if pid == initPid || pid == os.Getpid() {
 				continue
 			}
-			fd, ok, err := openPidfd(pid)
+			fd, ok, err := pidfd.Open(pid)
 			if err != nil || !ok {
 				continue
 			}
-			_ = fd.signal(sig)
+			_ = fd.Signal(sig)
 			fds = append(fds, fd)
 		}
 		if len(fds) == 0 {
 			return nil
 		}
-		_, err = waitExit(fds, time.Until(deadline))
+		_, err = pidfd.Wait(fds, time.Until(deadline))
 		for _, fd := range fds {
-			fd.close()
+			fd.Close()
 		}
 		if err != nil {
 			return err
@@ -103,9 +104,9 @@ func (r *Runtime) Kill(h string, sig unix.Signal, all bool) error {
 			return fmt.Errorf("processes of %q: %w", h, err)
 		}
 		for _, pid := range pids {
-			if fd, ok, err := openPidfd(pid); err == nil && ok {
-				_ = fd.signal(sig)
-				fd.close()
+			if fd, ok, err := pidfd.Open(pid); err == nil && ok {
+				_ = fd.Signal(sig)
+				fd.Close()
 			}
 		}
 		return nil
