@@ -73,10 +73,9 @@ func inProgress(props map[string]string) bool {
 type Config struct {
 	// DepotDir is gdn-depot's --depot: bundles live in DepotDir/HANDLE.
 	DepotDir string
-	// Props, if set, is the depot in DepotDir, in this process: property
-	// changes (a create's last step among them) go through it, with
-	// gdn-depot props merge's own code and lock, one process fewer each.
-	// Without it they run gdn-depot.
+	// Props is the depot in DepotDir, in this process: property changes
+	// (a create's last step among them) go through it, with gdn-depot
+	// props merge's own code and lock, one process fewer each.
 	Props *depot.Depot
 	// Image is the image plugin, PrivilegedImage the one for privileged
 	// containers (the same tool unless configured).
@@ -366,7 +365,7 @@ func (g *Gardener) Create(ctx context.Context, spec garden.ContainerSpec) (_ str
 	}
 	crash.Point("gdn-server.create.network")
 	props[PropState] = StateCreated
-	if err := g.mergeProps(ctx, h, props); err != nil {
+	if err := g.mergeProps(h, props); err != nil {
 		return "", err
 	}
 	log.Info("created", "duration", time.Since(start))
@@ -625,7 +624,7 @@ func (g *Gardener) Destroy(ctx context.Context, h string) error {
 		defer close(marked)
 		s, showErr = g.show(ctx, h)
 	}()
-	if err := g.mergeProps(ctx, h, map[string]string{PropState: StateDestroying}); err != nil {
+	if err := g.mergeProps(h, map[string]string{PropState: StateDestroying}); err != nil {
 		<-marked
 		return notFound(h, err)
 	}

@@ -2,7 +2,6 @@ package gardener
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -85,7 +84,7 @@ func (g *Gardener) Properties(ctx context.Context, h string) (garden.Properties,
 	var res struct {
 		Properties garden.Properties `json:"properties"`
 	}
-	if err := g.depotJSON(ctx, h, &res, nil, "props", h, "list"); err != nil {
+	if err := g.depotJSON(ctx, h, &res, "props", h, "list"); err != nil {
 		return nil, err
 	}
 	if res.Properties == nil {
@@ -99,47 +98,40 @@ func (g *Gardener) Property(ctx context.Context, h, key string) (string, error) 
 	var res struct {
 		Value string `json:"value"`
 	}
-	err := g.depotJSON(ctx, h, &res, nil, "props", h, "get", key)
+	err := g.depotJSON(ctx, h, &res, "props", h, "get", key)
 	if errors.Is(err, errkind.PropertyNotFound) {
 		return "", fmt.Errorf("property does not exist: %s", key)
 	}
 	return res.Value, err
 }
 
-// SetProperty sets one property. The pair goes on stdin, as a merge: a
-// command line holds neither a NUL nor a value over 128 KiB, and
-// gdn-depot validates the pair itself (depot.ValidateProperty).
-func (g *Gardener) SetProperty(ctx context.Context, h, key, value string) error {
-	return g.mergeProps(ctx, h, map[string]string{key: value})
+// SetProperty sets one property; the depot validates the pair
+// (depot.ValidateProperty).
+func (g *Gardener) SetProperty(_ context.Context, h, key, value string) error {
+	return g.mergeProps(h, map[string]string{key: value})
 }
 
 // RemoveProperty removes one property; a missing key is no error.
 func (g *Gardener) RemoveProperty(ctx context.Context, h, key string) error {
-	return g.depotJSON(ctx, h, nil, nil, "props", h, "rm", key)
+	return g.depotJSON(ctx, h, nil, "props", h, "rm", key)
 }
 
-// mergeProps sets every pair of kv in one durable change.
-func (g *Gardener) mergeProps(ctx context.Context, h string, kv map[string]string) error {
-	if g.cfg.Props != nil {
-		return notFound(h, g.cfg.Props.SetProperties(h, kv))
-	}
-	b, err := json.Marshal(kv)
-	if err != nil {
-		return err
-	}
-	return g.depotJSON(ctx, h, nil, bytes.NewReader(b), "props", h, "merge")
+// mergeProps sets every pair of kv in one durable change, in process
+// (Config.Props).
+func (g *Gardener) mergeProps(h string, kv map[string]string) error {
+	return notFound(h, g.cfg.Props.SetProperties(h, kv))
 }
 
 // depotJSON runs gdn-depot and decodes its output into v (if not nil). A
 // key on the command line (get, rm) that no set could have stored is
 // refused here with a clear error, before exec would fail on it.
-func (g *Gardener) depotJSON(ctx context.Context, h string, v any, stdin io.Reader, args ...string) error {
+func (g *Gardener) depotJSON(ctx context.Context, h string, v any, args ...string) error {
 	for _, a := range args {
 		if strings.IndexByte(a, 0) >= 0 || len(a) > depot.MaxKeyBytes {
 			return depot.ValidatePropertyKey(a)
 		}
 	}
-	out, err := g.cfg.Depot.run(ctx, g.log.With("handle", h), call{args: args, stdin: stdin})
+	out, err := g.cfg.Depot.run(ctx, g.log.With("handle", h), call{args: args})
 	if err != nil {
 		return notFound(h, err)
 	}
@@ -410,7 +402,7 @@ type summary struct {
 
 func (g *Gardener) show(ctx context.Context, h string) (summary, error) {
 	var s summary
-	err := g.depotJSON(ctx, h, &s, nil, "show", h)
+	err := g.depotJSON(ctx, h, &s, "show", h)
 	return s, err
 }
 
