@@ -112,6 +112,50 @@ teardown_work_store() {
 	[ -z "$(btrfs subvolume list -o "$GDN_STORE" | grep volumes/)" ]
 }
 
+@test "create --without-mount: the overlay exists only in the container, over one shared id-mapped lower, renewed when the image is replaced; clean drops it once unused" {
+	a=$(handle wa)
+	b=$(handle wb)
+	c=$(handle wc)
+	for h in "$a" "$b"; do
+		gdn-rootfs create --without-mount "$WORK/rootfs" "$h" >"$WORK/$h.json"
+		[ "$(jq -r '.mounts[0] | .destination + " " + .type' "$WORK/$h.json")" = "/ overlay" ]
+		gdn-depot create "$h" --init-bin "$INIT" <"$WORK/$h.json" | gdn-run create >/dev/null
+	done
+	# Nothing of either container is mounted on the host, and one lower
+	# serves both.
+	run ! grep -q " $GDN_STORE/volumes/" /proc/self/mountinfo
+	[ "$(grep -c " $GDN_STORE/lowers/" /proc/self/mountinfo)" -eq 1 ]
+	[ -z "$(ls -A "$GDN_STORE/volumes/$a/rootfs")" ]
+	run gdn-run exec "$a" --attach -- /bin/sh -c 'stat -c %u /etc/passwd; echo x >/etc/new && echo ok'
+	[ "$output" = "$(printf '0\nok')" ]
+	[ -e "$GDN_STORE/volumes/$a/upper/etc/new" ]
+	run gdn-run exec "$b" --attach -- cat /etc/new
+	[ "$status" -ne 0 ]
+	# A replaced image directory gets a lower of its own; a running
+	# container keeps what it was made from.
+	cp -a "$WORK/rootfs" "$WORK/rootfs.new"
+	echo replaced >"$WORK/rootfs.new/etc/marker"
+	mv "$WORK/rootfs" "$WORK/rootfs.old"
+	mv "$WORK/rootfs.new" "$WORK/rootfs"
+	gdn-rootfs create --without-mount "$WORK/rootfs" "$c" | gdn-depot create "$c" --init-bin "$INIT" | gdn-run create >/dev/null
+	run gdn-run exec "$c" --attach -- cat /etc/marker
+	[ "$output" = replaced ]
+	run gdn-run exec "$a" --attach -- cat /etc/marker
+	[ "$status" -ne 0 ]
+	[ "$(grep -c " $GDN_STORE/lowers/" /proc/self/mountinfo)" -eq 1 ]
+	# clean keeps the lower while a volume is made from it, drops it after.
+	gdn-rootfs clean >/dev/null
+	[ "$(grep -c " $GDN_STORE/lowers/" /proc/self/mountinfo)" -eq 1 ]
+	for h in "$a" "$b" "$c"; do
+		gdn-run delete "$h" >/dev/null
+		gdn-depot destroy "$h" >/dev/null
+		gdn-rootfs delete "$h" >/dev/null
+	done
+	gdn-rootfs clean >/dev/null
+	run ! grep -q " $GDN_STORE/lowers/" /proc/self/mountinfo
+	[ -z "$(ls -A "$GDN_STORE/lowers")" ]
+}
+
 @test "bad input: handle, duplicate, missing image, unknown scheme; nothing left behind" {
 	h=$(handle bad)
 	run --separate-stderr gdn-rootfs create "$WORK/rootfs" ../x

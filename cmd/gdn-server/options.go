@@ -43,6 +43,7 @@ type options struct {
 	uidMapStart, uidMapLength          uint32
 	gidMapStart, gidMapLength          uint32
 	imagePlugin, privilegedImagePlugin string
+	rootfsOnHost                       bool
 	imageArgs, privilegedImageArgs     []string
 	networkPlugin                      string
 	networkArgs                        []string
@@ -85,6 +86,7 @@ func (o *options) register(cmd *cobra.Command) {
 	f.Uint32Var(&o.gidMapStart, "gid-map-start", 1, "first host gid of unprivileged containers' gids 1..")
 	f.Uint32Var(&o.gidMapLength, "gid-map-length", 0, "how many gids from --gid-map-start (0: all the rest, identity)")
 	f.BoolVar(&o.cleanupProcessDirs, "cleanup-process-dirs-on-wait", false, "remove a process's directory once a client has its exit status (it can be waited for or attached to only once)")
+	f.BoolVar(&o.rootfsOnHost, "rootfs-on-host", false, "have gdn-rootfs mount each container's overlay on the host as well (at STORE/volumes/HANDLE/rootfs); by default it exists only in the container's mount namespace (gdn-rootfs create --without-mount, grootfs's skip_mount), so the host's mount table does not grow with containers")
 	f.StringVar(&o.imagePlugin, "image-plugin", "", "image plugin binary (default: BIN-DIR/gdn-rootfs)")
 	f.StringArrayVar(&o.imageArgs, "image-plugin-extra-arg", nil, "argument passed to the image plugin before its command (repeatable)")
 	f.StringVar(&o.privilegedImagePlugin, "privileged-image-plugin", "", "image plugin for privileged containers (default: gdn-rootfs on --privileged-store; with --image-plugin alone, that plugin)")
@@ -189,6 +191,9 @@ func (o *options) imageFlags() (initArgs, createArgs []string, err error) {
 			return nil, nil, fmt.Errorf("--insecure-docker-registry %q: want HOST or HOST:PORT: %w", r, errkind.Usage)
 		}
 		createArgs = append(createArgs, "--insecure-registry", r)
+	}
+	if !o.rootfsOnHost {
+		createArgs = append(createArgs, "--without-mount")
 	}
 	return initArgs, createArgs, nil
 }

@@ -58,11 +58,12 @@ func TestImageFlags(t *testing.T) {
 		initArgs, creArgs []string
 		wantErr           bool
 	}{
-		{"none", options{}, nil, nil, false},
-		{"size", options{storeSize: "50G"}, []string{"--store-size-bytes", "53687091200"}, nil, false},
-		{"bytes", options{storeSize: "1000000000"}, []string{"--store-size-bytes", "1000000000"}, nil, false},
+		{"none", options{}, nil, []string{"--without-mount"}, false},
+		{"rootfs on host", options{rootfsOnHost: true}, nil, nil, false},
+		{"size", options{storeSize: "50G", rootfsOnHost: true}, []string{"--store-size-bytes", "53687091200"}, nil, false},
+		{"bytes", options{storeSize: "1000000000", rootfsOnHost: true}, []string{"--store-size-bytes", "1000000000"}, nil, false},
 		{"registries", options{insecureRegistries: []string{"127.0.0.1:5000", "registry.local", "[::1]:5000"}}, nil,
-			[]string{"--insecure-registry", "127.0.0.1:5000", "--insecure-registry", "registry.local", "--insecure-registry", "[::1]:5000"}, false},
+			[]string{"--insecure-registry", "127.0.0.1:5000", "--insecure-registry", "registry.local", "--insecure-registry", "[::1]:5000", "--without-mount"}, false},
 		{"zero size", options{storeSize: "0"}, nil, nil, true},
 		{"bad size", options{storeSize: "lots"}, nil, nil, true},
 		{"scheme", options{insecureRegistries: []string{"http://127.0.0.1:5000"}}, nil, nil, true},

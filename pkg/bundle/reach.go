@@ -206,12 +206,13 @@ func (r containerRoot) mayCreateIn(rootfs, dir string) bool {
 }
 
 // underEarlierMount reports whether dst lies in a file system mounted by
-// one of earlier (/dev/pts under the /dev tmpfs): made there, not in the
-// rootfs.
+// one of earlier (/dev/pts under the /dev tmpfs; anything under a file
+// system mounted on "/" by the runtime, an image plugin's unmounted
+// overlay): made there, not in the rootfs.
 func underEarlierMount(dst string, earlier []specs.Mount) bool {
 	for _, m := range earlier {
 		d := path.Clean("/" + m.Destination)
-		if d != "/" && strings.HasPrefix(dst, d+"/") {
+		if d == "/" || strings.HasPrefix(dst, d+"/") {
 			return true
 		}
 	}

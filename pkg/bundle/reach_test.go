@@ -119,7 +119,7 @@ func TestCheckReach(t *testing.T) {
 
 	for _, tc := range []struct {
 		name, rootfs, init string
-		privileged         bool
+		privileged, onRoot bool
 		want               []string // in the message; none: no error
 	}{
 		{name: "a reachable rootfs with its mount points", rootfs: good, init: initBin},
@@ -133,9 +133,13 @@ func TestCheckReach(t *testing.T) {
 			want: []string{"lacks mount points", "/proc, /dev, /sys, /tmp/garden-init, /etc/hosts, /etc/resolv.conf",
 				"mkdir -p " + bare + "/proc", "touch " + bare + "/tmp/garden-init " + bare + "/etc/hosts"}},
 		{name: "a bare rootfs container root owns (a volume)", rootfs: volume, init: initBin},
+		{name: "a bare host-owned mount point with a file system mounted on / (an unmounted overlay)", rootfs: bare, init: initBin, onRoot: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			spec := reachSpec(t, tc.rootfs, tc.init)
+			if tc.onRoot {
+				spec.Mounts = append([]specs.Mount{{Destination: "/", Type: "overlay", Source: "overlay"}}, spec.Mounts...)
+			}
 			if tc.privileged {
 				spec.Linux.UIDMappings, spec.Linux.GIDMappings = nil, nil
 			}

@@ -14,7 +14,8 @@
 //   - Store: volumes (volumes/<handle>), btrfs subvolumes anywhere in the
 //     store's first levels but layers/ and meta/;
 //   - mounts (from /proc/self/mountinfo) at or under the depot's entries,
-//     the runtime root and the store (the store's own mount aside);
+//     the runtime root and the store (the store's own mount and its
+//     shared lowers/ aside);
 //   - CgroupParent: a cgroup per entry of the parent in every mounted
 //     hierarchy (each cgroup v1 controller and the v2 hierarchy), and
 //     processes (zombies aside) whose cgroup is under the parent;

@@ -68,6 +68,9 @@ func (c *check) mountLeak(point string) (string, bool) {
 			if parts[0] == "volumes" && len(parts) >= 2 {
 				return parts[1], !c.keepVolumes[parts[1]]
 			}
+			if parts[0] == "lowers" {
+				return "", false // the store's, one per preloaded image, until clean
+			}
 			return "", true
 		}
 	}

@@ -23,7 +23,8 @@ type CleanResult struct {
 // Clean removes layers no volume uses, oldest first, until the layers
 // left take at most threshold bytes (all unused ones when threshold is 0),
 // together with leftovers of interrupted pulls (temporary directories, lock
-// files of absent layers) and image records whose layers are gone. It
+// files of absent layers), image records whose layers are gone, and the
+// shared id-mapped mounts of directories no volume is made from. It
 // holds the store's gc lock exclusively, so a concurrent create either
 // records its layers first or finds them removed and fetches them again.
 func (s *Store) Clean(_ context.Context, threshold uint64) (*CleanResult, error) {
@@ -32,7 +33,7 @@ func (s *Store) Clean(_ context.Context, threshold uint64) (*CleanResult, error)
 		return nil, err
 	}
 	defer gc.Release()
-	used, err := s.usedLayers()
+	used, dirs, err := s.used()
 	if err != nil {
 		return nil, err
 	}
@@ -76,15 +77,17 @@ func (s *Store) Clean(_ context.Context, threshold uint64) (*CleanResult, error)
 		res.LayerBytes -= l.size
 	}
 	s.dropStaleRecords()
+	s.dropUnusedLowers(dirs)
 	return res, nil
 }
 
-// usedLayers is the set of layers that some volume uses.
-func (s *Store) usedLayers() (map[string]bool, error) {
-	used := map[string]bool{}
+// used returns the layers that some volume uses and the preloaded
+// directories that some volume is made from.
+func (s *Store) used() (layers, dirs map[string]bool, err error) {
+	layers, dirs = map[string]bool{}, map[string]bool{}
 	hs, err := s.List()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, h := range hs {
 		data, err := os.ReadFile(s.path("volumes", h, "volume.json"))
@@ -94,11 +97,14 @@ func (s *Store) usedLayers() (map[string]bool, error) {
 		var meta volumeMeta
 		if json.Unmarshal(data, &meta) == nil {
 			for _, l := range meta.Layers {
-				used[l] = true
+				layers[l] = true
+			}
+			if meta.Source.Kind == Dir {
+				dirs[meta.Source.Path] = true
 			}
 		}
 	}
-	return used, nil
+	return layers, dirs, nil
 }
 
 // dropStaleRecords removes image records that name a missing layer.

@@ -15,9 +15,20 @@
 //	                                 its qgroup limit is the disk quota:
 //	    upper/ work/                 the overlay's writable layer
 //	    lower/                       an id-mapped mount of a preloaded
-//	                                 rootfs (unprivileged stores)
+//	                                 rootfs (unprivileged stores), only
+//	                                 while the overlay is being mounted
 //	    rootfs/                      the merged overlay: root.path
 //	    volume.json                  what the volume was made from
+//	$store/lowers/<key>              the id-mapped mount of a preloaded
+//	                                 rootfs shared by the volumes made
+//	                                 --without-mount (unprivileged stores)
+//
+// create --without-mount (grootfs's skip_mount) mounts nothing per
+// container: the overlay is the partial spec's first mount, on "/", and
+// gdn-run mounts it in the container's own mount namespace, so the host's
+// mount table does not grow with containers. root.path is then an empty
+// directory on the host; the container's files are in upper/ and its
+// layers, or seen from inside (nsenter -t PID -m, gdn-run exec).
 //
 // A store's id mappings are fixed at init-store: an unprivileged store maps
 // container root to host "maximus", so files owned by root in an image

@@ -1,7 +1,15 @@
 package rootfs
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+
+	"github.com/gdn-dev/gdn/pkg/flock"
 
 	"github.com/gdn-dev/gdn/pkg/idmap"
 	"golang.org/x/sys/unix"
@@ -21,4 +29,76 @@ func idmappedBind(src, dst string, uidMap, gidMap []idmap.Mapping) error {
 		return fmt.Errorf("mount id-mapped %q at %q: %w", src, dst, err)
 	}
 	return nil
+}
+
+// sharedLower returns the store's id-mapped mount of the preloaded
+// directory dir, for volumes whose overlay the runtime mounts: one host
+// mount per directory image rather than one per container. It is made
+// when missing, and again when dir was replaced since (the mount shows
+// another directory than dir now is). An overlay holds its own clone of
+// each layer's mount, so replacing or removing the shared one (Clean)
+// does not touch a running container.
+func (s *Store) sharedLower(dir string) (string, error) {
+	sum := sha256.Sum256([]byte(dir))
+	p := s.path("lowers", hex.EncodeToString(sum[:8]))
+	var want unix.Stat_t
+	if err := unix.Stat(dir, &want); err != nil {
+		return "", fmt.Errorf("image %q: %w", dir, err)
+	}
+	current := func() bool {
+		var have unix.Stat_t
+		return unix.Stat(p, &have) == nil && have.Dev == want.Dev && have.Ino == want.Ino
+	}
+	if current() {
+		return p, nil
+	}
+	if err := os.MkdirAll(s.path("lowers"), 0o755); err != nil {
+		return "", err
+	}
+	lock, err := flock.Acquire(p + ".lock")
+	if err != nil {
+		return "", err
+	}
+	defer lock.Release()
+	if current() {
+		return p, nil
+	}
+	if err := unix.Unmount(p, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+		return "", fmt.Errorf("unmount stale lower %q: %w", p, err)
+	}
+	if err := os.Mkdir(p, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return "", err
+	}
+	if err := idmappedBind(dir, p, s.meta.UIDMappings, s.meta.GIDMappings); err != nil {
+		return "", err
+	}
+	return p, nil
+}
+
+// dropUnusedLowers unmounts and removes the shared lowers of directories
+// that no volume is made from.
+func (s *Store) dropUnusedLowers(usedDirs map[string]bool) {
+	keep := map[string]bool{}
+	for dir := range usedDirs {
+		sum := sha256.Sum256([]byte(dir))
+		keep[hex.EncodeToString(sum[:8])] = true
+	}
+	entries, _ := os.ReadDir(s.path("lowers"))
+	for _, e := range entries {
+		key := strings.TrimSuffix(e.Name(), ".lock")
+		if keep[key] {
+			continue
+		}
+		p := s.path("lowers", key)
+		lock, err := flock.Acquire(p + ".lock")
+		if err != nil {
+			continue
+		}
+		// Clean holds the gc lock, so no create waits on this lock file.
+		if unmount(p) == nil {
+			_ = os.Remove(p)
+			_ = os.Remove(p + ".lock")
+		}
+		_ = lock.Release()
+	}
 }

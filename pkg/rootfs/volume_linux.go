@@ -31,6 +31,10 @@ type CreateRequest struct {
 	ExcludeImage bool
 	// Pull are the registry options for registry images.
 	Pull PullOptions
+	// WithoutMount leaves the overlay unmounted and returns it as the
+	// spec's first mount, on "/", for the runtime to mount in the
+	// container's own mount namespace (grootfs's --without-mount).
+	WithoutMount bool
 }
 
 // Spec is the partial OCI runtime spec of the image plugin contract:
@@ -112,6 +116,9 @@ func (s *Store) Create(ctx context.Context, req CreateRequest) (_ *Spec, err err
 		}
 	}
 	lowers := img.lowers
+	if req.WithoutMount {
+		return s.unmountedOverlay(vol, img, meta)
+	}
 	if img.dir != "" && len(s.meta.UIDMappings) > 0 {
 		lower := filepath.Join(vol, "lower")
 		if err := os.Mkdir(lower, 0o755); err != nil {
@@ -123,9 +130,12 @@ func (s *Store) Create(ctx context.Context, req CreateRequest) (_ *Spec, err err
 		crash.Point("gdn-rootfs.create.idmapped")
 		lowers = []string{lower}
 	}
-	rootfs, err := s.mountOverlay(vol, lowers, img.rootMode)
+	opts, rootfs, err := s.overlayDirs(vol, lowers, img.rootMode)
 	if err != nil {
 		return nil, err
+	}
+	if err := unix.Mount("overlay", rootfs, "overlay", 0, strings.Join(opts, ",")); err != nil {
+		return nil, fmt.Errorf("mount overlay for %q: %w", req.Handle, err)
 	}
 	crash.Point("gdn-rootfs.create.mounted")
 	if len(lowers) == 1 && lowers[0] == filepath.Join(vol, "lower") {
@@ -137,9 +147,38 @@ func (s *Store) Create(ctx context.Context, req CreateRequest) (_ *Spec, err err
 			return nil, err
 		}
 	}
+	return s.finishVolume(vol, img, meta, rootfs, nil)
+}
+
+// unmountedOverlay finishes a volume whose overlay the runtime mounts: the
+// spec's first mount. A preloaded directory in a store with id mappings
+// is a lower layer through the store's shared id-mapped mount of it.
+func (s *Store) unmountedOverlay(vol string, img *resolved, meta volumeMeta) (*Spec, error) {
+	lowers := img.lowers
+	if img.dir != "" && len(s.meta.UIDMappings) > 0 {
+		lower, err := s.sharedLower(img.dir)
+		if err != nil {
+			return nil, err
+		}
+		lowers = []string{lower}
+	}
+	opts, rootfs, err := s.overlayDirs(vol, lowers, img.rootMode)
+	if err != nil {
+		return nil, err
+	}
+	root := specs.Mount{Destination: "/", Type: "overlay", Source: "overlay", Options: opts}
+	return s.finishVolume(vol, img, meta, rootfs, &root)
+}
+
+// finishVolume makes the image's VOLUMEs and records the volume: the
+// last steps of both kinds of create.
+func (s *Store) finishVolume(vol string, img *resolved, meta volumeMeta, rootfs string, root *specs.Mount) (*Spec, error) {
 	mounts, err := s.volumeMounts(vol, img.volumes)
 	if err != nil {
 		return nil, err
+	}
+	if root != nil {
+		mounts = append([]specs.Mount{*root}, mounts...)
 	}
 	data, _ := json.Marshal(meta)
 	if err := atomicfile.WriteFile(filepath.Join(vol, "volume.json"), data, 0o600); err != nil {
@@ -162,29 +201,27 @@ func applyQuota(vol string, meta *volumeMeta) error {
 	return limitSubvolume(vol, limit)
 }
 
-// mountOverlay mounts the container's overlay: lowers read-only (top
-// first), upper and work in the volume. The upper layer's root takes the
-// image root's mode and belongs to the container's root, so that "/" is
-// the container's.
-func (s *Store) mountOverlay(vol string, lowers []string, rootMode fs.FileMode) (string, error) {
+// overlayDirs makes the directories of the container's overlay and
+// returns its options and mount point: lowers read-only (top first),
+// upper and work in the volume. The upper layer's root takes the image
+// root's mode and belongs to the container's root, so that "/" is the
+// container's.
+func (s *Store) overlayDirs(vol string, lowers []string, rootMode fs.FileMode) ([]string, string, error) {
 	upper, work, rootfs := filepath.Join(vol, "upper"), filepath.Join(vol, "work"), filepath.Join(vol, "rootfs")
 	for _, d := range []string{upper, work, rootfs} {
 		if err := os.Mkdir(d, 0o755); err != nil {
-			return "", err
+			return nil, "", err
 		}
 	}
 	rootUID, rootGID := s.hostRoot()
 	if err := os.Chown(upper, rootUID, rootGID); err != nil {
-		return "", err
+		return nil, "", err
 	}
 	if err := os.Chmod(upper, rootMode.Perm()); err != nil {
-		return "", err
+		return nil, "", err
 	}
-	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", strings.Join(lowers, ":"), upper, work)
-	if err := unix.Mount("overlay", rootfs, "overlay", 0, opts); err != nil {
-		return "", fmt.Errorf("mount overlay for %q: %w", filepath.Base(vol), err)
-	}
-	return rootfs, nil
+	opts := []string{"lowerdir=" + strings.Join(lowers, ":"), "upperdir=" + upper, "workdir=" + work}
+	return opts, rootfs, nil
 }
 
 // volumeMounts makes a directory in the volume for each of the image's

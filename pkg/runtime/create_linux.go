@@ -93,6 +93,10 @@ func (r *Runtime) createAndRun(h, bundle string, pio ProcessIO, opts createOptio
 	if err := cgroupInUse(h, cgroupPath); err != nil {
 		return State{}, 0, err
 	}
+	rootMount, err := takeRootMount(spec)
+	if err != nil {
+		return State{}, 0, fmt.Errorf("bundle %q: %w", bundle, err)
+	}
 	cfg, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{
 		CgroupName:   h,
 		NoNewKeyring: true,
@@ -149,6 +153,14 @@ func (r *Runtime) createAndRun(h, bundle string, pio ProcessIO, opts createOptio
 	}
 	pio.apply(proc)
 	proc.Init = true
+	if rootMount != nil {
+		mfd, err := openRootMount(rootMount)
+		if err != nil {
+			return State{}, 0, fmt.Errorf("bundle %q: %w", bundle, err)
+		}
+		defer mfd.Close()
+		proc.ExtraFiles = []*os.File{mfd}
+	}
 	if err := c.Run(proc); err != nil {
 		return State{}, 0, fmt.Errorf("start container %q: %w", h, classifyStartError(err))
 	}

@@ -1,7 +1,9 @@
 package runtime
 
 import (
+	"encoding/json"
 	"os"
+	"strconv"
 
 	"github.com/opencontainers/runc/libcontainer"
 	// The device cgroup manager registers itself on import; without it
@@ -22,6 +24,19 @@ const initArg = "init"
 // container process, never returning; otherwise it returns at once.
 func HandleInit() {
 	if len(os.Args) > 1 && os.Args[1] == initArg {
+		if err := moveRootMount(); err != nil {
+			initFailed(err)
+		}
 		libcontainer.Init()
 	}
+}
+
+// initFailed reports err on libcontainer's log pipe, which the parent
+// relays to its log, and ends the init: the parent's start then fails.
+func initFailed(err error) {
+	if fd, perr := strconv.Atoi(os.Getenv("_LIBCONTAINER_LOGPIPE")); perr == nil {
+		line, _ := json.Marshal(map[string]string{"level": "error", "msg": "gdn-run init: " + err.Error()})
+		_, _ = os.NewFile(uintptr(fd), "logpipe").Write(append(line, '\n'))
+	}
+	os.Exit(1)
 }
