@@ -73,6 +73,10 @@ var CrashPoints = []string{
 	"gdn-rootfs.create.meta", "gdn-rootfs.delete.unmounted",
 }
 
+// HostMountCrashPoints are the CrashPoints that only a create mounting on
+// the host reaches (not --without-mount).
+var HostMountCrashPoints = []string{"gdn-rootfs.create.idmapped", "gdn-rootfs.create.mounted"}
+
 // Create makes handle's root file system from req.Source and returns the
 // spec to give gdn-depot. Errors: errkind.InvalidHandle,
 // errkind.HandleInUse, errkind.InvalidSpec (missing image, a disk limit
