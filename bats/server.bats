@@ -105,7 +105,9 @@ no_leftovers() {
 	if ip -4 -o addr | grep -q ' 10\.79\.0\.'; then echo "pool address left"; return 1; fi
 	if nft list table ip "$GDN_NET_TABLE" 2>/dev/null | grep -q "handle $h"; then echo "nft rules left"; return 1; fi
 	[ "$(gdn-rootfs --store "$GDN_STORE-privileged" list | jq '.volumes | length')" -eq 0 ] || { echo "privileged volumes: $(gdn-rootfs --store "$GDN_STORE-privileged" list)"; return 1; }
-	if awk -v w="$WORK/" 'index($5, w) == 1 {print $5}' /proc/self/mountinfo | grep -v -e "^$GDN_STORE\$" -e "^$GDN_STORE-privileged\$"; then
+	# The store's own mount, and its one shared lower per preloaded image,
+	# belong to the store, not to a container.
+	if awk -v w="$WORK/" 'index($5, w) == 1 {print $5}' /proc/self/mountinfo | grep -v -e "^$GDN_STORE\$" -e "^$GDN_STORE-privileged\$" -e "^$GDN_STORE/lowers/"; then
 		echo "mounts left under $WORK"
 		return 1
 	fi
