@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
@@ -288,7 +289,63 @@ func linkList() ([]netlink.Link, error) {
 
 // addrList lists l's IPv4 addresses (see redump).
 func addrList(l netlink.Link) ([]netlink.Addr, error) {
-	return redump(func() ([]netlink.Addr, error) { return netlink.AddrList(l, netlink.FAMILY_V4) })
+	return redump(func() ([]netlink.Addr, error) { return addrsOf(l.Attrs().Index) })
+}
+
+// addrsOf lists the IPv4 addresses of the link with index idx. It asks
+// the kernel for that link's alone (a strictly checked dump, Linux 4.20):
+// netlink.AddrList dumps every address on the host and filters them here,
+// and the host holds one per subnet's bridge, 1000 with 1000 containers.
+// The filter is applied here too, for a kernel that ignores it.
+func addrsOf(idx int) ([]netlink.Addr, error) {
+	s, err := nl.GetNetlinkSocketAt(netns.None(), netns.None(), unix.NETLINK_ROUTE)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	if err := unix.SetsockoptInt(s.GetFd(), unix.SOL_NETLINK, unix.NETLINK_GET_STRICT_CHK, 1); err != nil {
+		return nil, fmt.Errorf("netlink strict check: %w", err)
+	}
+	req := nl.NewNetlinkRequest(unix.RTM_GETADDR, unix.NLM_F_DUMP)
+	msg := nl.NewIfAddrmsg(unix.AF_INET)
+	msg.Index = uint32(idx)
+	req.AddData(msg)
+	req.Sockets = map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: {Socket: s}}
+	msgs, err := req.Execute(unix.NETLINK_ROUTE, unix.RTM_NEWADDR)
+	if err != nil {
+		return nil, err
+	}
+	var addrs []netlink.Addr
+	for _, m := range msgs {
+		if len(m) < unix.SizeofIfAddrmsg {
+			continue
+		}
+		ifa := nl.DeserializeIfAddrmsg(m)
+		if int(ifa.Index) != idx || ifa.Family != unix.AF_INET {
+			continue
+		}
+		attrs, err := nl.ParseRouteAttr(m[unix.SizeofIfAddrmsg:])
+		if err != nil {
+			return nil, err
+		}
+		var local, address net.IP
+		for _, a := range attrs {
+			switch a.Attr.Type {
+			case unix.IFA_LOCAL:
+				local = net.IP(a.Value)
+			case unix.IFA_ADDRESS:
+				address = net.IP(a.Value)
+			}
+		}
+		ip := local
+		if ip == nil {
+			ip = address
+		}
+		if ip != nil {
+			addrs = append(addrs, netlink.Addr{IPNet: &net.IPNet{IP: ip, Mask: net.CIDRMask(int(ifa.Prefixlen), 32)}, LinkIndex: idx})
+		}
+	}
+	return addrs, nil
 }
 
 // AddrList is addrList for the networker's other callers.
