@@ -395,6 +395,7 @@ func (s *bench) close() {
 	_ = os.RemoveAll(s.work)
 	_ = os.RemoveAll("/var/lib/gdn/net-" + s.tag)
 	_ = os.Remove("/run/runc-" + s.tag)
+	_ = os.RemoveAll("/run/runc-" + s.tag + ".seccomp") // gdn-run's compiled seccomp profiles
 	// The instance's cgroup parent, in every hierarchy: a server leaves it
 	// (its containers may outlive it), the bench's instance is gone.
 	parents, _ := filepath.Glob("/sys/fs/cgroup/*/garden-" + s.tag)

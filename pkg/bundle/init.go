@@ -12,7 +12,8 @@ import (
 // Init makes gdn-init the container's pid 1. A container must outlive the
 // processes run in it, and the image may have no init or no shell at all,
 // so the init comes from the host: the static binary at Path is
-// bind-mounted read-only at InitMountPath and run with no arguments. It
+// bind-mounted read-only at InitMountPath and run with no arguments (gdn-run
+// adds the fds of the compiled seccomp filter it hands the init). It
 // sleeps and lets the kernel reap orphans; all work arrives by exec.
 type Init struct {
 	// Path is the absolute host path of the init binary.

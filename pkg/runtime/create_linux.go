@@ -8,6 +8,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/gdn-dev/gdn/pkg/crash"
 	"github.com/gdn-dev/gdn/pkg/errkind"
@@ -105,6 +107,12 @@ func (r *Runtime) createAndRun(h, bundle string, pio ProcessIO, opts createOptio
 	if err != nil {
 		return State{}, 0, fmt.Errorf("bundle %q: %w: %w", bundle, err, errkind.InvalidSpec)
 	}
+	// gdn-init loads the profile compiled (see initSeccomp); libcontainer
+	// records it again once the init has.
+	var profile *configs.Seccomp
+	if initLoadsSeccomp(spec.Process.Args, cfg.Seccomp) {
+		profile, cfg.Seccomp = cfg.Seccomp, nil
+	}
 	if f := opts.namespacesReady; f != nil {
 		// A function hook lives in this process only: libcontainer runs
 		// it when the init reports its namespaces made (createRuntime),
@@ -161,8 +169,25 @@ func (r *Runtime) createAndRun(h, bundle string, pio ProcessIO, opts createOptio
 		defer mfd.Close()
 		proc.ExtraFiles = []*os.File{mfd}
 	}
+	var sc *initSeccomp
+	if profile != nil {
+		var env string
+		if sc, env, err = r.prepareInitSeccomp(profile, &proc.ExtraFiles); err != nil {
+			return State{}, 0, fmt.Errorf("container %q: %w", h, err)
+		}
+		proc.Env = append(slices.DeleteFunc(proc.Env, func(e string) bool { return strings.HasPrefix(e, initSeccompEnv+"=") }), env)
+		defer sc.close()
+	}
 	if err := c.Run(proc); err != nil {
 		return State{}, 0, fmt.Errorf("start container %q: %w", h, classifyStartError(err))
+	}
+	if sc != nil {
+		if err := sc.waitLoaded(); err != nil {
+			return State{}, 0, fmt.Errorf("start container %q: %w", h, err)
+		}
+		if err := recordProfile(filepath.Join(r.root, h), profile); err != nil {
+			return State{}, 0, fmt.Errorf("container %q: record its seccomp profile: %w", h, err)
+		}
 	}
 	crash.Point("gdn-run.create.started")
 	if pid, err = proc.Pid(); err != nil {

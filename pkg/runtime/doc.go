@@ -12,6 +12,15 @@
 //
 //	<root>/<handle>/state.json   libcontainer (runc) state
 //	<root>/<handle>/gdn-stopped  present once Stop has run (Garden "stopped")
+//	<root>.seccomp/<key>         seccomp profiles compiled once (beside the
+//	                             root, where runc would not take them for
+//	                             containers; see initSeccomp)
+//
+// Two steps of a create are gdn-run's rather than libcontainer's: a
+// rootfs given as a mount on "/" (an image plugin's unmounted overlay) is
+// mounted in the container's mount namespace only (rootmount_linux.go),
+// and gdn-init loads the seccomp filter compiled once instead of the init
+// compiling it for every container (seccomp_linux.go).
 //
 // Teardown never uses runc's 100 ms polling "delete --force" path: Delete
 // kills the init, waits for its exit on a pidfd, and destroys the cgroup and

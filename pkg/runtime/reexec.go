@@ -21,8 +21,13 @@ const initArg = "init"
 // HandleInit must be the first call in the main of every binary that uses
 // this package. When the binary was re-executed by libcontainer as a
 // container's bootstrap it finishes the container setup and execs the
-// container process, never returning; otherwise it returns at once.
+// container process, never returning; re-executed by gdn-run to compile a
+// seccomp profile (seccompDump), it does that and exits; otherwise it
+// returns at once.
 func HandleInit() {
+	if len(os.Args) > 1 && os.Args[1] == seccompDumpArg {
+		seccompDump()
+	}
 	if len(os.Args) > 1 && os.Args[1] == initArg {
 		if err := moveRootMount(); err != nil {
 			initFailed(err)

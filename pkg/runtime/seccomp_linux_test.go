@@ -1,0 +1,148 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gdn-dev/gdn/pkg/bundle"
+	"golang.org/x/sys/unix"
+)
+
+// statusField returns a field of /proc/PID/status.
+func statusField(t *testing.T, pid int, name string) string {
+	t.Helper()
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(l, name+":"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// TestInitLoadsTheFilterLibcontainerLoads: gdn-init's filter, compiled
+// once, is instruction for instruction the one libcontainer builds and
+// loads into an exec'd process of the same container; the container's
+// recorded configuration keeps the profile, and a second create takes
+// the filter from the cache.
+func TestInitLoadsTheFilterLibcontainerLoads(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	h := "rt-seccomp"
+	b := f.bundle(t, h, bundle.Desired{}, f.init)
+	st, err := f.rt.Create(ctx, h, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nnp, mode, n := statusField(t, st.Pid, "NoNewPrivs"), statusField(t, st.Pid, "Seccomp"), statusField(t, st.Pid, "Seccomp_filters"); nnp != "1" || mode != "2" || n != "1" {
+		t.Fatalf("init: NoNewPrivs %s, Seccomp %s, filters %s; want gdn-init's own filter", nnp, mode, n)
+	}
+	initFilter, err := readFilter(st.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var state struct {
+		Config struct {
+			Seccomp json.RawMessage `json:"seccomp"`
+		} `json:"config"`
+	}
+	data, err := os.ReadFile(filepath.Join(f.rt.root, h, "state.json"))
+	if err != nil || json.Unmarshal(data, &state) != nil || len(state.Config.Seccomp) < 100 {
+		t.Fatalf("state.json's seccomp profile: %.80s, %v", state.Config.Seccomp, err)
+	}
+
+	p, err := f.rt.PrepareProcess(h, ExecSpec{Args: []string{"sleep", "30"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	devnull, _ := os.Open(os.DevNull)
+	defer devnull.Close()
+	pid, err := f.rt.StartProcess(h, p, ProcessIO{Stdin: devnull, Stdout: devnull, Stderr: devnull})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = unix.Kill(pid, unix.SIGKILL)
+		var ws unix.WaitStatus
+		_, _ = unix.Wait4(pid, &ws, 0, nil)
+	}()
+	// The exec'd process's filter is loaded just before its exec.
+	var execFilter []byte
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if exe, _ := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe"); strings.HasSuffix(exe, "busybox") || strings.HasSuffix(exe, "sleep") {
+			if execFilter, err = readFilter(pid); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	if execFilter == nil {
+		t.Fatal("the exec'd process never ran sleep")
+	}
+	if statusField(t, pid, "NoNewPrivs") != "0" {
+		t.Errorf("the exec'd process has no_new_privs, which the bundle did not ask for")
+	}
+	// libcontainer puts a stub before libseccomp's program that answers
+	// ENOSYS for syscalls newer than the profile knows, one branch per
+	// architecture in Go's map order, which differs from run to run; the
+	// program after it is libseccomp's, and must be the same.
+	const insn = 8
+	same := len(initFilter)
+	for same > 0 && same <= len(execFilter) && bytes.Equal(initFilter[same-insn:same], execFilter[len(execFilter)-len(initFilter)+same-insn:len(execFilter)-len(initFilter)+same]) {
+		same -= insn
+	}
+	if len(initFilter) != len(execFilter) || same > 16*insn {
+		t.Errorf("gdn-init's filter (%d instructions) differs from libcontainer's (%d) beyond the first %d", len(initFilter)/insn, len(execFilter)/insn, same/insn)
+	}
+	cached, _ := filepath.Glob(filepath.Join(f.rt.seccompCache(), "*"))
+	if len(cached) != 1 {
+		t.Fatalf("cache: %v, want one compiled profile", cached)
+	}
+	before, _ := os.Stat(cached[0])
+	h2 := "rt-seccomp-2"
+	st2, err := f.rt.Create(ctx, h2, f.bundle(t, h2, bundle.Desired{}, f.init))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if statusField(t, st2.Pid, "NoNewPrivs") != "1" {
+		t.Error("second init did not load the filter itself")
+	}
+	if after, err := os.Stat(cached[0]); err != nil || !after.ModTime().Equal(before.ModTime()) {
+		t.Errorf("the second create compiled again: %v", err)
+	}
+}
+
+// TestInitThatDoesNotLoadTheFilterFailsTheCreate: an init that ignores
+// the filter (an older gdn-init, here a script) must not leave a
+// container running without one, whether it exits or sleeps.
+func TestInitThatDoesNotLoadTheFilterFailsTheCreate(t *testing.T) {
+	saved := seccompAckTimeout
+	seccompAckTimeout = 500 * time.Millisecond
+	defer func() { seccompAckTimeout = saved }()
+	f := newFixture(t)
+	for name, script := range map[string]string{"exits": "#!/bin/sh\nexit 0\n", "sleeps": "#!/bin/sh\nexec sleep 60\n"} {
+		t.Run(name, func(t *testing.T) {
+			init := filepath.Join(f.dir, "old-init-"+name)
+			if err := os.WriteFile(init, []byte(script), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			h := "rt-seccomp-old-" + name
+			_, err := f.rt.Create(context.Background(), h, f.bundle(t, h, bundle.Desired{}, init))
+			if err == nil || !strings.Contains(err.Error(), "did not load the seccomp filter") {
+				t.Fatalf("create: %v; want the missing filter named", err)
+			}
+			f.assertGone(t, h)
+		})
+	}
+}
