@@ -252,6 +252,17 @@ func (n *Networker) upDevices(st *State, pid int, allows []nft.Allow) error {
 		MTU:         st.MTU, Pid: pid,
 		Alias: n.Owner() + " " + h, BridgeAlias: n.Owner(),
 	}
+	// The firewall first: the kernel releases a commit's objects an RCU
+	// grace period later, and the process's exit waits for that (see
+	// nft.Table.conn); the devices' setup takes about as long.
+	err := n.nft.Up(nft.Container{
+		Handle: h, Chain: st.Chain, Bridge: st.Bridge, IP: st.IP, Subnet: st.Subnet,
+		Deny: n.cfg.Deny, Allows: allows,
+	}, nft.Base{AllowHostAccess: n.cfg.AllowHostAccess})
+	if err != nil {
+		return err
+	}
+	crash.Point("gdn-net.up.nft")
 	if err := link.Up(cfg); err != nil {
 		if errors.Is(err, link.ErrNotOurs) {
 			err = fmt.Errorf("%w: %w", err, errkind.InvalidSpec)
@@ -265,14 +276,6 @@ func (n *Networker) upDevices(st *State, pid int, allows []nft.Allow) error {
 		}
 		crash.Point("gdn-net.up.bandwidth")
 	}
-	err := n.nft.Up(nft.Container{
-		Handle: h, Chain: st.Chain, Bridge: st.Bridge, IP: st.IP, Subnet: st.Subnet,
-		Deny: n.cfg.Deny, Allows: allows,
-	}, nft.Base{AllowHostAccess: n.cfg.AllowHostAccess})
-	if err != nil {
-		return err
-	}
-	crash.Point("gdn-net.up.nft")
 	if err := link.Check(cfg); err != nil {
 		return fmt.Errorf("network up %q: incomplete: %w", h, err)
 	}
@@ -285,9 +288,9 @@ func (n *Networker) upDevices(st *State, pid int, allows []nft.Allow) error {
 // and dns points are reached only with a bandwidth limit and a dns dir.
 var CrashPoints = []string{
 	"gdn-net.up.allocated",    // state and pool allocation written, no device yet
+	"gdn-net.up.nft",          // masquerade, chain and jump committed, no device yet
 	"gdn-net.up.links",        // bridge and veth made, container side configured
 	"gdn-net.up.bandwidth",    // qdiscs and ifb made
-	"gdn-net.up.nft",          // masquerade, chain and jump committed
 	"gdn-net.up.dns",          // hosts and resolv.conf written, state not yet final
 	"gdn-net.down.links",      // veth and ifb gone
 	"gdn-net.down.nft",        // bridge (if last) and rules gone

@@ -135,7 +135,7 @@ func (t *Table) addPostroutingRule(c *nftables.Conn) {
 // AddAllows puts net-out rules at the head of a container's chain, all
 // in one transaction (3000 rules are one netlink batch).
 func (t *Table) AddAllows(h, chain string, allows []Allow) error {
-	c, err := conn()
+	c, err := t.conn()
 	if err != nil {
 		return err
 	}
@@ -181,11 +181,34 @@ func ifname(name string) []byte {
 // larger than the socket's send buffer, and 3000 rules are about 1 MiB.
 const batchBuffer = 32 << 20
 
-// conn opens a netlink connection to nftables whose buffers hold a big
-// transaction: the send buffer its batch, the receive buffer the kernel's
-// acknowledgement of every message in it.
-func conn() (*nftables.Conn, error) {
-	return nftables.New(nftables.WithSockOptions(bigBuffers))
+// keptConns bounds the connections a Table keeps open (see conn): a
+// gdn-net process makes one or two, a test process many.
+const keptConns = 8
+
+// conn opens a netlink connection to nftables for one operation, whose
+// buffers hold a big transaction: the send buffer its batch, the receive
+// buffer the kernel's acknowledgement of every message in it.
+//
+// The socket stays open after the operation, until the process exits (or
+// keptConns later ones). Closing an nftables socket waits, in the kernel,
+// for the release of every committed transaction's objects, which waits
+// for an RCU grace period (7-9 ms here) whenever any transaction, this
+// process's or another's, committed within one: a close right after the
+// commit put that wait into every up and down. At exit, the work done
+// after the commit has usually outlasted it.
+func (t *Table) conn() (*nftables.Conn, error) {
+	c, err := nftables.New(nftables.AsLasting(), nftables.WithSockOptions(bigBuffers))
+	if err != nil {
+		return nil, err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.open = append(t.open, c)
+	if len(t.open) > keptConns {
+		_ = t.open[0].CloseLasting()
+		t.open = t.open[1:]
+	}
+	return c, nil
 }
 
 // bigBuffers raises the socket's buffers past net.core.[rw]mem_max

@@ -17,6 +17,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
@@ -32,6 +33,9 @@ const DefaultTable = "gdn"
 
 // Table is one gdn nftables table and its base chains.
 type Table struct {
+	// mu guards open, the connections kept open (see conn).
+	mu    sync.Mutex
+	open  []*nftables.Conn
 	name  string
 	table *nftables.Table
 	// postrouting masquerades; prerouting and output (connections the
@@ -182,7 +186,7 @@ func HandleComment(h string) string { return "handle " + h }
 // the host itself, to container:containerPort, in one transaction. The
 // rules carry HandleComment(h).
 func (t *Table) AddDNAT(h string, ext netip.Addr, hostPort uint16, container netip.Addr, containerPort uint16) error {
-	c, err := conn()
+	c, err := t.conn()
 	if err != nil {
 		return err
 	}

@@ -57,7 +57,7 @@ func (t *Table) withBase(base Base, full bool, more func(c *nftables.Conn) error
 }
 
 func (t *Table) withBaseOnce(base Base, full bool, more func(c *nftables.Conn) error) error {
-	c, err := conn()
+	c, err := t.conn()
 	if err != nil {
 		return err
 	}
@@ -203,7 +203,7 @@ func (t *Table) Down(l Leaving) error {
 }
 
 func (t *Table) downOnce(l Leaving) error {
-	c, err := conn()
+	c, err := t.conn()
 	if err != nil {
 		return err
 	}
@@ -292,7 +292,7 @@ func (t *Table) Prune(keep Keep) ([]string, error) {
 // holds nothing to remove.
 func (t *Table) remove(dropChain, dropRule, dropBridge func(string) bool, addBridges ...string) ([]string, error) {
 	flush := false
-	c, err := conn()
+	c, err := t.conn()
 	if err != nil {
 		return nil, err
 	}
