@@ -14,7 +14,6 @@ import (
 	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/garden"
 	"github.com/gdn-dev/gdn/pkg/garden/translate"
-	"github.com/gdn-dev/gdn/pkg/idmap"
 	"github.com/gdn-dev/gdn/pkg/tag"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/spf13/cobra"
@@ -53,12 +52,11 @@ func (o *createOpts) desired(cmd *cobra.Command, h string) (bundle.Desired, map[
 		if err != nil {
 			return bundle.Desired{}, nil, err
 		}
-		if !ok || partial.Root == nil || partial.Root.Path == "" {
-			return bundle.Desired{}, nil, fmt.Errorf("no rootfs: pass --rootfs or pipe an image plugin's spec with root.path on stdin: %w", errkind.InvalidSpec)
+		if !ok {
+			partial = specs.Spec{}
 		}
-		d.Rootfs, d.ImageMounts = partial.Root.Path, partial.Mounts
-		if partial.Process != nil {
-			d.ImageEnv = partial.Process.Env
+		if err := d.FromImage(&partial); err != nil {
+			return bundle.Desired{}, nil, err
 		}
 	}
 	d.Created = time.Now()
@@ -137,16 +135,8 @@ func (o *createOpts) bundleConfig() (bundle.Config, error) {
 		return cfg, err
 	}
 	cfg.CgroupParent = tag.Scoped(bundle.DefaultCgroupParent, t)
-	// The host's maximus is where HostConfig put container root.
-	if o.idRange[1] > 0 {
-		if cfg.UIDMappings, err = idmap.RangeMappings(cfg.UIDMappings[0].HostID, o.idRange[0], o.idRange[1]); err != nil {
-			return cfg, fmt.Errorf("--uid-map-*: %w", err)
-		}
-	}
-	if o.idRange[3] > 0 {
-		if cfg.GIDMappings, err = idmap.RangeMappings(cfg.GIDMappings[0].HostID, o.idRange[2], o.idRange[3]); err != nil {
-			return cfg, fmt.Errorf("--gid-map-*: %w", err)
-		}
+	if err := cfg.MapIDs(o.idRange[0], o.idRange[1], o.idRange[2], o.idRange[3]); err != nil {
+		return cfg, fmt.Errorf("--uid-map-*/--gid-map-*: %w", err)
 	}
 	return cfg, nil
 }

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gdn-dev/gdn/pkg/bundle"
 	"github.com/gdn-dev/gdn/pkg/cli"
 	"github.com/gdn-dev/gdn/pkg/depot"
 	"github.com/gdn-dev/gdn/pkg/errkind"
@@ -287,6 +288,19 @@ func gardenerConfig(o *options, log *slog.Logger) (gardener.Config, error) {
 	if err != nil {
 		return gardener.Config{}, err
 	}
+	// The host's facts every bundle depends on, probed once, as gdn-depot
+	// create probes them at each run.
+	bcfg, err := bundle.HostConfig()
+	if err != nil {
+		return gardener.Config{}, err
+	}
+	if bcfg.InitPath, err = filepath.Abs(initBin); err != nil {
+		return gardener.Config{}, err
+	}
+	bcfg.CgroupParent = tag.Scoped(bundle.DefaultCgroupParent, o.tag)
+	if err := bcfg.MapIDs(o.uidMapStart, o.uidMapLength, o.gidMapStart, o.gidMapLength); err != nil {
+		return gardener.Config{}, fmt.Errorf("--uid-map-*/--gid-map-*: %w: %w", err, errkind.Usage)
+	}
 	return gardener.Config{
 		DepotDir:                 o.depot,
 		Props:                    props,
@@ -296,7 +310,7 @@ func gardenerConfig(o *options, log *slog.Logger) (gardener.Config, error) {
 		Run:                      gardener.Tool{Name: "gdn-run", Path: o.bin("gdn-run")},
 		Net:                      nt,
 		DefaultRootfs:            o.defaultRootfs,
-		InitBin:                  initBin,
+		Bundle:                   bcfg,
 		MaxContainers:            o.maxContainers,
 		DisablePrivileged:        o.disablePrivileged,
 		OwnImagePlugin:           o.imagePlugin == "",

@@ -1,6 +1,12 @@
 package bundle
 
-import "github.com/gdn-dev/gdn/pkg/idmap"
+import (
+	"fmt"
+
+	"github.com/gdn-dev/gdn/pkg/errkind"
+	"github.com/gdn-dev/gdn/pkg/idmap"
+	"github.com/opencontainers/runtime-spec/specs-go"
+)
 
 // Names fixed by gdn's contracts with the other tools and with Guardian.
 const (
@@ -52,6 +58,37 @@ type Config struct {
 	// the file system holding a bind-mount source. nil means read them
 	// with statfs(2); tests pass a fixed function.
 	MountFlags func(path string) ([]string, error)
+}
+
+// MapIDs maps unprivileged containers' ids 1.. to length host ids from
+// uidStart and gidStart on; a zero length keeps HostConfig's mapping
+// (identity). Container root stays the host's maximus.
+func (c *Config) MapIDs(uidStart, uidLength, gidStart, gidLength uint32) error {
+	var err error
+	if uidLength > 0 {
+		if c.UIDMappings, err = idmap.RangeMappings(c.UIDMappings[0].HostID, uidStart, uidLength); err != nil {
+			return fmt.Errorf("uid map: %w", err)
+		}
+	}
+	if gidLength > 0 {
+		if c.GIDMappings, err = idmap.RangeMappings(c.GIDMappings[0].HostID, gidStart, gidLength); err != nil {
+			return fmt.Errorf("gid map: %w", err)
+		}
+	}
+	return nil
+}
+
+// FromImage takes the rootfs, mounts and environment of an image
+// plugin's partial spec; one without root.path is errkind.InvalidSpec.
+func (d *Desired) FromImage(partial *specs.Spec) error {
+	if partial == nil || partial.Root == nil || partial.Root.Path == "" {
+		return fmt.Errorf("no rootfs: pass --rootfs or pipe an image plugin's spec with root.path on stdin: %w", errkind.InvalidSpec)
+	}
+	d.Rootfs, d.ImageMounts = partial.Root.Path, partial.Mounts
+	if partial.Process != nil {
+		d.ImageEnv = partial.Process.Env
+	}
+	return nil
 }
 
 // DefaultRules returns the rules that build a gdn container's spec, in the

@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -22,12 +21,15 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gdn-dev/gdn/pkg/bundle"
 	"github.com/gdn-dev/gdn/pkg/crash"
 	"github.com/gdn-dev/gdn/pkg/depot"
 	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/gdn-dev/gdn/pkg/garden"
+	"github.com/gdn-dev/gdn/pkg/garden/translate"
 	"github.com/gdn-dev/gdn/pkg/handle"
 	"github.com/gdn-dev/gdn/pkg/runtime"
+	"github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // Property keys the gardener itself reads or writes.
@@ -89,8 +91,11 @@ type Config struct {
 	OwnImagePlugin, OwnPrivilegedImagePlugin, OwnNetworkPlugin bool
 	// DefaultRootfs is used when a spec names no image.
 	DefaultRootfs string
-	// InitBin is the host path of gdn-init, handed to gdn-depot.
-	InitBin string
+	// Bundle is what every container's bundle depends on (the host's
+	// facts, gdn-init's path, the cgroup parent, the id mappings): create
+	// writes the bundle in this process, with gdn-depot create's rules
+	// and depot, as Guardian's own depot does, one process fewer each.
+	Bundle bundle.Config
 	// MaxContainers caps the number of containers (0: no cap).
 	MaxContainers int
 	// DisablePrivileged refuses privileged containers.
@@ -483,34 +488,35 @@ func (g *Gardener) deleteRootfs(ctx context.Context, image Tool, h, vol string) 
 
 // createBundle runs gdn-depot create with the image plugin's partial spec
 // on stdin and the ContainerSpec on fd 3.
-func (g *Gardener) createBundle(ctx context.Context, h string, spec garden.ContainerSpec, partial []byte, rootfs string) error {
-	specJSON, err := json.Marshal(spec)
-	if err != nil {
-		return err
-	}
-	r, w, err := os.Pipe()
-	if err != nil {
-		return err
-	}
-	go func() {
-		_, _ = w.Write(specJSON)
-		w.Close()
+func (g *Gardener) createBundle(ctx context.Context, h string, spec garden.ContainerSpec, partial []byte, rootfs string) (err error) {
+	began := time.Now()
+	defer func() {
+		g.log.Debug("wrote bundle", "handle", h, "duration", time.Since(began), "error", err)
 	}()
-	defer r.Close()
-	args := []string{"create", h, "--spec", "/dev/fd/3", "--init-bin", g.cfg.InitBin}
-	if r := g.cfg.UIDs; r.Length > 0 {
-		args = append(args, "--uid-map-start", strconv.FormatUint(uint64(r.Start), 10), "--uid-map-length", strconv.FormatUint(uint64(r.Length), 10))
+	spec.Handle = h
+	d, props, err := translate.Desired(spec)
+	if err != nil {
+		return err
 	}
-	if r := g.cfg.GIDs; r.Length > 0 {
-		args = append(args, "--gid-map-start", strconv.FormatUint(uint64(r.Start), 10), "--gid-map-length", strconv.FormatUint(uint64(r.Length), 10))
-	}
-	var stdin io.Reader
 	if rootfs != "" {
-		args = append(args, "--rootfs", rootfs)
+		if d.Rootfs, err = filepath.Abs(rootfs); err != nil {
+			return err
+		}
 	} else {
-		stdin = strings.NewReader(string(partial))
+		var image specs.Spec
+		if err := json.Unmarshal(partial, &image); err != nil {
+			return fmt.Errorf("the image plugin's spec: %w: %w", err, errkind.InvalidSpec)
+		}
+		if err := d.FromImage(&image); err != nil {
+			return err
+		}
 	}
-	_, err = g.cfg.Depot.run(ctx, g.log.With("handle", h), call{args: args, stdin: stdin, extra: []*os.File{r}})
+	d.Created = time.Now()
+	oci, err := bundle.Generate(d, bundle.DefaultRules(g.cfg.Bundle))
+	if err != nil {
+		return err
+	}
+	_, err = g.cfg.Props.Create(ctx, h, oci, props)
 	return err
 }
 
