@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -156,33 +158,50 @@ func (s *initSeccomp) waitLoaded() error {
 }
 
 // recordProfile puts the profile back into the container's recorded
-// configuration, which libcontainer wrote without it: processes exec'd
-// later get the filter from it.
+// configuration, which libcontainer wrote without it (its "seccomp" key
+// is omitted when empty): processes exec'd later get the filter from it.
+// The key goes in as bytes, at the head of "config"; a state that does
+// not look as expected is decoded and encoded whole instead.
 func recordProfile(stateDir string, profile *configs.Seccomp) error {
 	p := filepath.Join(stateDir, "state.json")
 	data, err := os.ReadFile(p)
 	if err != nil {
 		return err
 	}
-	var state map[string]json.RawMessage
-	if err := json.Unmarshal(data, &state); err != nil {
-		return fmt.Errorf("%s: %w", p, err)
-	}
-	var cfg map[string]json.RawMessage
-	if err := json.Unmarshal(state["config"], &cfg); err != nil {
-		return fmt.Errorf("%s: config: %w", p, err)
-	}
-	if cfg["seccomp"], err = json.Marshal(profile); err != nil {
-		return err
-	}
-	if state["config"], err = json.Marshal(cfg); err != nil {
-		return err
-	}
-	out, err := json.Marshal(state)
+	sc, err := json.Marshal(profile)
 	if err != nil {
 		return err
 	}
+	head := []byte(`"config":{`)
+	var out []byte
+	if i := bytes.Index(data, head); i >= 0 && bytes.Count(data, head) == 1 && !bytes.Contains(data, []byte(`"seccomp":`)) {
+		i += len(head)
+		out = slices.Concat(data[:i], []byte(`"seccomp":`), sc, []byte(","), data[i:])
+		if bytes.HasPrefix(data[i:], []byte("}")) {
+			out = slices.Concat(data[:i], []byte(`"seccomp":`), sc, data[i:])
+		}
+	} else if out, err = withProfile(data, sc); err != nil {
+		return fmt.Errorf("%s: %w", p, err)
+	}
 	return atomicfile.WriteFile(p, out, 0o600)
+}
+
+// withProfile sets config.seccomp of a state decoded whole.
+func withProfile(data, sc []byte) ([]byte, error) {
+	var state map[string]json.RawMessage
+	if err := json.Unmarshal(data, &state); err != nil {
+		return nil, err
+	}
+	var cfg map[string]json.RawMessage
+	if err := json.Unmarshal(state["config"], &cfg); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	cfg["seccomp"] = sc
+	var err error
+	if state["config"], err = json.Marshal(cfg); err != nil {
+		return nil, err
+	}
+	return json.Marshal(state)
 }
 
 // compiledFilter returns profile's filter as libcontainer loads it (raw

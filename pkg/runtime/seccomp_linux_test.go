@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gdn-dev/gdn/pkg/bundle"
+	"github.com/opencontainers/runc/libcontainer/configs"
 	"golang.org/x/sys/unix"
 )
 
@@ -143,6 +144,45 @@ func TestInitThatDoesNotLoadTheFilterFailsTheCreate(t *testing.T) {
 				t.Fatalf("create: %v; want the missing filter named", err)
 			}
 			f.assertGone(t, h)
+		})
+	}
+}
+
+// recordProfile adds the profile to a state libcontainer wrote without
+// one, by bytes or, for a state of another shape, decoded whole.
+func TestRecordProfile(t *testing.T) {
+	profile := &configs.Seccomp{DefaultAction: configs.Errno, Architectures: []string{"amd64"},
+		Syscalls: []*configs.Syscall{{Name: "read", Action: configs.Allow}}}
+	for name, state := range map[string]string{
+		"libcontainer's":    `{"id":"h","init_process_pid":7,"config":{"rootfs":"/r","labels":["bundle=/b"]},"external_descriptors":[]}`,
+		"an empty config":   `{"id":"h","config":{}}`,
+		"another shape":     `{"config":{"rootfs":"/r"},"x":{"config":{"y":1}}}`,
+		"a profile already": `{"config":{"rootfs":"/r","seccomp":null}}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "state.json"), []byte(state), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := recordProfile(dir, profile); err != nil {
+				t.Fatal(err)
+			}
+			data, _ := os.ReadFile(filepath.Join(dir, "state.json"))
+			var got struct {
+				Config struct {
+					Rootfs  string           `json:"rootfs"`
+					Seccomp *configs.Seccomp `json:"seccomp"`
+				} `json:"config"`
+			}
+			if err := json.Unmarshal(data, &got); err != nil {
+				t.Fatalf("%s: %v", data, err)
+			}
+			if got.Config.Seccomp == nil || len(got.Config.Seccomp.Syscalls) != 1 || got.Config.Seccomp.Syscalls[0].Name != "read" {
+				t.Errorf("%s: no profile", data)
+			}
+			if strings.Contains(state, `"rootfs"`) && got.Config.Rootfs != "/r" {
+				t.Errorf("%s: the rest of the config is lost", data)
+			}
 		})
 	}
 }
