@@ -12,6 +12,7 @@
 package main
 
 import (
+	"bytes"
 	"bufio"
 	"cmp"
 	"encoding/json"
@@ -393,6 +394,11 @@ func (s *bench) close() {
 	_ = exec.Command("umount", "-l", s.work+"/store").Run()
 	_ = exec.Command("umount", "-l", s.work+"/store-privileged").Run()
 	_ = os.RemoveAll(s.work)
+	// A detached down's background process gives its subnet back once
+	// the devices are gone, writing the pool file again.
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && s.netBusy(); {
+		time.Sleep(50 * time.Millisecond)
+	}
 	_ = os.RemoveAll("/var/lib/gdn/net-" + s.tag)
 	_ = os.Remove("/run/runc-" + s.tag)
 	_ = os.RemoveAll("/run/runc-" + s.tag + ".seccomp") // gdn-run's compiled seccomp profiles
@@ -402,6 +408,20 @@ func (s *bench) close() {
 	for _, d := range append(parents, "/sys/fs/cgroup/garden-"+s.tag) {
 		_ = os.Remove(d)
 	}
+}
+
+// netBusy tells whether a gdn-net of this instance still runs.
+func (s *bench) netBusy() bool {
+	envs, _ := filepath.Glob("/proc/[0-9]*/environ")
+	for _, e := range envs {
+		if comm, _ := os.ReadFile(filepath.Join(filepath.Dir(e), "comm")); strings.TrimSpace(string(comm)) != "gdn-net" {
+			continue
+		}
+		if env, err := os.ReadFile(e); err == nil && bytes.Contains(env, []byte("GDN_TAG="+s.tag+"\x00")) {
+			return true
+		}
+	}
+	return false
 }
 
 // toolDurations reads the server's debug log: the median and count of
