@@ -12,8 +12,8 @@
 package main
 
 import (
-	"bytes"
 	"bufio"
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"flag"
