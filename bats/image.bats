@@ -60,6 +60,18 @@ teardown() {
 	[ "$output" = "$(printf 'one\nsecond\n0\nwhited-out\n0\nvolume-writable')" ]
 }
 
+@test "--without-mount: the same layers, whiteout and opaque directory, mounted only in the container" {
+	h=$(handle twonm)
+	run gdn-rootfs create --without-mount --insecure-registry "$REG" "docker://$REG/two:latest" "$h"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '.mounts[0] | .destination + " " + .type' <<<"$output")" = "/ overlay" ]
+	[ "$(jq -r '.mounts[1].destination' <<<"$output")" = /data ]
+	gdn-depot create "$h" --init-bin "$INIT" <<<"$output" | gdn-run create >/dev/null
+	run ! grep -q " $GDN_STORE/volumes/$h/" /proc/self/mountinfo
+	run gdn-run exec "$h" --attach -- /bin/sh -c 'echo $GDN_TEST; cat /etc/second; ls /home | wc -l; test -e /etc/hostname || echo whited-out; stat -c %u /etc/passwd; touch /data/x && echo volume-writable'
+	[ "$output" = "$(printf 'one\nsecond\n0\nwhited-out\n0\nvolume-writable')" ]
+}
+
 @test "pull by digest, and the Garden form docker:///repo#tag" {
 	digest=$(skopeo inspect --tls-verify=false "docker://$REG/busybox:latest" | jq -r .Digest)
 	run gdn-rootfs create --insecure-registry "$REG" "docker://$REG/busybox@$digest" "$(handle dig)"

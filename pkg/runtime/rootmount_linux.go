@@ -85,9 +85,12 @@ func openRootMount(m *specs.Mount) (_ *os.File, err error) {
 			attrs |= a
 			continue
 		}
-		if hasValue {
+		switch {
+		case key == "lowerdir" && len(value) > maxParam:
+			err = setLowers(fsfd, value)
+		case hasValue:
 			err = unix.FsconfigSetString(fsfd, key, value)
-		} else {
+		default:
 			err = unix.FsconfigSetFlag(fsfd, key)
 		}
 		if err != nil {
@@ -102,6 +105,42 @@ func openRootMount(m *specs.Mount) (_ *os.File, err error) {
 		return nil, fmt.Errorf("mount %s on /: %w", m.Type, err)
 	}
 	return os.NewFile(uintptr(mfd), "root mount"), nil
+}
+
+// maxParam is the longest string fsconfig(2) takes as a parameter's value
+// (mount(2) takes a page for all of them).
+const maxParam = 255
+
+// setLowers gives overlayfs a lowerdir too long for one parameter (an
+// image of many layers) one layer at a time, with "lowerdir+" (and
+// "datadir+" after "::"), which Linux 6.8 added for this. A colon in a
+// path is escaped ("\:") in lowerdir, not in lowerdir+.
+func setLowers(fsfd int, value string) error {
+	key := "lowerdir+"
+	var layer strings.Builder
+	flush := func() error {
+		if layer.Len() == 0 {
+			key = "datadir+" // "::": the data-only layers follow
+			return nil
+		}
+		err := unix.FsconfigSetString(fsfd, key, layer.String())
+		layer.Reset()
+		return err
+	}
+	for i := 0; i < len(value); i++ {
+		switch {
+		case value[i] == '\\' && i+1 < len(value):
+			i++
+			layer.WriteByte(value[i])
+		case value[i] == ':':
+			if err := flush(); err != nil {
+				return err
+			}
+		default:
+			layer.WriteByte(value[i])
+		}
+	}
+	return flush()
 }
 
 // moveRootMount runs in a new container's init before libcontainer's: if

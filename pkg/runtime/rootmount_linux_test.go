@@ -204,3 +204,38 @@ func TestTakeRootMount(t *testing.T) {
 		t.Errorf("bind on /: %v, want InvalidSpec", err)
 	}
 }
+
+// TestRootMountOfManyLayers: a lowerdir longer than fsconfig takes in
+// one parameter (an image of many layers) is given layer by layer.
+func TestRootMountOfManyLayers(t *testing.T) {
+	f := newFixture(t)
+	h := "rt-rootmount-layers"
+	o := newOverlayRoot(t, f, h, containerRootUID(t))
+	var lowers []string
+	for i := range 6 {
+		d := filepath.Join(f.dir, "layers", strings.Repeat("l", 60)+strconv.Itoa(i))
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		lowers = append(lowers, d)
+	}
+	if err := os.WriteFile(filepath.Join(lowers[0], "top"), []byte("top layer\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lowers = append(lowers, f.rootfs)
+	lowerdir := "lowerdir=" + strings.Join(lowers, ":")
+	if len(lowerdir) <= maxParam {
+		t.Fatalf("lowerdir of %d bytes: the test wants one longer than %d", len(lowerdir), maxParam)
+	}
+	m := specs.Mount{Destination: "/", Type: "overlay", Source: "overlay", Options: []string{lowerdir, "upperdir=" + o.upper, "workdir=" + o.work}}
+	g := *f
+	g.rootfs = o.mnt
+	b := g.bundle(t, h, bundle.Desired{ImageMounts: []specs.Mount{m}}, f.init)
+	if _, err := f.rt.Create(context.Background(), h, b); err != nil {
+		t.Fatal(err)
+	}
+	code, out, err := f.exec(t, h, ExecSpec{Args: []string{"/bin/cat", "/top"}})
+	if err != nil || code != 0 || out != "top layer" {
+		t.Errorf("the top layer's file: %d %q %v", code, out, err)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,9 +39,9 @@ import (
 // hands gdn-init the very filter libcontainer would have loaded: compiled
 // once per profile by libcontainer's own code in a throwaway process, read
 // back from the kernel (PTRACE_SECCOMP_GET_FILTER) and kept beside the
-// runtime root. gdn-init sets no_new_privs on itself (it never executes anything,
-// so that changes nothing for it) and loads the filter before anything
-// else, then acknowledges; gdn-run create fails, and removes the
+// runtime root. gdn-init sets no_new_privs on itself (it never executes
+// anything, so that changes nothing for it) and loads the filter before
+// anything else, then acknowledges; gdn-run create fails, and removes the
 // container, without that acknowledgement. The container's recorded
 // configuration (state.json) keeps the profile, so every process exec'd
 // later gets it from libcontainer exactly as before, through runc too.
@@ -50,7 +51,7 @@ import (
 const seccompDumpArg = "seccomp-dump"
 
 // seccompAckTimeout bounds the wait for gdn-init's acknowledgement: an
-// init that does not know the protocol ignores its arguments and sleeps.
+// init that does not know the protocol ignores the variable and sleeps.
 var seccompAckTimeout = 10 * time.Second
 
 // initLoadsSeccomp reports whether the container's init is gdn-init with
@@ -92,10 +93,9 @@ func loadFlags(sc *configs.Seccomp) (uint, bool) {
 
 // initSeccomp is what createAndRun needs to have gdn-init load the filter.
 type initSeccomp struct {
-	profile *configs.Seccomp
-	filter  *os.File // the compiled filter, for gdn-init
-	ackR    *os.File // gdn-init writes one byte to the other end once loaded
-	ackW    *os.File
+	filter *os.File // the compiled filter, for gdn-init
+	ackR   *os.File // gdn-init writes one byte to the other end once loaded
+	ackW   *os.File
 }
 
 // initSeccompEnv names, in gdn-init's environment (not its arguments,
@@ -129,7 +129,7 @@ func (r *Runtime) prepareInitSeccomp(profile *configs.Seccomp, extra *[]*os.File
 		f.Close()
 		return nil, "", err
 	}
-	s := &initSeccomp{profile: profile, filter: f, ackR: ackR, ackW: ackW}
+	s := &initSeccomp{filter: f, ackR: ackR, ackW: ackW}
 	flags, _ := loadFlags(profile)
 	filterFD := 3 + len(*extra)
 	*extra = append(*extra, f, ackW)
@@ -205,16 +205,16 @@ func withProfile(data, sc []byte) ([]byte, error) {
 }
 
 // compiledFilter returns profile's filter as libcontainer loads it (raw
-// struct sock_filter instructions), from the runtime root's cache or
-// compiled now. The key covers the profile, libseccomp's version and this
-// build (libcontainer's patching of the filter).
+// struct sock_filter instructions), from the cache or compiled now. The
+// key covers the profile, libseccomp's version, and libcontainer's and
+// gdn's versions (libcontainer patches libseccomp's program).
 func (r *Runtime) compiledFilter(profile *configs.Seccomp) ([]byte, error) {
 	data, err := json.Marshal(profile)
 	if err != nil {
 		return nil, err
 	}
 	major, minor, micro := seccomp.Version()
-	sum := sha256.Sum256(fmt.Appendf(data, "\nlibseccomp %d.%d.%d\ngdn %s", major, minor, micro, version.Version))
+	sum := sha256.Sum256(fmt.Appendf(data, "\nlibseccomp %d.%d.%d\nrunc %s\ngdn %s", major, minor, micro, runcVersion(), version.Version))
 	cache := filepath.Join(r.seccompCache(), hex.EncodeToString(sum[:16]))
 	if prog, err := os.ReadFile(cache); err == nil && len(prog) > 0 && len(prog)%int(unsafe.Sizeof(unix.SockFilter{})) == 0 {
 		return prog, nil
@@ -227,6 +227,18 @@ func (r *Runtime) compiledFilter(profile *configs.Seccomp) ([]byte, error) {
 		return nil, err
 	}
 	return prog, atomicfile.WriteFile(cache, prog, 0o600)
+}
+
+// runcVersion is the version of libcontainer built in.
+func runcVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == "github.com/opencontainers/runc" {
+				return d.Version
+			}
+		}
+	}
+	return "unknown"
 }
 
 // seccompCache is the directory of compiled profiles: beside the runtime
