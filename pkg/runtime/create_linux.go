@@ -162,7 +162,7 @@ func (r *Runtime) createAndRun(h, bundle string, pio ProcessIO, opts createOptio
 	pio.apply(proc)
 	proc.Init = true
 	if rootMount != nil {
-		mfd, err := openRootMount(rootMount)
+		mfd, err := openRootMount(rootMount, cfg.Rootfs)
 		if err != nil {
 			return State{}, 0, fmt.Errorf("bundle %q: %w", bundle, err)
 		}

@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -55,11 +56,28 @@ var mountAttrs = map[string]int{
 	"nodiratime": unix.MOUNT_ATTR_NODIRATIME, "rw": 0,
 }
 
-// openRootMount mounts m detached and returns the mount's fd.
-func openRootMount(m *specs.Mount) (_ *os.File, err error) {
+// openRootMount mounts m detached and returns the mount's fd; target is
+// root.path, used only by the fallback of mountAndClone.
+func openRootMount(m *specs.Mount, target string) (_ *os.File, err error) {
 	if m.Type == "" || m.Type == "bind" || m.Type == "rbind" {
 		return nil, fmt.Errorf("mount on /: type %q: only a file system (such as overlay) can be mounted on the root: %w", m.Type, errkind.InvalidSpec)
 	}
+	f, err := fsmountRoot(m)
+	if errors.Is(err, errLongParam) {
+		return mountAndClone(m, target)
+	}
+	return f, err
+}
+
+// errLongParam is a parameter too long for fsconfig on this kernel.
+var errLongParam = errors.New("a parameter too long for fsconfig")
+
+// lowerdirPlus says whether to give a long lowerdir layer by layer
+// (Linux 6.8), rather than through mountAndClone; tests turn it off.
+var lowerdirPlus = true
+
+// fsmountRoot makes m with the new mount API, detached.
+func fsmountRoot(m *specs.Mount) (_ *os.File, err error) {
 	fsfd, err := unix.Fsopen(m.Type, unix.FSOPEN_CLOEXEC)
 	if err != nil {
 		return nil, fmt.Errorf("mount on /: file system %q: %w", m.Type, err)
@@ -87,7 +105,12 @@ func openRootMount(m *specs.Mount) (_ *os.File, err error) {
 		}
 		switch {
 		case key == "lowerdir" && len(value) > maxParam:
-			err = setLowers(fsfd, value)
+			if !lowerdirPlus {
+				return nil, errLongParam
+			}
+			if err = setLowers(fsfd, value); errors.Is(err, unix.EINVAL) {
+				return nil, errLongParam // a kernel before 6.8
+			}
 		case hasValue:
 			err = unix.FsconfigSetString(fsfd, key, value)
 		default:
@@ -105,6 +128,39 @@ func openRootMount(m *specs.Mount) (_ *os.File, err error) {
 		return nil, fmt.Errorf("mount %s on /: %w", m.Type, err)
 	}
 	return os.NewFile(uintptr(mfd), "root mount"), nil
+}
+
+// mountAndClone mounts m on target with mount(2), whose options may fill
+// a page, takes a detached clone of the mount (open_tree) and unmounts it
+// again at once: the mount is on the host only for that moment. It is for
+// kernels whose fsconfig cannot take the lowerdir of an image of many
+// layers. A gdn-run killed in that moment leaves the mount on root.path,
+// where gdn-rootfs delete unmounts it.
+func mountAndClone(m *specs.Mount, target string) (*os.File, error) {
+	var flags uintptr
+	var data []string
+	for _, o := range m.Options {
+		if f, ok := legacyFlags[o]; ok {
+			flags |= f
+			continue
+		}
+		data = append(data, o)
+	}
+	if err := unix.Mount(m.Source, target, m.Type, flags, strings.Join(data, ",")); err != nil {
+		return nil, fmt.Errorf("mount %s on /: %w: %w", m.Type, err, errkind.InvalidSpec)
+	}
+	defer func() { _ = unix.Unmount(target, unix.MNT_DETACH) }()
+	fd, err := unix.OpenTree(unix.AT_FDCWD, target, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("clone the mount on /: %w", err)
+	}
+	return os.NewFile(uintptr(fd), "root mount"), nil
+}
+
+// legacyFlags are mountAttrs as mount(2)'s flags.
+var legacyFlags = map[string]uintptr{
+	"ro": unix.MS_RDONLY, "nosuid": unix.MS_NOSUID, "nodev": unix.MS_NODEV, "noexec": unix.MS_NOEXEC,
+	"noatime": unix.MS_NOATIME, "relatime": unix.MS_RELATIME, "nodiratime": unix.MS_NODIRATIME, "rw": 0,
 }
 
 // maxParam is the longest string fsconfig(2) takes as a parameter's value

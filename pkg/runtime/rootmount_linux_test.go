@@ -200,16 +200,27 @@ func TestTakeRootMount(t *testing.T) {
 	if _, err := takeRootMount(spec); errkind.Of(err) != errkind.InvalidSpec {
 		t.Errorf("root mount not first: %v, want InvalidSpec", err)
 	}
-	if _, err := openRootMount(&specs.Mount{Destination: "/", Type: "bind", Source: "/tmp"}); errkind.Of(err) != errkind.InvalidSpec {
+	if _, err := openRootMount(&specs.Mount{Destination: "/", Type: "bind", Source: "/tmp"}, "/nonexistent"); errkind.Of(err) != errkind.InvalidSpec {
 		t.Errorf("bind on /: %v, want InvalidSpec", err)
 	}
 }
 
 // TestRootMountOfManyLayers: a lowerdir longer than fsconfig takes in
-// one parameter (an image of many layers) is given layer by layer.
+// one parameter (an image of many layers) is given layer by layer, or on
+// a kernel without that, mounted with mount(2) and cloned.
 func TestRootMountOfManyLayers(t *testing.T) {
+	for _, plus := range []bool{true, false} {
+		t.Run("lowerdir+="+strconv.FormatBool(plus), func(t *testing.T) {
+			saved := lowerdirPlus
+			lowerdirPlus = plus
+			defer func() { lowerdirPlus = saved }()
+			rootMountOfManyLayers(t, "rt-rootmount-layers-"+strconv.FormatBool(plus))
+		})
+	}
+}
+
+func rootMountOfManyLayers(t *testing.T, h string) {
 	f := newFixture(t)
-	h := "rt-rootmount-layers"
 	o := newOverlayRoot(t, f, h, containerRootUID(t))
 	var lowers []string
 	for i := range 6 {
@@ -237,5 +248,8 @@ func TestRootMountOfManyLayers(t *testing.T) {
 	code, out, err := f.exec(t, h, ExecSpec{Args: []string{"/bin/cat", "/top"}})
 	if err != nil || code != 0 || out != "top layer" {
 		t.Errorf("the top layer's file: %d %q %v", code, out, err)
+	}
+	if hostMountinfoHas(t, o.mnt) {
+		t.Errorf("the rootfs is mounted on the host at %s", o.mnt)
 	}
 }
