@@ -110,8 +110,15 @@ func (r *Runtime) createAndRun(h, bundle string, pio ProcessIO, opts createOptio
 	// gdn-init loads the profile compiled (see initSeccomp); libcontainer
 	// records it again once the init has.
 	var profile *configs.Seccomp
+	var prog []byte
 	if initLoadsSeccomp(spec.Process.Args, cfg.Seccomp) {
-		profile, cfg.Seccomp = cfg.Seccomp, nil
+		if prog, err = r.compiledFilter(cfg.Seccomp); err != nil {
+			// A kernel without PTRACE_SECCOMP_GET_FILTER, say: the
+			// init compiles the profile itself, as runc's does.
+			r.log.Warn("seccomp profile not compiled ahead; the init compiles it", "error", err)
+		} else {
+			profile, cfg.Seccomp = cfg.Seccomp, nil
+		}
 	}
 	if f := opts.namespacesReady; f != nil {
 		// A function hook lives in this process only: libcontainer runs
@@ -172,7 +179,7 @@ func (r *Runtime) createAndRun(h, bundle string, pio ProcessIO, opts createOptio
 	var sc *initSeccomp
 	if profile != nil {
 		var env string
-		if sc, env, err = r.prepareInitSeccomp(profile, &proc.ExtraFiles); err != nil {
+		if sc, env, err = prepareInitSeccomp(profile, prog, &proc.ExtraFiles); err != nil {
 			return State{}, 0, fmt.Errorf("container %q: %w", h, err)
 		}
 		proc.Env = append(slices.DeleteFunc(proc.Env, func(e string) bool { return strings.HasPrefix(e, initSeccompEnv+"=") }), env)

@@ -103,14 +103,10 @@ type initSeccomp struct {
 // acknowledgement's fd: "FD,FLAGS,ACKFD".
 const initSeccompEnv = "GDN_INIT_SECCOMP"
 
-// prepareInitSeccomp compiles (or finds) profile's filter and appends the
-// two files gdn-init needs to extra, returning the variable that tells
-// gdn-init about them.
-func (r *Runtime) prepareInitSeccomp(profile *configs.Seccomp, extra *[]*os.File) (*initSeccomp, string, error) {
-	prog, err := r.compiledFilter(profile)
-	if err != nil {
-		return nil, "", err
-	}
+// prepareInitSeccomp appends the two files gdn-init needs to load prog,
+// profile's compiled filter, to extra, and returns the variable that
+// tells gdn-init about them.
+func prepareInitSeccomp(profile *configs.Seccomp, prog []byte, extra *[]*os.File) (*initSeccomp, string, error) {
 	fd, err := unix.MemfdCreate("seccomp-filter", unix.MFD_CLOEXEC)
 	if err != nil {
 		return nil, "", err
@@ -219,7 +215,7 @@ func (r *Runtime) compiledFilter(profile *configs.Seccomp) ([]byte, error) {
 	if prog, err := os.ReadFile(cache); err == nil && len(prog) > 0 && len(prog)%int(unsafe.Sizeof(unix.SockFilter{})) == 0 {
 		return prog, nil
 	}
-	prog, err := compileFilter(data)
+	prog, err := compile(data)
 	if err != nil {
 		return nil, fmt.Errorf("compile seccomp profile: %w", err)
 	}
@@ -245,6 +241,9 @@ func runcVersion() string {
 // root, not in it, where runc would take it for a container (the default
 // root is runc's own).
 func (r *Runtime) seccompCache() string { return r.root + ".seccomp" }
+
+// compile is compileFilter; tests replace it.
+var compile = compileFilter
 
 // compileFilter has a child (this binary, seccompDumpArg) load the
 // profile with libcontainer's own code, reads the loaded filter back from

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -184,5 +185,23 @@ func TestRecordProfile(t *testing.T) {
 				t.Errorf("%s: the rest of the config is lost", data)
 			}
 		})
+	}
+}
+
+// TestUncompiledProfileFallsBackToLibcontainer: where the profile cannot
+// be compiled ahead (no PTRACE_SECCOMP_GET_FILTER), the init compiles and
+// loads it as runc's does.
+func TestUncompiledProfileFallsBackToLibcontainer(t *testing.T) {
+	saved := compile
+	compile = func([]byte) ([]byte, error) { return nil, errors.New("no PTRACE_SECCOMP_GET_FILTER here") }
+	defer func() { compile = saved }()
+	f := newFixture(t)
+	h := "rt-seccomp-fallback"
+	st, err := f.rt.Create(context.Background(), h, f.bundle(t, h, bundle.Desired{}, f.init))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nnp, mode := statusField(t, st.Pid, "NoNewPrivs"), statusField(t, st.Pid, "Seccomp"); nnp != "0" || mode != "2" {
+		t.Errorf("init: NoNewPrivs %s, Seccomp %s; want libcontainer's filter", nnp, mode)
 	}
 }
