@@ -2,13 +2,14 @@ package handle
 
 import (
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/gdn-dev/gdn/pkg/errkind"
 )
 
-// FuzzValidate: a handle Validate accepts is one safe path component
+// FuzzValidate: Validate agrees with Pattern; a handle it accepts is one safe path component
 // (what the depot and the runtime root join onto their directories), at
 // most MaxLen bytes, and not a flag; anything refused is InvalidHandle.
 func FuzzValidate(f *testing.F) {
@@ -18,8 +19,12 @@ func FuzzValidate(f *testing.F) {
 	} {
 		f.Add(s)
 	}
+	pattern := regexp.MustCompile(Pattern)
 	f.Fuzz(func(t *testing.T, s string) {
 		err := Validate(s)
+		if (err == nil) != pattern.MatchString(s) {
+			t.Fatalf("Validate(%q) = %v, but the pattern says %v", s, err, pattern.MatchString(s))
+		}
 		if err != nil {
 			if errkind.Of(err) != errkind.InvalidHandle {
 				t.Fatalf("Validate(%q) = %v, want InvalidHandle", s, err)

@@ -11,7 +11,6 @@ package tag
 import (
 	"fmt"
 	"os"
-	"regexp"
 
 	"github.com/gdn-dev/gdn/pkg/errkind"
 )
@@ -23,17 +22,32 @@ const Env = "GDN_TAG"
 // table, a cgroup name, a path component).
 const MaxLen = 16
 
-var pattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_]{0,15}$`)
+// Pattern is the rule, as error messages show it (Validate checks it
+// byte by byte: a compiled regexp costs every tool time at start).
+const Pattern = `^[a-z0-9][a-z0-9_]{0,15}$`
 
 // Validate returns an error wrapping errkind.InvalidSpec unless t is ""
 // or 1 to MaxLen lower-case letters, digits and underscores (no dash,
 // so that "gdn-a" and "gdn-a-b" can never be each other's prefix
 // confusions, and no dot or slash, so it is safe in a path).
 func Validate(t string) error {
-	if t == "" || pattern.MatchString(t) {
+	if t == "" || valid(t) {
 		return nil
 	}
-	return fmt.Errorf("invalid tag %q: must match %s: %w", t, pattern, errkind.InvalidSpec)
+	return fmt.Errorf("invalid tag %q: must match %s: %w", t, Pattern, errkind.InvalidSpec)
+}
+
+func valid(t string) bool {
+	if len(t) > MaxLen {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' && i > 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // FromEnv returns the tag in Env ("" when unset), validated.

@@ -2,6 +2,7 @@ package tag
 
 import (
 	"errors"
+	"regexp"
 	"testing"
 
 	"github.com/gdn-dev/gdn/pkg/errkind"
@@ -38,4 +39,17 @@ func TestFromEnv(t *testing.T) {
 	if _, err := FromEnv(); err == nil {
 		t.Error("FromEnv accepted an invalid tag")
 	}
+}
+
+// FuzzValidate: Validate agrees with Pattern.
+func FuzzValidate(f *testing.F) {
+	for _, s := range []string{"", "a", "t1_2", "_a", "A", "a-b", "abcdefghijklmnopq", "é"} {
+		f.Add(s)
+	}
+	pattern := regexp.MustCompile(Pattern)
+	f.Fuzz(func(t *testing.T, s string) {
+		if (Validate(s) == nil) != (s == "" || pattern.MatchString(s)) {
+			t.Fatalf("Validate(%q) = %v, but the pattern says %v", s, Validate(s), pattern.MatchString(s))
+		}
+	})
 }
