@@ -32,6 +32,9 @@ func HandleInit() {
 		if err := moveRootMount(); err != nil {
 			initFailed(err)
 		}
+		if err := takeExecFilter(); err != nil {
+			initFailed(err)
+		}
 		libcontainer.Init()
 	}
 }

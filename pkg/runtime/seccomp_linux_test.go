@@ -64,49 +64,20 @@ func TestInitLoadsTheFilterLibcontainerLoads(t *testing.T) {
 		t.Fatalf("state.json's seccomp profile: %.80s, %v", state.Config.Seccomp, err)
 	}
 
-	p, err := f.rt.PrepareProcess(h, ExecSpec{Args: []string{"sleep", "30"}})
-	if err != nil {
-		t.Fatal(err)
+	// libcontainer's own compilation, for an exec'd process: the same
+	// program.
+	handOverExec = false
+	execFilter := f.sleeperFilter(t, h)
+	handOverExec = true
+	if !sameProgram(initFilter, execFilter) {
+		t.Errorf("gdn-init's filter (%d instructions) differs from libcontainer's (%d)", len(initFilter)/8, len(execFilter)/8)
 	}
-	devnull, _ := os.Open(os.DevNull)
-	defer devnull.Close()
-	pid, err := f.rt.StartProcess(h, p, ProcessIO{Stdin: devnull, Stdout: devnull, Stderr: devnull})
-	if err != nil {
-		t.Fatal(err)
+	// An exec'd process gets the compiled filter handed over: the same,
+	// without no_new_privs.
+	if handed := f.sleeperFilter(t, h); !bytes.Equal(handed, initFilter) {
+		t.Errorf("the exec'd process's filter (%d instructions) is not the compiled one (%d)", len(handed)/8, len(initFilter)/8)
 	}
-	defer func() {
-		_ = unix.Kill(pid, unix.SIGKILL)
-		var ws unix.WaitStatus
-		_, _ = unix.Wait4(pid, &ws, 0, nil)
-	}()
-	// The exec'd process's filter is loaded just before its exec.
-	var execFilter []byte
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if exe, _ := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe"); strings.HasSuffix(exe, "busybox") || strings.HasSuffix(exe, "sleep") {
-			if execFilter, err = readFilter(pid); err != nil {
-				t.Fatal(err)
-			}
-			break
-		}
-	}
-	if execFilter == nil {
-		t.Fatal("the exec'd process never ran sleep")
-	}
-	if statusField(t, pid, "NoNewPrivs") != "0" {
-		t.Errorf("the exec'd process has no_new_privs, which the bundle did not ask for")
-	}
-	// libcontainer puts a stub before libseccomp's program that answers
-	// ENOSYS for syscalls newer than the profile knows, one branch per
-	// architecture in Go's map order, which differs from run to run; the
-	// program after it is libseccomp's, and must be the same.
-	const insn = 8
-	same := len(initFilter)
-	for same > 0 && same <= len(execFilter) && bytes.Equal(initFilter[same-insn:same], execFilter[len(execFilter)-len(initFilter)+same-insn:len(execFilter)-len(initFilter)+same]) {
-		same -= insn
-	}
-	if len(initFilter) != len(execFilter) || same > 16*insn {
-		t.Errorf("gdn-init's filter (%d instructions) differs from libcontainer's (%d) beyond the first %d", len(initFilter)/insn, len(execFilter)/insn, same/insn)
-	}
+
 	cached, _ := filepath.Glob(filepath.Join(f.rt.seccompCache(), "*"))
 	if len(cached) != 1 {
 		t.Fatalf("cache: %v, want one compiled profile", cached)
@@ -123,6 +94,58 @@ func TestInitLoadsTheFilterLibcontainerLoads(t *testing.T) {
 	if after, err := os.Stat(cached[0]); err != nil || !after.ModTime().Equal(before.ModTime()) {
 		t.Errorf("the second create compiled again: %v", err)
 	}
+}
+
+// sleeperFilter execs a sleep in h and returns its seccomp filter, and
+// checks it has one filter and no no_new_privs.
+func (f *fixture) sleeperFilter(t *testing.T, h string) []byte {
+	t.Helper()
+	p, err := f.rt.PrepareProcess(h, ExecSpec{Args: []string{"sleep", "30"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	devnull, _ := os.Open(os.DevNull)
+	defer devnull.Close()
+	pid, err := f.rt.StartProcess(h, p, ProcessIO{Stdin: devnull, Stdout: devnull, Stderr: devnull})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = unix.Kill(pid, unix.SIGKILL)
+		var ws unix.WaitStatus
+		_, _ = unix.Wait4(pid, &ws, 0, nil)
+	}()
+	// The filter is loaded before the exec of sleep.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if exe, _ := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe"); strings.HasSuffix(exe, "busybox") || strings.HasSuffix(exe, "sleep") {
+			if nnp, n := statusField(t, pid, "NoNewPrivs"), statusField(t, pid, "Seccomp_filters"); nnp != "0" || n != "1" {
+				t.Errorf("exec'd process: NoNewPrivs %s, Seccomp_filters %s; want 0 and 1", nnp, n)
+			}
+			prog, err := readFilter(pid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return prog
+		}
+	}
+	t.Fatal("the exec'd process never ran sleep")
+	return nil
+}
+
+// sameProgram: libcontainer puts a stub before libseccomp's program that
+// answers ENOSYS for syscalls newer than the profile knows, one branch per
+// architecture in Go's map order, which differs from run to run; the
+// program after it is libseccomp's, and must be the same.
+func sameProgram(a, b []byte) bool {
+	const insn = 8
+	if len(a) != len(b) {
+		return false
+	}
+	same := len(a)
+	for same > 0 && bytes.Equal(a[same-insn:same], b[same-insn:same]) {
+		same -= insn
+	}
+	return same <= 16*insn
 }
 
 // TestInitThatDoesNotLoadTheFilterFailsTheCreate: an init that ignores

@@ -30,6 +30,12 @@ func (r *Runtime) StartProcess(h string, p *Prepared, pio ProcessIO) (int, error
 		return 0, fmt.Errorf("exec in %q: %w", h, err)
 	}
 	pio.apply(proc)
+	// The profile compiled once, for the bootstrap to load (see
+	// takeExecFilter).
+	if f := r.execFilter(c.Config().Seccomp); f != nil {
+		defer f.Close()
+		proc.ExtraFiles = append([]*os.File{f}, proc.ExtraFiles...)
+	}
 	if err := c.Run(proc); err != nil {
 		return 0, fmt.Errorf("exec in %q: %w", h, classifyStartError(notRunning(err)))
 	}
