@@ -20,7 +20,9 @@
 // rootfs given as a mount on "/" (an image plugin's unmounted overlay) is
 // mounted in the container's mount namespace only (rootmount_linux.go),
 // and gdn-init loads the seccomp filter compiled once instead of the init
-// compiling it for every container (seccomp_linux.go).
+// compiling it for every container (seccomp_linux.go); an exec'd
+// process's bootstrap gets the same filter handed over
+// (execseccomp_linux.go).
 //
 // Teardown never uses runc's 100 ms polling "delete --force" path: Delete
 // kills the init, waits for its exit on a pidfd, and destroys the cgroup and
