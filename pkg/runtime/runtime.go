@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -61,7 +62,11 @@ type Runtime struct {
 	log          *slog.Logger
 }
 
-// New returns a Runtime for cfg, creating the state root if needed.
+// New returns a Runtime for cfg. The state root is made by the first
+// Create (libcontainer makes it): a delete or a state query with no root
+// finds nothing, and does not leave an empty root behind (a pea's monitor
+// deletes its pea when the pea ends, perhaps long after everything else
+// of its server went).
 func New(cfg Config) (*Runtime, error) {
 	r := &Runtime{root: cfg.Root, cgroupParent: cfg.CgroupParent, log: cfg.Logger}
 	if r.root == "" {
@@ -78,9 +83,6 @@ func New(cfg Config) (*Runtime, error) {
 		logrus.SetFormatter(&logrus.JSONFormatter{})
 	} else {
 		logrus.SetOutput(io.Discard)
-	}
-	if err := os.MkdirAll(r.root, 0o700); err != nil {
-		return nil, fmt.Errorf("runtime root %q: %w", r.root, err)
 	}
 	return r, nil
 }
@@ -217,6 +219,9 @@ func bundleOf(labels []string) string {
 // tool's) are skipped.
 func (r *Runtime) List() ([]State, error) {
 	entries, err := os.ReadDir(r.root)
+	if errors.Is(err, fs.ErrNotExist) {
+		return []State{}, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("list %q: %w", r.root, err)
 	}

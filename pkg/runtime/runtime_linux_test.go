@@ -532,3 +532,26 @@ func TestNamespacesReadyComesEarly(t *testing.T) {
 		}
 	}
 }
+
+// TestNoRootNoTrace: queries and deletes against a runtime root that does
+// not exist find nothing and do not make it (a pea's monitor deletes its
+// pea when the pea ends, perhaps after its server's directories went).
+func TestNoRootNoTrace(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "gone", "run")
+	rt, err := New(Config{Root: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if existed, err := rt.Delete(context.Background(), "rt-none"); err != nil || existed {
+		t.Errorf("delete: %v, %v; want nothing to do", existed, err)
+	}
+	if _, err := rt.State("rt-none"); errkind.Of(err) != errkind.ContainerNotFound {
+		t.Errorf("state: %v, want ContainerNotFound", err)
+	}
+	if l, err := rt.List(); err != nil || len(l) != 0 {
+		t.Errorf("list: %v, %v; want none", l, err)
+	}
+	if _, err := os.Stat(filepath.Dir(root)); !os.IsNotExist(err) {
+		t.Errorf("the root's directory was made: %v", err)
+	}
+}
