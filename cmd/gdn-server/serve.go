@@ -318,8 +318,6 @@ func gardenerConfig(o *options, log *slog.Logger) (gardener.Config, error) {
 		OwnNetworkPlugin:         o.networkPlugin == "",
 		NetworkMetrics:           o.networkMetrics,
 		CleanupProcessDirsOnWait: o.cleanupProcessDirs,
-		UIDs:                     gardener.IDRange{Start: o.uidMapStart, Length: o.uidMapLength},
-		GIDs:                     gardener.IDRange{Start: o.gidMapStart, Length: o.gidMapLength},
 		CPUEntitlementPerShare:   o.cpuEntitlementPerShare,
 		Exec: gardener.ExecConfig{
 			// gdn-run's own defaults, which the tools it starts use too.

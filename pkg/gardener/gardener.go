@@ -102,9 +102,6 @@ type Config struct {
 	DisablePrivileged bool
 	// NetworkMetrics fills Metrics.NetworkStat.
 	NetworkMetrics bool
-	// UIDs and GIDs place unprivileged containers' ids 1.. on the host
-	// (Length 0: identity, the default).
-	UIDs, GIDs IDRange
 	// CleanupProcessDirsOnWait removes a process's directory once a
 	// client has had its exit status: it can be waited for only once.
 	CleanupProcessDirsOnWait bool
@@ -124,9 +121,6 @@ type ExecConfig struct {
 	RuntimeRoot, CgroupParent string
 	Dadoo, Starter            string
 }
-
-// IDRange is where container ids 1.. start on the host, and how many.
-type IDRange struct{ Start, Length uint32 }
 
 // Gardener runs Garden operations through the tools.
 type Gardener struct {
@@ -486,8 +480,9 @@ func (g *Gardener) deleteRootfs(ctx context.Context, image Tool, h, vol string) 
 	return err
 }
 
-// createBundle runs gdn-depot create with the image plugin's partial spec
-// on stdin and the ContainerSpec on fd 3.
+// createBundle writes h's bundle and initial properties, as gdn-depot
+// create does, from the image plugin's partial spec (or a raw rootfs) and
+// the ContainerSpec.
 func (g *Gardener) createBundle(ctx context.Context, h string, spec garden.ContainerSpec, partial []byte, rootfs string) (err error) {
 	began := time.Now()
 	defer func() {

@@ -120,8 +120,8 @@ func (g *Gardener) ownStores() []ownStore {
 }
 
 // InitStores prepares each of gdn-rootfs's stores the server runs
-// (idempotent): the unprivileged one with the id mappings of gdn-depot's
-// unprivileged containers (container root is the host's largest id, the
+// (idempotent): the unprivileged one with the id mappings of the
+// unprivileged containers (Config.Bundle: container root is the host's largest id, the
 // rest map as --uid-map-*/--gid-map-* say, identity by default), the
 // privileged one with none, so that a privileged container's files
 // belong to root. Another image plugin is set up by its operator, as with
@@ -130,10 +130,7 @@ func (g *Gardener) InitStores(ctx context.Context) error {
 	for _, s := range g.ownStores() {
 		args := append([]string{"init-store"}, s.tool.InitArgs...)
 		if s.mapped {
-			var err error
-			if args, err = g.storeMappings(args); err != nil {
-				return err
-			}
+			args = g.storeMappings(args)
 		}
 		if _, err := s.tool.run(ctx, g.log, call{args: args}); err != nil {
 			return err
@@ -143,25 +140,15 @@ func (g *Gardener) InitStores(ctx context.Context) error {
 }
 
 // storeMappings appends the unprivileged store's --uid-mapping and
-// --gid-mapping flags to args.
-func (g *Gardener) storeMappings(args []string) ([]string, error) {
+// --gid-mapping flags to args: the unprivileged containers' own.
+func (g *Gardener) storeMappings(args []string) []string {
 	for _, m := range []struct {
-		flag, mapPath string
-		r             IDRange
-	}{{"--uid-mapping", idmap.UIDMapPath, g.cfg.UIDs}, {"--gid-mapping", idmap.GIDMapPath, g.cfg.GIDs}} {
-		maximus, err := idmap.ReadMaximus(m.mapPath)
-		if err != nil {
-			return nil, err
-		}
-		ms := idmap.Mappings(maximus)
-		if m.r.Length > 0 {
-			if ms, err = idmap.RangeMappings(maximus, m.r.Start, m.r.Length); err != nil {
-				return nil, err
-			}
-		}
-		for _, l := range ms {
+		flag string
+		ms   []idmap.Mapping
+	}{{"--uid-mapping", g.cfg.Bundle.UIDMappings}, {"--gid-mapping", g.cfg.Bundle.GIDMappings}} {
+		for _, l := range m.ms {
 			args = append(args, m.flag, fmt.Sprintf("%d:%d:%d", l.ContainerID, l.HostID, l.Size))
 		}
 	}
-	return args, nil
+	return args
 }

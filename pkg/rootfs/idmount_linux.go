@@ -39,8 +39,7 @@ func idmappedBind(src, dst string, uidMap, gidMap []idmap.Mapping) error {
 // each layer's mount, so replacing or removing the shared one (Clean)
 // does not touch a running container.
 func (s *Store) sharedLower(dir string) (string, error) {
-	sum := sha256.Sum256([]byte(dir))
-	p := s.path("lowers", hex.EncodeToString(sum[:8]))
+	p := s.path("lowers", lowerKey(dir))
 	var want unix.Stat_t
 	if err := unix.Stat(dir, &want); err != nil {
 		return "", fmt.Errorf("image %q: %w", dir, err)
@@ -75,13 +74,18 @@ func (s *Store) sharedLower(dir string) (string, error) {
 	return p, nil
 }
 
+// lowerKey names the shared lower of the preloaded directory dir.
+func lowerKey(dir string) string {
+	sum := sha256.Sum256([]byte(dir))
+	return hex.EncodeToString(sum[:8])
+}
+
 // dropUnusedLowers unmounts and removes the shared lowers of directories
 // that no volume is made from.
 func (s *Store) dropUnusedLowers(usedDirs map[string]bool) {
 	keep := map[string]bool{}
 	for dir := range usedDirs {
-		sum := sha256.Sum256([]byte(dir))
-		keep[hex.EncodeToString(sum[:8])] = true
+		keep[lowerKey(dir)] = true
 	}
 	entries, _ := os.ReadDir(s.path("lowers"))
 	for _, e := range entries {

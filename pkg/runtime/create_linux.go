@@ -107,8 +107,9 @@ func (r *Runtime) createAndRun(h, bundle string, pio ProcessIO, opts createOptio
 	if err != nil {
 		return State{}, 0, fmt.Errorf("bundle %q: %w: %w", bundle, err, errkind.InvalidSpec)
 	}
-	// gdn-init loads the profile compiled (see initSeccomp); libcontainer
-	// records it again once the init has.
+	// gdn-init loads the profile compiled (see initSeccomp); recordProfile
+	// puts it back into the container's recorded configuration once the
+	// init has.
 	var profile *configs.Seccomp
 	var prog []byte
 	if initLoadsSeccomp(spec.Process.Args, cfg.Seccomp) {

@@ -51,31 +51,11 @@ func (r *Runtime) execFilter(profile *configs.Seccomp) *os.File {
 		r.log.Warn("seccomp profile not compiled ahead; the exec compiles it", "error", err)
 		return nil
 	}
-	fd, err := unix.MemfdCreate(execFilterName, unix.MFD_CLOEXEC)
+	f, err := memfdWith(execFilterName, prog)
 	if err != nil {
 		return nil
 	}
-	f := os.NewFile(uintptr(fd), execFilterName)
-	if _, err := f.Write(prog); err != nil {
-		f.Close()
-		return nil
-	}
 	return f
-}
-
-// handable: a profile without notification and with only flags that
-// change how the filter is loaded.
-func handable(sc *configs.Seccomp) bool {
-	if sc.ListenerPath != "" {
-		return false
-	}
-	for _, s := range sc.Syscalls {
-		if s.Action == configs.Notify {
-			return false
-		}
-	}
-	_, ok := loadFlags(sc)
-	return ok
 }
 
 // takeExecFilter runs in an exec's bootstrap process before libcontainer
@@ -87,6 +67,9 @@ func takeExecFilter() error {
 	if link, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(rootMountFD)); err != nil || !strings.HasPrefix(link, "/memfd:"+execFilterName) {
 		return nil
 	}
+	// Raw fds only here: an *os.File left to the garbage collector closes
+	// its fd number whenever it is finalised, by then perhaps another file
+	// (fd 3 is closed below, the init pipe's number is reused).
 	prog, err := readAllAt(rootMountFD)
 	if err != nil {
 		return fmt.Errorf("read the seccomp filter: %w", err)
@@ -98,7 +81,7 @@ func takeExecFilter() error {
 	// The configuration is one JSON value, the last thing the parent
 	// writes on that pipe.
 	var cfg map[string]json.RawMessage
-	if err := json.NewDecoder(os.NewFile(uintptr(pipeFD), "init")).Decode(&cfg); err != nil {
+	if err := json.NewDecoder(fdReader(pipeFD)).Decode(&cfg); err != nil {
 		return fmt.Errorf("read the init configuration: %w", err)
 	}
 	var container map[string]json.RawMessage
@@ -118,23 +101,23 @@ func takeExecFilter() error {
 	if err != nil {
 		return err
 	}
-	// libcontainer reads the configuration from the same fd number: a new
-	// socket there holds the configuration without the profile.
-	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	// libcontainer reads the configuration from the same fd number: a
+	// memfd there holds it without the profile (a socket's buffer might
+	// not take a big configuration with nobody reading yet).
+	fd, err := unix.MemfdCreate("init-config", unix.MFD_CLOEXEC)
 	if err != nil {
 		return err
 	}
-	w := os.NewFile(uintptr(pair[1]), "init-config")
-	_, werr := w.Write(out)
-	w.Close()
-	if werr != nil {
-		unix.Close(pair[0])
-		return werr
-	}
-	if err := unix.Dup3(pair[0], pipeFD, unix.O_CLOEXEC); err != nil {
+	defer unix.Close(fd)
+	if err := writeAll(fd, out); err != nil {
 		return err
 	}
-	unix.Close(pair[0])
+	if _, err := unix.Seek(fd, 0, io.SeekStart); err != nil {
+		return err
+	}
+	if err := unix.Dup3(fd, pipeFD, unix.O_CLOEXEC); err != nil {
+		return err
+	}
 	if err := loadFilter(prog, flags); err != nil {
 		return fmt.Errorf("load the seccomp filter: %w", err)
 	}
@@ -143,20 +126,44 @@ func takeExecFilter() error {
 
 // readAllAt reads fd from offset 0 to its end.
 func readAllAt(fd int) ([]byte, error) {
-	f := os.NewFile(uintptr(fd), "filter")
 	var buf []byte
 	chunk := make([]byte, 32<<10)
-	for off := int64(0); ; {
-		n, err := f.ReadAt(chunk, off)
-		buf = append(buf, chunk[:n]...)
-		off += int64(n)
-		if err == io.EOF {
-			return buf, nil
-		}
+	for {
+		n, err := unix.Pread(fd, chunk, int64(len(buf)))
 		if err != nil {
 			return nil, err
 		}
+		if n == 0 {
+			return buf, nil
+		}
+		buf = append(buf, chunk[:n]...)
 	}
+}
+
+// fdReader reads a raw fd.
+type fdReader int
+
+func (r fdReader) Read(p []byte) (int, error) {
+	n, err := unix.Read(int(r), p)
+	switch {
+	case err != nil:
+		return 0, err
+	case n == 0:
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// writeAll writes data to a raw fd.
+func writeAll(fd int, data []byte) error {
+	for len(data) > 0 {
+		n, err := unix.Write(fd, data)
+		if err != nil {
+			return err
+		}
+		data = data[n:]
+	}
+	return nil
 }
 
 // loadFilter loads prog (raw struct sock_filter) with seccomp(2)'s

@@ -55,10 +55,15 @@ const seccompDumpArg = "seccomp-dump"
 var seccompAckTimeout = 10 * time.Second
 
 // initLoadsSeccomp reports whether the container's init is gdn-init with
-// a profile it can load compiled: no notification, and only flags that
-// change how the filter is loaded.
+// a profile it can load compiled (see handable).
 func initLoadsSeccomp(args []string, sc *configs.Seccomp) bool {
-	if sc == nil || len(args) != 1 || args[0] != bundle.InitMountPath || sc.ListenerPath != "" {
+	return sc != nil && len(args) == 1 && args[0] == bundle.InitMountPath && handable(sc)
+}
+
+// handable: a profile that can be loaded compiled, without libcontainer:
+// no notification, and only flags that change how the filter is loaded.
+func handable(sc *configs.Seccomp) bool {
+	if sc.ListenerPath != "" {
 		return false
 	}
 	for _, s := range sc.Syscalls {
@@ -107,17 +112,8 @@ const initSeccompEnv = "GDN_INIT_SECCOMP"
 // profile's compiled filter, to extra, and returns the variable that
 // tells gdn-init about them.
 func prepareInitSeccomp(profile *configs.Seccomp, prog []byte, extra *[]*os.File) (*initSeccomp, string, error) {
-	fd, err := unix.MemfdCreate("seccomp-filter", unix.MFD_CLOEXEC)
+	f, err := memfdWith("seccomp-filter", prog)
 	if err != nil {
-		return nil, "", err
-	}
-	f := os.NewFile(uintptr(fd), "seccomp-filter")
-	if _, err := f.Write(prog); err != nil {
-		f.Close()
-		return nil, "", err
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		f.Close()
 		return nil, "", err
 	}
 	ackR, ackW, err := os.Pipe()
@@ -131,6 +127,24 @@ func prepareInitSeccomp(profile *configs.Seccomp, prog []byte, extra *[]*os.File
 	*extra = append(*extra, f, ackW)
 	env := fmt.Sprintf("%s=%d,%d,%d", initSeccompEnv, filterFD, flags, filterFD+1)
 	return s, env, nil
+}
+
+// memfdWith returns a memfd named name holding data, at offset 0.
+func memfdWith(name string, data []byte) (*os.File, error) {
+	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	f := os.NewFile(uintptr(fd), name)
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // close releases this process's ends.
