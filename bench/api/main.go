@@ -23,6 +23,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	goruntime "runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,7 +45,12 @@ func main() {
 	mib := flag.Int("stdout-mib", 50, "MiB of stdout streamed through the API")
 	pool := flag.String("pool", "10.240.0.0/20", "network pool (a /30 per container: /20 holds 1024)")
 	out := flag.String("out", "", "results directory (default: bench/results in the repository)")
+	only := flag.String("only", "", "run just this figure: \"gate\" (many clients with a disk limit); default: every figure")
 	flag.Parse()
+	if *only != "" && *only != "gate" {
+		fmt.Fprintf(os.Stderr, "-only: unknown figure %q (known: gate)\n", *only)
+		os.Exit(2)
+	}
 
 	repo, _ := filepath.Abs(filepath.Join(filepath.Dir(os.Args[0]), "..", ".."))
 	if _, err := os.Stat(filepath.Join(repo, "bin", "gdn-server")); err != nil {
@@ -80,6 +86,9 @@ func main() {
 		pipeFloor, pipeGdn      []float64
 	)
 	k := 0
+	if *only != "" {
+		*passes = 0
+	}
 	for p := range *passes {
 		var rf, ef []time.Duration
 		for range *perPass {
@@ -117,21 +126,23 @@ func main() {
 		fmt.Fprintf(os.Stderr, "pass %d: runc run %.1f ms, create %.1f ms, runc exec %.1f ms, run %.1f ms, destroy %.1f ms (medians so far)\n",
 			p+1, ms(median(runFloor)), ms(median(create)), ms(median(execFloor)), ms(median(runT)), ms(median(destroy)))
 	}
-	r.drift("runc run", firstRunFl, lastRunFl)
-	r.drift("runc exec", firstExecFl, lastExecFl)
-	r.Latencies = map[string][]float64{
-		"runc run": msList(runFloor), "create": msList(create),
-		"runc exec": msList(execFloor), "run": msList(runT), "destroy": msList(destroy),
+	if *only == "" {
+		r.drift("runc run", firstRunFl, lastRunFl)
+		r.drift("runc exec", firstExecFl, lastExecFl)
+		r.Latencies = map[string][]float64{
+			"runc run": msList(runFloor), "create": msList(create),
+			"runc exec": msList(execFloor), "run": msList(runT), "destroy": msList(destroy),
+		}
+		r.add(figure{Name: "create (default rootfs, network on)", Unit: "ms", Gdn: ms(median(create)), GdnP90: ms(p90(create)),
+			FloorName: "runc run /bin/true (userns)", Floor: ms(median(runFloor)), FloorP90: ms(p90(runFloor)), Goal: 2.0})
+		r.add(figure{Name: "Run /bin/true to its exit status", Unit: "ms", Gdn: ms(median(runT)), GdnP90: ms(p90(runT)),
+			FloorName: "runc exec /bin/true", Floor: ms(median(execFloor)), FloorP90: ms(p90(execFloor)), Goal: 1.5})
+		r.add(figure{Name: "destroy", Unit: "ms", Gdn: ms(median(destroy)), GdnP90: ms(p90(destroy)),
+			FloorName: "runc run /bin/true (userns)", Floor: ms(median(runFloor)), FloorP90: ms(p90(runFloor)), Goal: 1.2})
+		r.add(figure{Name: fmt.Sprintf("%d MiB stdout through the API", *mib), Unit: "MiB/s", Gdn: median(pipeGdn) / (1 << 20),
+			FloorName: "runc exec dd \\| cat (raw pipe)", Floor: median(pipeFloor) / (1 << 20), HigherIsBetter: true,
+			Note: "the goal (1.5× the reference's) needs the reference; ratio here is against the raw pipe"})
 	}
-	r.add(figure{Name: "create (default rootfs, network on)", Unit: "ms", Gdn: ms(median(create)), GdnP90: ms(p90(create)),
-		FloorName: "runc run /bin/true (userns)", Floor: ms(median(runFloor)), FloorP90: ms(p90(runFloor)), Goal: 2.0})
-	r.add(figure{Name: "Run /bin/true to its exit status", Unit: "ms", Gdn: ms(median(runT)), GdnP90: ms(p90(runT)),
-		FloorName: "runc exec /bin/true", Floor: ms(median(execFloor)), FloorP90: ms(p90(execFloor)), Goal: 1.5})
-	r.add(figure{Name: "destroy", Unit: "ms", Gdn: ms(median(destroy)), GdnP90: ms(p90(destroy)),
-		FloorName: "runc run /bin/true (userns)", Floor: ms(median(runFloor)), FloorP90: ms(p90(runFloor)), Goal: 1.2})
-	r.add(figure{Name: fmt.Sprintf("%d MiB stdout through the API", *mib), Unit: "MiB/s", Gdn: median(pipeGdn) / (1 << 20),
-		FloorName: "runc exec dd \\| cat (raw pipe)", Floor: median(pipeFloor) / (1 << 20), HigherIsBetter: true,
-		Note: "the goal (1.5× the reference's) needs the reference; ratio here is against the raw pipe"})
 
 	// Many clients with a disk limit (the reference's release gate) against
 	// one client's create of the same spec.
@@ -140,45 +151,54 @@ func main() {
 	}
 	one := parallel(1, 20, func(_, i int) { s.create(diskSpec(fmt.Sprintf("one-%d", i))) })
 	parallel(1, 20, func(_, i int) { check(s.cl.Destroy(fmt.Sprintf("one-%d", i))) })
+	busy, manyFrom := cpuBusy(), time.Now()
 	many := parallel(*clients, *creates, func(c, i int) { s.create(diskSpec(fmt.Sprintf("gate-%d-%d", c, i))) })
+	busy, manyTook := cpuBusy()-busy, time.Since(manyFrom)
 	parallel(*clients, *creates, func(c, i int) { check(s.cl.Destroy(fmt.Sprintf("gate-%d-%d", c, i))) })
 	r.add(figure{Name: fmt.Sprintf("%d clients × %d creates, 1 MiB exclusive disk limit, mean", *clients, *creates), Unit: "ms",
-		Gdn: ms(mean(many)), GdnP90: ms(p90(many)), FloorName: "one client's create, same spec (median)", Floor: ms(median(one)), Goal: 2.0})
+		Gdn: ms(mean(many)), GdnP90: ms(p90(many)), FloorName: "one client's create, same spec (median)", Floor: ms(median(one)), Goal: 2.0,
+		Note: fmt.Sprintf("the machine's CPU meanwhile: %.1f ms busy per create, %.0f%% of its %d CPUs",
+			ms(busy)/float64(*clients**creates), 100*busy.Seconds()/manyTook.Seconds()/float64(goruntime.NumCPU()), goruntime.NumCPU())})
 
-	// dadoo's memory with many processes running.
-	r.add(s.dadooMemory(*dadoos))
+	var zeroFrom, zeroTo, liveFrom, liveTo time.Time
+	if *only == "" {
+		// dadoo's memory with many processes running.
+		r.add(s.dadooMemory(*dadoos))
 
-	// Create latency with none and with many live containers.
-	sequential := func(tag string) []time.Duration {
-		d := parallel(1, 20, func(_, i int) { s.create(garden.ContainerSpec{Handle: fmt.Sprintf("%s-%d", tag, i)}) })
-		parallel(1, 20, func(_, i int) { check(s.cl.Destroy(fmt.Sprintf("%s-%d", tag, i))) })
-		return d
+		// Create latency with none and with many live containers.
+		sequential := func(tag string) []time.Duration {
+			d := parallel(1, 20, func(_, i int) { s.create(garden.ContainerSpec{Handle: fmt.Sprintf("%s-%d", tag, i)}) })
+			parallel(1, 20, func(_, i int) { check(s.cl.Destroy(fmt.Sprintf("%s-%d", tag, i))) })
+			return d
+		}
+		zeroFrom = time.Now()
+		atZero := sequential("zero")
+		zeroTo = time.Now()
+		zeroFloor := []time.Duration{fl.runTrue(k), fl.runTrue(k + 1), fl.runTrue(k + 2)}
+		k += 3
+		fmt.Fprintf(os.Stderr, "making %d live containers\n", *live)
+		parallel(4, *live/4, func(c, i int) {
+			h := fmt.Sprintf("live-%d-%d", c, i)
+			s.sleeper(s.create(garden.ContainerSpec{Handle: h}))
+		})
+		liveFrom = time.Now()
+		atLive := sequential("busy")
+		liveTo = time.Now()
+		liveFloor := []time.Duration{fl.runTrue(k), fl.runTrue(k + 1), fl.runTrue(k + 2)}
+		r.add(figure{Name: fmt.Sprintf("create with %d live containers", *live/4*4), Unit: "ms", Gdn: ms(median(atLive)), GdnP90: ms(p90(atLive)),
+			FloorName: "create with none", Floor: ms(median(atZero)), FloorP90: ms(p90(atZero)), Goal: 1.2,
+			Note: fmt.Sprintf("runc run floor meanwhile: %.1f ms with none, %.1f ms with them", ms(median(zeroFloor)), ms(median(liveFloor)))})
+		r.add(s.restart(*live / 4 * 4))
+		fmt.Fprintf(os.Stderr, "destroying %d live containers\n", *live)
+		parallel(4, *live/4, func(c, i int) { check(s.cl.Destroy(fmt.Sprintf("live-%d-%d", c, i))) })
 	}
-	zeroFrom := time.Now()
-	atZero := sequential("zero")
-	zeroTo := time.Now()
-	zeroFloor := []time.Duration{fl.runTrue(k), fl.runTrue(k + 1), fl.runTrue(k + 2)}
-	k += 3
-	fmt.Fprintf(os.Stderr, "making %d live containers\n", *live)
-	parallel(4, *live/4, func(c, i int) {
-		h := fmt.Sprintf("live-%d-%d", c, i)
-		s.sleeper(s.create(garden.ContainerSpec{Handle: h}))
-	})
-	liveFrom := time.Now()
-	atLive := sequential("busy")
-	liveTo := time.Now()
-	liveFloor := []time.Duration{fl.runTrue(k), fl.runTrue(k + 1), fl.runTrue(k + 2)}
-	r.add(figure{Name: fmt.Sprintf("create with %d live containers", *live/4*4), Unit: "ms", Gdn: ms(median(atLive)), GdnP90: ms(p90(atLive)),
-		FloorName: "create with none", Floor: ms(median(atZero)), FloorP90: ms(p90(atZero)), Goal: 1.2,
-		Note: fmt.Sprintf("runc run floor meanwhile: %.1f ms with none, %.1f ms with them", ms(median(zeroFloor)), ms(median(liveFloor)))})
-	r.add(s.restart(*live / 4 * 4))
-	fmt.Fprintf(os.Stderr, "destroying %d live containers\n", *live)
-	parallel(4, *live/4, func(c, i int) { check(s.cl.Destroy(fmt.Sprintf("live-%d-%d", c, i))) })
 
 	log := filepath.Join(s.work, "server.log")
 	r.Tools = toolDurations(log, time.Time{}, time.Time{})
-	r.ToolsAtZero = toolDurations(log, zeroFrom, zeroTo)
-	r.ToolsAtLive = toolDurations(log, liveFrom, liveTo)
+	if !zeroFrom.IsZero() {
+		r.ToolsAtZero = toolDurations(log, zeroFrom, zeroTo)
+		r.ToolsAtLive = toolDurations(log, liveFrom, liveTo)
+	}
 	r.Finished = time.Now()
 	check(r.write(*out))
 	md, err := os.ReadFile(filepath.Join(*out, "results.md"))
@@ -430,7 +450,7 @@ func toolDurations(log string, from, to time.Time) []toolTime {
 	f, err := os.Open(log)
 	check(err)
 	defer f.Close()
-	runs := map[string][]time.Duration{}
+	runs, cpu := map[string][]time.Duration{}, map[string][]time.Duration{}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
@@ -440,6 +460,7 @@ func toolDurations(log string, from, to time.Time) []toolTime {
 			Cmd      string    `json:"cmd"`
 			Args     []string  `json:"args"`
 			Duration int64     `json:"duration"`
+			CPU      int64     `json:"cpu"`
 		}
 		if json.Unmarshal(sc.Bytes(), &l) != nil || l.Msg != "ran tool" || len(l.Args) == 0 {
 			continue
@@ -453,13 +474,32 @@ func toolDurations(log string, from, to time.Time) []toolTime {
 		}
 		k := l.Cmd + " " + sub
 		runs[k] = append(runs[k], time.Duration(l.Duration))
+		cpu[k] = append(cpu[k], time.Duration(l.CPU))
 	}
 	var out []toolTime
 	for k, ds := range runs {
-		out = append(out, toolTime{Command: k, Runs: len(ds), Median: ms(median(ds)), P90: ms(p90(ds))})
+		out = append(out, toolTime{Command: k, Runs: len(ds), Median: ms(median(ds)), P90: ms(p90(ds)), CPU: ms(median(cpu[k]))})
 	}
 	slices.SortFunc(out, func(a, b toolTime) int { return cmp.Compare(b.Median, a.Median) })
 	return out
+}
+
+// cpuBusy is the time all CPUs spent running something (user, nice,
+// system, irq, softirq), from /proc/stat.
+func cpuBusy() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	check(err)
+	line, _, _ := strings.Cut(string(b), "\n")
+	var ticks int64
+	for i, f := range strings.Fields(line)[1:] {
+		if i > 6 || i == 3 || i == 4 { // idle, iowait, steal, guest (counted in user)
+			continue
+		}
+		n, err := strconv.ParseInt(f, 10, 64)
+		check(err)
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / 100 // USER_HZ
 }
 
 func timed(f func()) time.Duration {

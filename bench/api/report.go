@@ -54,6 +54,7 @@ type toolTime struct {
 	Runs    int     `json:"runs"`
 	Median  float64 `json:"median_ms"`
 	P90     float64 `json:"p90_ms"`
+	CPU     float64 `json:"median_cpu_ms"` // user+system of the run and what it waited for
 }
 
 func (r *results) add(f figure) {
@@ -99,6 +100,9 @@ func (r *results) write(dir string) error {
 	}
 	if err := os.WriteFile(filepath.Join(dir, "results.md"), []byte(r.markdown()), 0o644); err != nil {
 		return err
+	}
+	if len(r.Latencies) == 0 { // a run of one figure (-only) has no latencies to draw
+		return nil
 	}
 	return os.WriteFile(filepath.Join(dir, "latency.svg"), []byte(r.svg()), 0o644)
 }
@@ -149,9 +153,9 @@ func (r *results) markdown() string {
 	for _, d := range r.Drift {
 		fmt.Fprintf(&b, "- **floor drift**: %s; the ratios of this run are less trustworthy\n", d)
 	}
-	b.WriteString("\nWhere the server's time goes (each tool run, from its debug log, all figures above together):\n\n| tool command | runs | median ms | p90 ms |\n|---|---:|---:|---:|\n")
+	b.WriteString("\nWhere the server's time goes (each tool run, from its debug log, all figures above together; CPU is the run's user+system time and its waited-for children's):\n\n| tool command | runs | median ms | p90 ms | median CPU ms |\n|---|---:|---:|---:|---:|\n")
 	for _, t := range r.Tools {
-		fmt.Fprintf(&b, "| %s | %d | %.1f | %.1f |\n", t.Command, t.Runs, t.Median, t.P90)
+		fmt.Fprintf(&b, "| %s | %d | %.1f | %.1f | %.1f |\n", t.Command, t.Runs, t.Median, t.P90, t.CPU)
 	}
 	if len(r.ToolsAtZero) > 0 {
 		at := map[string]toolTime{}

@@ -6,13 +6,15 @@ import (
 
 	"github.com/gdn-dev/gdn/pkg/errkind"
 	"github.com/spf13/cobra"
-	"github.com/spf13/cobra/doc"
 )
 
 // manCommand is the hidden "gen-man DIR" command every tool gets from
 // Execute: it writes the tool's man pages (one per command, section 1)
 // from its cobra commands, so make install ships pages that say what
-// --help says. It is hidden: an operator never needs it.
+// --help says. It is hidden: an operator never needs it. The pages come
+// only from a build with the genman tag (make gen makes one): the
+// markdown-to-roff converter they need costs every run of a tool half a
+// millisecond of package initialisation.
 func manCommand(root *cobra.Command) *cobra.Command {
 	// Man pages are made at build and install time, by anyone.
 	return AnyUser(&cobra.Command{
@@ -24,7 +26,6 @@ func manCommand(root *cobra.Command) *cobra.Command {
 			if err := os.MkdirAll(args[0], 0o755); err != nil {
 				return fmt.Errorf("gen-man: %w: %w", err, errkind.Usage)
 			}
-			hdr := &doc.GenManHeader{Title: root.Name(), Section: "1", Source: "gdn " + root.Version, Manual: "gdn manual"}
 			root.DisableAutoGenTag = true
 			// one page for completion, not one per shell
 			if c, _, err := root.Find([]string{"completion"}); err == nil && c != root {
@@ -32,7 +33,7 @@ func manCommand(root *cobra.Command) *cobra.Command {
 					sh.Hidden = true
 				}
 			}
-			return doc.GenManTree(root, hdr, args[0])
+			return genManTree(root, args[0])
 		},
 	})
 }

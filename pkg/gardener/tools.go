@@ -65,7 +65,13 @@ func (t Tool) run(ctx context.Context, log *slog.Logger, c call) ([]byte, error)
 	cmd.WaitDelay = 10 * time.Second
 	err := cmd.Run()
 	d := time.Since(start)
-	log.Debug("ran tool", "cmd", t.Name, "args", c.args, "duration", d, "error", err)
+	// The CPU a run cost (its own and what it waited for), beside its
+	// wall time: under load the two part, and the CPU is what adds up.
+	var cpu time.Duration
+	if ps := cmd.ProcessState; ps != nil {
+		cpu = ps.UserTime() + ps.SystemTime()
+	}
+	log.Debug("ran tool", "cmd", t.Name, "args", c.args, "duration", d, "cpu", cpu, "error", err)
 	var ee *exec.ExitError
 	switch {
 	case errors.As(err, &ee):
