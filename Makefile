@@ -13,9 +13,9 @@ UNITDIR ?= $(PREFIX)/lib/systemd/system
 # The server's settings live where the unit reads them, not under PREFIX.
 SYSCONFDIR ?= /etc
 BIN     := bin
-TOOLS   := gdn-run gdn-depot gdn-rootfs gdn-net dadoo gdn-server gdn-leakcheck
+TOOLS   := gdn-run gdn-depot gdn-rootfs gdn-rootfs-fetch gdn-net dadoo gdn-server gdn-leakcheck
 # The tools with cobra commands: man pages and completions come from them.
-CLITOOLS := gdn-run gdn-depot gdn-rootfs gdn-net gdn-server gdn-leakcheck
+CLITOOLS := gdn-run gdn-depot gdn-rootfs gdn-rootfs-fetch gdn-net gdn-server gdn-leakcheck
 # What make gen builds for install: man pages, completions, the unit and
 # the example settings, with this install's paths filled in.
 GEN     := $(BIN)/gen
@@ -37,7 +37,7 @@ build: $(addprefix $(BIN)/,$(TOOLS)) $(BIN)/gdn-init $(BIN)/dadoo-wait
 # libseccomp) are built without cgo: a static Go binary skips the dynamic
 # loader and libc's start-up, about 1 ms of CPU a run on a virtual machine,
 # where libc's CPU-feature probing traps to the hypervisor.
-NOCGO   := gdn-rootfs gdn-net dadoo gdn-leakcheck
+NOCGO   := gdn-rootfs gdn-rootfs-fetch gdn-net dadoo gdn-leakcheck
 $(BIN)/%: FORCE
 	CGO_ENABLED=$(if $(filter $*,$(NOCGO)),0,1) $(GO) build -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $@ ./cmd/$*
 

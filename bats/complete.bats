@@ -72,7 +72,7 @@ completes() {
 	completes "$v" gdn-rootfs __complete stats ""
 	gdn-rootfs delete "$v" >/dev/null
 
-	for t in gdn-rootfs gdn-depot gdn-run gdn-net gdn-server gdn-leakcheck; do
+	for t in gdn-rootfs gdn-rootfs-fetch gdn-depot gdn-run gdn-net gdn-server gdn-leakcheck; do
 		for sh in bash zsh fish; do
 			run "$t" completion "$sh"
 			[ "$status" -eq 0 ] && [[ "$output" == *"$t"* ]] || { echo "$t completion $sh: $status"; return 1; }

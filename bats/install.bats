@@ -16,12 +16,12 @@ mk() { make -s -C "$REPO" "$@" DESTDIR="$DEST" >/dev/null; }
 	echo mine >"$DEST/usr/local/bin/other-tool"
 	mk install
 	p=$DEST/usr/local
-	for t in gdn-run gdn-depot gdn-rootfs gdn-net dadoo gdn-server gdn-leakcheck gdn-init dadoo-wait; do
+	for t in gdn-run gdn-depot gdn-rootfs gdn-rootfs-fetch gdn-net dadoo gdn-server gdn-leakcheck gdn-init dadoo-wait; do
 		[ -x "$p/bin/$t" ] || { echo "no $t"; return 1; }
 		"$p/bin/$t" --version | grep -q "^$t version "
 	done
 	[ -x "$p/bin/gdn-mk-rootfs" ]
-	for t in gdn-run gdn-depot gdn-rootfs gdn-net gdn-server gdn-leakcheck; do
+	for t in gdn-run gdn-depot gdn-rootfs gdn-rootfs-fetch gdn-net gdn-server gdn-leakcheck; do
 		grep -q '^\.TH "'"$t"'" "1"' "$p/share/man/man1/$t.1"
 		[ -s "$p/share/bash-completion/completions/$t" ]
 		[ -s "$p/share/zsh/site-functions/_$t" ]

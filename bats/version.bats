@@ -7,7 +7,7 @@ load helpers
 	# make build stamps git describe --always --dirty; -dirty may come and
 	# go between the build and this test, the commit may not.
 	want=$(git -C "$BATS_TEST_DIRNAME/.." describe --always 2>/dev/null) || skip "not a git checkout"
-	for t in gdn-rootfs gdn-depot gdn-run gdn-net gdn-server gdn-leakcheck dadoo gdn-init dadoo-wait; do
+	for t in gdn-rootfs gdn-rootfs-fetch gdn-depot gdn-run gdn-net gdn-server gdn-leakcheck dadoo gdn-init dadoo-wait; do
 		run "$GDN_BIN/$t" --version
 		[ "$status" -eq 0 ] || { echo "$t --version: status $status: $output"; return 1; }
 		[[ "$output" =~ ^$t\ version\ ${want}(-dirty)?$ ]] || { echo "$t --version printed: $output (want $want)"; return 1; }

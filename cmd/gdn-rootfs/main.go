@@ -37,9 +37,16 @@ func main() {
 	os.Exit(cli.Execute(root))
 }
 
+// openStore opens the --store; images that are not directories are
+// fetched by gdn-rootfs-fetch, found beside this program.
 func openStore(cmd *cobra.Command) (*rootfs.Store, error) {
 	dir, _ := cmd.Flags().GetString("store")
-	return rootfs.Open(dir)
+	s, err := rootfs.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	s.SetFetcher(s.ExecFetcher(rootfs.FetchProgramPath()))
+	return s, nil
 }
 
 // terminalErr is stderr when it is a terminal (for progress bars), else

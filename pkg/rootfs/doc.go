@@ -30,6 +30,11 @@
 // directory on the host; the container's files are in upper/ and its
 // layers, or seen from inside (nsenter -t PID -m, gdn-run exec).
 //
+// Images that are not directories (registries, OCI layouts, docker
+// archives, tarballs) come in through a Fetcher: package fetch, which
+// gdn-rootfs runs as a program of its own (gdn-rootfs-fetch, ExecFetcher)
+// to keep go.podman.io/image out of its own start-up.
+//
 // A store's id mappings are fixed at init-store: an unprivileged store maps
 // container root to host "maximus", so files owned by root in an image
 // appear owned by the container's root; a privileged store has none.

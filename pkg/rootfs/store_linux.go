@@ -45,8 +45,9 @@ type InitConfig struct {
 
 // Store is an initialised image store.
 type Store struct {
-	dir  string
-	meta Meta
+	dir   string
+	meta  Meta
+	fetch Fetcher // nil: directories only
 }
 
 func (s *Store) path(parts ...string) string {

@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gdn-dev/gdn/pkg/idmap"
+	"github.com/gdn-dev/gdn/pkg/testutil"
 )
 
 // Without btrfs-progs, init-store names the package to install and makes
@@ -28,4 +31,21 @@ func TestMissingToolNamesItsPackage(t *testing.T) {
 	if err := run("mkfs.btrfs", "-q", "/nonexistent"); err == nil || err.Error() != "mkfs.btrfs not found in $PATH: install btrfs-progs (apt-get install btrfs-progs)" {
 		t.Errorf("got %v", err)
 	}
+}
+
+// testStore makes a small loop-backed store, its volumes deleted at the end.
+func testStore(t *testing.T, maps []idmap.Mapping) *Store {
+	t.Helper()
+	s, err := Init(InitConfig{Dir: testutil.StoreDir(t), UIDMappings: maps, GIDMappings: maps, SizeBytes: 300 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if hs, err := s.List(); err == nil {
+			for _, h := range hs {
+				s.Delete(h)
+			}
+		}
+	})
+	return s
 }

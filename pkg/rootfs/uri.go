@@ -110,3 +110,18 @@ func parseDocker(uri, rest string) (Source, error) {
 	_ = rest
 	return Source{Kind: Registry, Ref: "docker://" + name}, nil
 }
+
+// URI is an image URI that ParseURI turns back into s.
+func (s Source) URI() string {
+	switch s.Kind {
+	case Registry:
+		// docker:/// (no host in the URI) keeps the reference whole, a
+		// registry host in it included.
+		return "docker:///" + strings.TrimPrefix(s.Ref, "docker://")
+	case OCILayout:
+		return "oci://" + strings.TrimPrefix(s.Ref, "oci:")
+	case DockerArchive:
+		return "docker-archive://" + s.Path
+	}
+	return s.Path
+}

@@ -29,6 +29,10 @@ func TestParseURI(t *testing.T) {
 			if err != nil || got != c.want {
 				t.Errorf("ParseURI(%q) = %+v, %v; want %+v", c.uri, got, err, c.want)
 			}
+			// gdn-rootfs hands gdn-rootfs-fetch the source as a URI.
+			if again, err := ParseURI(got.URI()); err != nil || again != got {
+				t.Errorf("ParseURI(%q.URI() = %q) = %+v, %v; want it back", c.uri, got.URI(), again, err)
+			}
 		})
 	}
 	for _, bad := range []string{"", "busybox", "relative/path", "http://x/y", "docker://", "docker:///", "oci://relative", "docker:///a:b#c"} {

@@ -24,6 +24,22 @@ func RequireRoot(t testing.TB) {
 	}
 }
 
+// StoreDir returns where a test's gdn-rootfs store goes (a directory not
+// yet made), skipping t without root or btrfs-progs; the store's mount
+// goes at the end, after the cleanups registered later (the volumes').
+func StoreDir(t testing.TB) string {
+	t.Helper()
+	RequireRoot(t)
+	for _, tool := range []string{"mkfs.btrfs", "btrfs"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("skipping: %s not installed (scripts/install-deps installs btrfs-progs)", tool)
+		}
+	}
+	dir := filepath.Join(t.TempDir(), "store")
+	t.Cleanup(func() { _ = exec.Command("umount", dir).Run() })
+	return dir
+}
+
 // RepoRoot is the repository's top directory.
 func RepoRoot() string {
 	_, file, _, _ := runtime.Caller(0)

@@ -1,4 +1,4 @@
-package rootfs
+package fetch
 
 import (
 	"archive/tar"
@@ -8,11 +8,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"github.com/gdn-dev/gdn/pkg/idmap"
+	"github.com/gdn-dev/gdn/pkg/rootfs"
 	"github.com/gdn-dev/gdn/pkg/testutil"
 	"github.com/klauspost/compress/zstd"
 	"golang.org/x/sys/unix"
@@ -70,27 +70,21 @@ func ociLayout(t *testing.T, files map[string]string) string {
 	return dir
 }
 
-// testStore makes a small loop-backed store, unmounted at the end.
-func testStore(t *testing.T, maps []idmap.Mapping) *Store {
+// testStore makes a small loop-backed store that fetches in this
+// process, its volumes deleted at the end.
+func testStore(t *testing.T, maps []idmap.Mapping) *rootfs.Store {
 	t.Helper()
-	testutil.RequireRoot(t)
-	for _, tool := range []string{"mkfs.btrfs", "btrfs"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("skipping: %s not installed (scripts/install-deps installs btrfs-progs)", tool)
-		}
-	}
-	dir := filepath.Join(t.TempDir(), "store")
-	s, err := Init(InitConfig{Dir: dir, UIDMappings: maps, GIDMappings: maps, SizeBytes: 300 << 20})
+	s, err := rootfs.Init(rootfs.InitConfig{Dir: testutil.StoreDir(t), UIDMappings: maps, GIDMappings: maps, SizeBytes: 300 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
+	s.SetFetcher(Fetcher(s))
 	t.Cleanup(func() {
 		if hs, err := s.List(); err == nil {
 			for _, h := range hs {
 				s.Delete(h)
 			}
 		}
-		unix.Unmount(dir, 0)
 	})
 	return s
 }
@@ -98,11 +92,11 @@ func testStore(t *testing.T, maps []idmap.Mapping) *Store {
 func TestCreateFromZstdOCILayout(t *testing.T) {
 	s := testStore(t, idmap.Mappings(4294967294))
 	layout := ociLayout(t, map[string]string{"etc/hello": "zstd works\n"})
-	src, err := ParseURI("oci://" + layout + ":latest")
+	src, err := rootfs.ParseURI("oci://" + layout + ":latest")
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec, err := s.Create(context.Background(), CreateRequest{Handle: "z1", Source: src})
+	spec, err := s.Create(context.Background(), rootfs.CreateRequest{Handle: "z1", Source: src})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,11 +129,11 @@ func TestCreateRefusesATamperedLayer(t *testing.T) {
 			os.WriteFile(b, data, 0o644)
 		}
 	}
-	src, _ := ParseURI("oci://" + layout + ":latest")
-	if _, err := s.Create(context.Background(), CreateRequest{Handle: "bad", Source: src}); err == nil {
+	src, _ := rootfs.ParseURI("oci://" + layout + ":latest")
+	if _, err := s.Create(context.Background(), rootfs.CreateRequest{Handle: "bad", Source: src}); err == nil {
 		t.Fatal("a layer that does not match its digest was used")
 	}
-	if entries, _ := os.ReadDir(s.path("layers")); len(entries) > 1 {
+	if entries, _ := os.ReadDir(filepath.Join(s.Dir(), "layers")); len(entries) > 1 {
 		// only the lock file of the refused layer may remain
 		for _, e := range entries {
 			if e.IsDir() {
@@ -147,7 +141,7 @@ func TestCreateRefusesATamperedLayer(t *testing.T) {
 			}
 		}
 	}
-	if _, err := os.Stat(s.path("volumes", "bad")); err == nil {
+	if _, err := os.Stat(filepath.Join(s.Dir(), "volumes", "bad")); err == nil {
 		t.Error("volume left behind")
 	}
 }
