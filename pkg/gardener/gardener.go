@@ -75,9 +75,10 @@ func inProgress(props map[string]string) bool {
 type Config struct {
 	// DepotDir is gdn-depot's --depot: bundles live in DepotDir/HANDLE.
 	DepotDir string
-	// Props is the depot in DepotDir, in this process: property changes
-	// (a create's last step among them) go through it, with gdn-depot
-	// props merge's own code and lock, one process fewer each.
+	// Props is the depot in DepotDir, in this process: a create's bundle,
+	// property changes, a destroy's read of the bundle and its removal go
+	// through it, with gdn-depot's own code and locks, one process fewer
+	// each.
 	Props *depot.Depot
 	// Image is the image plugin, PrivilegedImage the one for privileged
 	// containers (the same tool unless configured).
@@ -515,8 +516,8 @@ func (g *Gardener) createBundle(ctx context.Context, h string, spec garden.Conta
 	return err
 }
 
-func (g *Gardener) destroyBundle(ctx context.Context, h string) error {
-	_, err := g.cfg.Depot.run(ctx, g.log.With("handle", h), call{args: []string{"destroy", h}})
+func (g *Gardener) destroyBundle(_ context.Context, h string) error {
+	_, err := g.cfg.Props.Destroy(h)
 	return err
 }
 

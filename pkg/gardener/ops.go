@@ -389,8 +389,9 @@ func peaCPUShares(d procdir.Dir) uint64 {
 	return spec.Linux.Resources.CPU.Shares
 }
 
-// summary is what gdn-depot show says of a container: the one source of
-// its privilege, limits and properties (the gardener reads no bundle).
+// summary is what the depot's Show (gdn-depot show) says of a container:
+// the one source of its privilege, limits and properties (the gardener
+// reads no bundle itself).
 type summary struct {
 	Privileged bool `json:"privileged"`
 	Limits     struct {
@@ -400,10 +401,14 @@ type summary struct {
 	Properties map[string]string `json:"properties"`
 }
 
-func (g *Gardener) show(ctx context.Context, h string) (summary, error) {
-	var s summary
-	err := g.depotJSON(ctx, h, &s, "show", h)
-	return s, err
+func (g *Gardener) show(_ context.Context, h string) (summary, error) {
+	d, err := g.cfg.Props.Show(h)
+	if err != nil {
+		return summary{}, notFound(h, err)
+	}
+	s := summary{Privileged: d.Privileged, Properties: d.Properties}
+	s.Limits.MemoryBytes, s.Limits.CPUShares = uint64(max(d.Limits.MemoryBytes, 0)), d.Limits.CPUShares
+	return s, nil
 }
 
 // MemoryLimits reports h's memory limit from its bundle.
