@@ -45,10 +45,10 @@ func main() {
 	mib := flag.Int("stdout-mib", 50, "MiB of stdout streamed through the API")
 	pool := flag.String("pool", "10.240.0.0/20", "network pool (a /30 per container: /20 holds 1024)")
 	out := flag.String("out", "", "results directory (default: bench/results in the repository)")
-	only := flag.String("only", "", "run just this figure: \"gate\" (many clients with a disk limit); default: every figure")
+	only := flag.String("only", "", "run just this figure: \"gate\" (many clients with a disk limit) or \"live\" (create with many live containers); default: every figure")
 	flag.Parse()
-	if *only != "" && *only != "gate" {
-		fmt.Fprintf(os.Stderr, "-only: unknown figure %q (known: gate)\n", *only)
+	if *only != "" && *only != "gate" && *only != "live" {
+		fmt.Fprintf(os.Stderr, "-only: unknown figure %q (known: gate, live)\n", *only)
 		os.Exit(2)
 	}
 
@@ -144,27 +144,30 @@ func main() {
 			Note: "the goal (1.5× the reference's) needs the reference; ratio here is against the raw pipe"})
 	}
 
-	// Many clients with a disk limit (the reference's release gate) against
-	// one client's create of the same spec.
-	diskSpec := func(h string) garden.ContainerSpec {
-		return garden.ContainerSpec{Handle: h, Limits: garden.Limits{Disk: garden.DiskLimits{ByteHard: 1 << 20, Scope: garden.DiskLimitScopeExclusive}}}
+	if *only == "" || *only == "gate" {
+		// Many clients with a disk limit (the reference's release gate) against
+		// one client's create of the same spec.
+		diskSpec := func(h string) garden.ContainerSpec {
+			return garden.ContainerSpec{Handle: h, Limits: garden.Limits{Disk: garden.DiskLimits{ByteHard: 1 << 20, Scope: garden.DiskLimitScopeExclusive}}}
+		}
+		one := parallel(1, 20, func(_, i int) { s.create(diskSpec(fmt.Sprintf("one-%d", i))) })
+		parallel(1, 20, func(_, i int) { check(s.cl.Destroy(fmt.Sprintf("one-%d", i))) })
+		busy, manyFrom := cpuBusy(), time.Now()
+		many := parallel(*clients, *creates, func(c, i int) { s.create(diskSpec(fmt.Sprintf("gate-%d-%d", c, i))) })
+		busy, manyTook := cpuBusy()-busy, time.Since(manyFrom)
+		parallel(*clients, *creates, func(c, i int) { check(s.cl.Destroy(fmt.Sprintf("gate-%d-%d", c, i))) })
+		r.add(figure{Name: fmt.Sprintf("%d clients × %d creates, 1 MiB exclusive disk limit, mean", *clients, *creates), Unit: "ms",
+			Gdn: ms(mean(many)), GdnP90: ms(p90(many)), FloorName: "one client's create, same spec (median)", Floor: ms(median(one)), Goal: 2.0,
+			Note: fmt.Sprintf("the machine's CPU meanwhile: %.1f ms busy per create, %.0f%% of its %d CPUs",
+				ms(busy)/float64(*clients**creates), 100*busy.Seconds()/manyTook.Seconds()/float64(goruntime.NumCPU()), goruntime.NumCPU())})
 	}
-	one := parallel(1, 20, func(_, i int) { s.create(diskSpec(fmt.Sprintf("one-%d", i))) })
-	parallel(1, 20, func(_, i int) { check(s.cl.Destroy(fmt.Sprintf("one-%d", i))) })
-	busy, manyFrom := cpuBusy(), time.Now()
-	many := parallel(*clients, *creates, func(c, i int) { s.create(diskSpec(fmt.Sprintf("gate-%d-%d", c, i))) })
-	busy, manyTook := cpuBusy()-busy, time.Since(manyFrom)
-	parallel(*clients, *creates, func(c, i int) { check(s.cl.Destroy(fmt.Sprintf("gate-%d-%d", c, i))) })
-	r.add(figure{Name: fmt.Sprintf("%d clients × %d creates, 1 MiB exclusive disk limit, mean", *clients, *creates), Unit: "ms",
-		Gdn: ms(mean(many)), GdnP90: ms(p90(many)), FloorName: "one client's create, same spec (median)", Floor: ms(median(one)), Goal: 2.0,
-		Note: fmt.Sprintf("the machine's CPU meanwhile: %.1f ms busy per create, %.0f%% of its %d CPUs",
-			ms(busy)/float64(*clients**creates), 100*busy.Seconds()/manyTook.Seconds()/float64(goruntime.NumCPU()), goruntime.NumCPU())})
 
 	var zeroFrom, zeroTo, liveFrom, liveTo time.Time
 	if *only == "" {
 		// dadoo's memory with many processes running.
 		r.add(s.dadooMemory(*dadoos))
-
+	}
+	if *only == "" || *only == "live" {
 		// Create latency with none and with many live containers.
 		sequential := func(tag string) []time.Duration {
 			d := parallel(1, 20, func(_, i int) { s.create(garden.ContainerSpec{Handle: fmt.Sprintf("%s-%d", tag, i)}) })
@@ -188,7 +191,9 @@ func main() {
 		r.add(figure{Name: fmt.Sprintf("create with %d live containers", *live/4*4), Unit: "ms", Gdn: ms(median(atLive)), GdnP90: ms(p90(atLive)),
 			FloorName: "create with none", Floor: ms(median(atZero)), FloorP90: ms(p90(atZero)), Goal: 1.2,
 			Note: fmt.Sprintf("runc run floor meanwhile: %.1f ms with none, %.1f ms with them", ms(median(zeroFloor)), ms(median(liveFloor)))})
-		r.add(s.restart(*live / 4 * 4))
+		if *only == "" {
+			r.add(s.restart(*live / 4 * 4))
+		}
 		fmt.Fprintf(os.Stderr, "destroying %d live containers\n", *live)
 		parallel(4, *live/4, func(c, i int) { check(s.cl.Destroy(fmt.Sprintf("live-%d-%d", c, i))) })
 	}
