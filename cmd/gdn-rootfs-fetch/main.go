@@ -41,6 +41,9 @@ func main() {
 			if err != nil {
 				return err
 			}
+			if opts.Password == "" {
+				opts.Password = os.Getenv(rootfs.PasswordEnv)
+			}
 			if progressFD >= 0 {
 				opts.Progress = os.NewFile(uintptr(progressFD), "progress")
 			}
@@ -54,7 +57,7 @@ func main() {
 	f := root.Flags()
 	f.StringVar(&store, "store", "", "store directory (as gdn-rootfs's --store)")
 	f.StringVar(&opts.Username, "username", "", "registry user name")
-	f.StringVar(&opts.Password, "password", "", "registry password")
+	f.StringVar(&opts.Password, "password", "", "registry password (else env "+rootfs.PasswordEnv+", which ps does not show)")
 	f.StringArrayVar(&opts.Insecure, "insecure-registry", nil, "registry HOST[:PORT] to reach over plain HTTP")
 	f.IntVar(&progressFD, "progress-fd", -1, "file descriptor to draw a progress line per fetched layer on (gdn-rootfs passes its terminal)")
 	os.Exit(cli.Execute(root))
