@@ -193,7 +193,9 @@ func recordProfile(stateDir string, profile *configs.Seccomp) error {
 	} else if out, err = withProfile(data, sc); err != nil {
 		return fmt.Errorf("%s: %w", p, err)
 	}
-	return atomicfile.WriteFile(p, out, 0o600)
+	// Atomic, not fsynced: like libcontainer's own write of the file, a
+	// record of this boot, which ends with the host.
+	return atomicfile.Replace(p, out, 0o600)
 }
 
 // withProfile sets config.seccomp of a state decoded whole.
