@@ -420,9 +420,12 @@ func (s *bench) close() {
 	_ = exec.Command("umount", "-l", s.work+"/store-privileged").Run()
 	_ = os.RemoveAll(s.work)
 	// A detached down's background process gives its subnet back once
-	// the devices are gone, writing the pool file again.
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && s.netBusy(); {
-		time.Sleep(50 * time.Millisecond)
+	// the devices are gone, writing the pool file again. After the 1000
+	// live containers' destroys, their bridges go one at a time (each an
+	// RCU barrier under the kernel's RTNL lock): that takes tens of
+	// seconds, and a shorter wait left the pool file behind.
+	for deadline := time.Now().Add(3 * time.Minute); time.Now().Before(deadline) && s.netBusy(); {
+		time.Sleep(100 * time.Millisecond)
 	}
 	_ = os.RemoveAll("/var/lib/gdn/net-" + s.tag)
 	_ = os.Remove("/run/runc-" + s.tag)
