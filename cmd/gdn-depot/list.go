@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 
 	"github.com/gdn-dev/gdn/pkg/cli"
 	"github.com/spf13/cobra"
@@ -27,21 +29,12 @@ func newListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			handles, err := dep.List(filter)
-			if err != nil {
-				return err
-			}
 			if withProps {
-				// One read for a caller that needs every container's
-				// properties (gdn-server's startup), not one exec each.
-				all := map[string]map[string]string{}
-				for _, h := range handles {
-					p, err := dep.Properties(h)
-					if err != nil {
-						continue // destroyed meanwhile
-					}
-					all[h] = p
+				all, err := dep.AllProperties(filter)
+				if err != nil {
+					return err
 				}
+				handles := slices.Sorted(maps.Keys(all))
 				return cli.Print(cmd, map[string]any{"handles": handles, "properties": all}, func(w io.Writer) error {
 					for _, h := range handles {
 						if _, err := fmt.Fprintf(w, "%s %v\n", h, all[h]); err != nil {
@@ -50,6 +43,10 @@ func newListCmd() *cobra.Command {
 					}
 					return nil
 				})
+			}
+			handles, err := dep.List(filter)
+			if err != nil {
+				return err
 			}
 			return cli.Print(cmd, map[string][]string{"handles": handles}, func(w io.Writer) error {
 				for _, h := range handles {

@@ -1,6 +1,7 @@
 // Command gdn-server serves the Garden HTTP API and carries out each call
-// by running gdn's tools (gdn-rootfs, gdn-depot, gdn-run, gdn-net), or
-// plugins that speak their contracts.
+// by running gdn's tools (gdn-rootfs, gdn-run, gdn-net), or plugins that
+// speak their contracts; the depot's steps it does with gdn-depot's own
+// code, in its own process.
 package main
 
 import (

@@ -64,7 +64,7 @@ func serve(cmd *cobra.Command, o *options) error {
 	if err != nil {
 		return err
 	}
-	for _, t := range []*gardener.Tool{&cfg.Image, &cfg.PrivilegedImage, &cfg.Depot, &cfg.Run, &cfg.Net} {
+	for _, t := range []*gardener.Tool{&cfg.Image, &cfg.PrivilegedImage, &cfg.Run, &cfg.Net} {
 		t.Observe = metrics.ObserveTool
 	}
 	g = gardener.New(cfg)
@@ -306,7 +306,6 @@ func gardenerConfig(o *options, log *slog.Logger) (gardener.Config, error) {
 		Props:                    props,
 		Image:                    image,
 		PrivilegedImage:          privImage,
-		Depot:                    gardener.Tool{Name: "gdn-depot", Path: o.bin("gdn-depot"), Args: []string{"--depot", o.depot}},
 		Run:                      gardener.Tool{Name: "gdn-run", Path: o.bin("gdn-run")},
 		Net:                      nt,
 		DefaultRootfs:            o.defaultRootfs,

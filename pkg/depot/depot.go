@@ -316,6 +316,24 @@ func (d *Depot) List(filter map[string]string) ([]string, error) {
 	return handles, nil
 }
 
+// AllProperties returns the properties of every container List(filter)
+// names, in one read each: for a caller that needs them all (a server's
+// start, a filtered list), not one call per container. A container
+// destroyed meanwhile is left out.
+func (d *Depot) AllProperties(filter map[string]string) (map[string]map[string]string, error) {
+	handles, err := d.List(filter)
+	if err != nil {
+		return nil, err
+	}
+	all := map[string]map[string]string{}
+	for _, h := range handles {
+		if p, err := d.Properties(h); err == nil {
+			all[h] = p
+		}
+	}
+	return all, nil
+}
+
 func matches(props, filter map[string]string) bool {
 	for k, v := range filter {
 		if got, ok := props[k]; !ok || got != v {

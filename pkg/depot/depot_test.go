@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -297,6 +298,25 @@ func TestList(t *testing.T) {
 		if err != nil || !slices.Equal(got, tc.want) || got == nil {
 			t.Errorf("List(%v) = %#v, %v; want %v", tc.filter, got, err, tc.want)
 		}
+	}
+}
+
+// AllProperties: the properties of exactly the containers List names.
+func TestAllProperties(t *testing.T) {
+	d := newDepot(t)
+	mustCreate(t, d, "b", map[string]string{"app": "web", "env": "prod"})
+	mustCreate(t, d, "a", map[string]string{"app": "db"})
+	_ = os.Mkdir(filepath.Join(d.Dir(), "partial"), 0o755)
+	all, err := d.AllProperties(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := slices.Sorted(maps.Keys(all)); !slices.Equal(got, []string{"a", "b"}) || all["b"]["env"] != "prod" || all["a"]["app"] != "db" {
+		t.Errorf("AllProperties(nil) = %v", all)
+	}
+	web, err := d.AllProperties(map[string]string{"app": "web"})
+	if err != nil || len(web) != 1 || web["b"]["app"] != "web" {
+		t.Errorf("AllProperties(app=web) = %v, %v", web, err)
 	}
 }
 

@@ -1,7 +1,7 @@
 // Package gardener carries out Garden operations by running gdn's tools
 // (or plugins that speak their contracts) in the order of the design
-// brief: gdn-rootfs, gdn-depot, gdn-run, gdn-net on create, the reverse on
-// destroy. It keeps no container state of its own: everything lives on
+// brief: gdn-rootfs, the depot, gdn-run, gdn-net on create, the reverse on
+// destroy; the depot's steps run in this process (Config.Props). It keeps no container state of its own: everything lives on
 // disk, owned by the tool that wrote it, so a restarted server picks up
 // where the last one stopped. The one exception is the attachment to each
 // running process's FIFOs, which is made again lazily after a restart.
@@ -75,15 +75,15 @@ func inProgress(props map[string]string) bool {
 type Config struct {
 	// DepotDir is gdn-depot's --depot: bundles live in DepotDir/HANDLE.
 	DepotDir string
-	// Props is the depot in DepotDir, in this process: a create's bundle,
-	// property changes, a destroy's read of the bundle and its removal go
-	// through it, with gdn-depot's own code and locks, one process fewer
-	// each.
+	// Props is the depot in DepotDir, in this process: every depot step
+	// (a create's bundle, properties, lists, a destroy's read of the
+	// bundle and its removal, the cleanup at start) goes through it, with
+	// gdn-depot's own code and locks, one process fewer each.
 	Props *depot.Depot
 	// Image is the image plugin, PrivilegedImage the one for privileged
 	// containers (the same tool unless configured).
 	Image, PrivilegedImage Tool
-	Depot, Run, Net        Tool
+	Run, Net               Tool
 	// OwnImagePlugin, OwnPrivilegedImagePlugin and OwnNetworkPlugin say
 	// Image, PrivilegedImage and Net are gdn's own tools, whose commands
 	// beyond the plugin contracts (init-store, list, cleanup) the server

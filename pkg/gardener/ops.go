@@ -54,55 +54,32 @@ func (g *Gardener) List(ctx context.Context, filter garden.Properties) ([]string
 	return g.list(ctx, f)
 }
 
-func (g *Gardener) list(ctx context.Context, filter map[string]string) ([]string, error) {
-	var res struct {
-		Handles []string `json:"handles"`
-	}
-	if err := g.toolJSON(ctx, g.cfg.Depot, "", &res, listArgs(filter, false)...); err != nil {
-		return nil, err
-	}
-	if res.Handles == nil {
-		res.Handles = []string{}
-	}
-	return res.Handles, nil
-}
-
-// listArgs is gdn-depot's list command for filter.
-func listArgs(filter map[string]string, withProps bool) []string {
-	args := []string{"list"}
-	if withProps {
-		args = append(args, "--with-properties")
-	}
-	for k, v := range filter {
-		args = append(args, "--property", k+"="+v)
-	}
-	return args
+func (g *Gardener) list(_ context.Context, filter map[string]string) ([]string, error) {
+	return g.cfg.Props.List(filter)
 }
 
 // Properties returns all of h's properties.
-func (g *Gardener) Properties(ctx context.Context, h string) (garden.Properties, error) {
-	var res struct {
-		Properties garden.Properties `json:"properties"`
+func (g *Gardener) Properties(_ context.Context, h string) (garden.Properties, error) {
+	props, err := g.cfg.Props.Properties(h)
+	if err != nil {
+		return nil, notFound(h, err)
 	}
-	if err := g.depotJSON(ctx, h, &res, "props", h, "list"); err != nil {
-		return nil, err
+	if props == nil {
+		props = garden.Properties{}
 	}
-	if res.Properties == nil {
-		res.Properties = garden.Properties{}
-	}
-	return res.Properties, nil
+	return props, nil
 }
 
 // Property returns one property; a missing key is Guardian's error.
-func (g *Gardener) Property(ctx context.Context, h, key string) (string, error) {
-	var res struct {
-		Value string `json:"value"`
+func (g *Gardener) Property(_ context.Context, h, key string) (string, error) {
+	if err := checkKeyArg(key); err != nil {
+		return "", err
 	}
-	err := g.depotJSON(ctx, h, &res, "props", h, "get", key)
+	v, err := g.cfg.Props.GetProperty(h, key)
 	if errors.Is(err, errkind.PropertyNotFound) {
 		return "", fmt.Errorf("property does not exist: %s", key)
 	}
-	return res.Value, err
+	return v, notFound(h, err)
 }
 
 // SetProperty sets one property; the depot validates the pair
@@ -112,8 +89,11 @@ func (g *Gardener) SetProperty(_ context.Context, h, key, value string) error {
 }
 
 // RemoveProperty removes one property; a missing key is no error.
-func (g *Gardener) RemoveProperty(ctx context.Context, h, key string) error {
-	return g.depotJSON(ctx, h, nil, "props", h, "rm", key)
+func (g *Gardener) RemoveProperty(_ context.Context, h, key string) error {
+	if err := checkKeyArg(key); err != nil {
+		return err
+	}
+	return notFound(h, g.cfg.Props.RemoveProperty(h, key))
 }
 
 // mergeProps sets every pair of kv in one durable change, in process
@@ -122,23 +102,14 @@ func (g *Gardener) mergeProps(h string, kv map[string]string) error {
 	return notFound(h, g.cfg.Props.SetProperties(h, kv))
 }
 
-// depotJSON runs gdn-depot and decodes its output into v (if not nil). A
-// key on the command line (get, rm) that no set could have stored is
-// refused here with a clear error, before exec would fail on it.
-func (g *Gardener) depotJSON(ctx context.Context, h string, v any, args ...string) error {
-	for _, a := range args {
-		if strings.IndexByte(a, 0) >= 0 || len(a) > depot.MaxKeyBytes {
-			return depot.ValidatePropertyKey(a)
-		}
+// checkKeyArg refuses, with a clear error, a key to read or remove that
+// no set could have stored (a NUL byte, too long); any other key that is
+// not set is simply not there.
+func checkKeyArg(key string) error {
+	if strings.IndexByte(key, 0) >= 0 || len(key) > depot.MaxKeyBytes {
+		return depot.ValidatePropertyKey(key)
 	}
-	out, err := g.cfg.Depot.run(ctx, g.log.With("handle", h), call{args: args})
-	if err != nil {
-		return notFound(h, err)
-	}
-	if v == nil {
-		return nil
-	}
-	return json.Unmarshal(out, v)
+	return nil
 }
 
 // toolJSON runs t and decodes its output into v.
@@ -251,7 +222,7 @@ func (g *Gardener) Metrics(ctx context.Context, h string) (garden.Metrics, error
 	go func() { defer wg.Done(); errs[0] = g.toolJSON(ctx, g.cfg.Run, h, &rs, "stats", h) }()
 	go func() {
 		defer wg.Done()
-		// One gdn-depot show gives the limits and the privilege, which
+		// One read of the bundle's summary gives the limits and the privilege, which
 		// names the store that made the rootfs.
 		if sum, errs[3] = g.show(ctx, h); errs[3] != nil {
 			return
@@ -543,18 +514,9 @@ func (g *Gardener) GraceTimes(ctx context.Context) (map[string]time.Duration, er
 }
 
 // allProperties returns the properties of every container that matches
-// filter (every container for none), in one run of gdn-depot.
-func (g *Gardener) allProperties(ctx context.Context, filter map[string]string) (map[string]map[string]string, error) {
-	var res struct {
-		Properties map[string]map[string]string `json:"properties"`
-	}
-	if err := g.toolJSON(ctx, g.cfg.Depot, "", &res, listArgs(filter, true)...); err != nil {
-		return nil, err
-	}
-	if res.Properties == nil {
-		res.Properties = map[string]map[string]string{}
-	}
-	return res.Properties, nil
+// filter (every container for none).
+func (g *Gardener) allProperties(_ context.Context, filter map[string]string) (map[string]map[string]string, error) {
+	return g.cfg.Props.AllProperties(filter)
 }
 
 // SetGraceTime stores h's grace time. 0 is stored too: it means never

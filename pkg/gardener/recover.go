@@ -18,13 +18,13 @@ import (
 // dadoos. It returns the handles it destroyed; a destroy that fails is
 // reported and the container stays for the next try.
 func (g *Gardener) Recover(ctx context.Context, destroyAll bool) ([]string, error) {
-	// First what killed tools left in the depot itself: bundles whose
-	// gdn-depot create died before they were whole, and the trash.
-	out, err := g.cfg.Depot.run(ctx, g.log, call{args: []string{"cleanup"}})
+	// First what killed creates and destroys left in the depot itself:
+	// bundles whose create died before they were whole, and the trash.
+	n, err := g.cfg.Props.Cleanup()
 	if err != nil {
 		return nil, err
 	}
-	g.log.Info("gdn-depot cleanup at startup", "removed", strings.TrimSpace(string(out)))
+	g.log.Info("depot cleanup at startup", "removed", n)
 	all, err := g.allProperties(ctx, nil)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -89,8 +90,11 @@ func takeExecFilter() error {
 		return fmt.Errorf("init configuration: %w", err)
 	}
 	var profile configs.Seccomp
-	if err := json.Unmarshal(container["seccomp"], &profile); err != nil || !handable(&profile) {
-		return fmt.Errorf("init configuration: a seccomp profile the filter is not for: %v", err)
+	if err := json.Unmarshal(container["seccomp"], &profile); err != nil {
+		return fmt.Errorf("init configuration: its seccomp profile: %w", err)
+	}
+	if !handable(&profile) {
+		return errors.New("init configuration: a seccomp profile the filter is not for")
 	}
 	flags, _ := loadFlags(&profile)
 	delete(container, "seccomp")

@@ -49,11 +49,16 @@ func takeRootMount(spec *specs.Spec) (*specs.Mount, error) {
 }
 
 // mountAttrs are the mount options that are attributes of the mount
-// rather than parameters of the file system.
-var mountAttrs = map[string]int{
-	"ro": unix.MOUNT_ATTR_RDONLY, "nosuid": unix.MOUNT_ATTR_NOSUID, "nodev": unix.MOUNT_ATTR_NODEV,
-	"noexec": unix.MOUNT_ATTR_NOEXEC, "noatime": unix.MOUNT_ATTR_NOATIME, "relatime": unix.MOUNT_ATTR_RELATIME,
-	"nodiratime": unix.MOUNT_ATTR_NODIRATIME, "rw": 0,
+// rather than parameters of the file system: as the new mount API's
+// attribute and as mount(2)'s flag (mountAndClone).
+var mountAttrs = map[string]struct {
+	attr int
+	flag uintptr
+}{
+	"ro": {unix.MOUNT_ATTR_RDONLY, unix.MS_RDONLY}, "nosuid": {unix.MOUNT_ATTR_NOSUID, unix.MS_NOSUID},
+	"nodev": {unix.MOUNT_ATTR_NODEV, unix.MS_NODEV}, "noexec": {unix.MOUNT_ATTR_NOEXEC, unix.MS_NOEXEC},
+	"noatime": {unix.MOUNT_ATTR_NOATIME, unix.MS_NOATIME}, "relatime": {unix.MOUNT_ATTR_RELATIME, unix.MS_RELATIME},
+	"nodiratime": {unix.MOUNT_ATTR_NODIRATIME, unix.MS_NODIRATIME}, "rw": {0, 0},
 }
 
 // openRootMount mounts m detached and returns the mount's fd; target is
@@ -100,7 +105,7 @@ func fsmountRoot(m *specs.Mount) (_ *os.File, err error) {
 	for _, o := range m.Options {
 		key, value, hasValue := strings.Cut(o, "=")
 		if a, ok := mountAttrs[o]; ok && !hasValue {
-			attrs |= a
+			attrs |= a.attr
 			continue
 		}
 		switch {
@@ -140,8 +145,8 @@ func mountAndClone(m *specs.Mount, target string) (*os.File, error) {
 	var flags uintptr
 	var data []string
 	for _, o := range m.Options {
-		if f, ok := legacyFlags[o]; ok {
-			flags |= f
+		if a, ok := mountAttrs[o]; ok {
+			flags |= a.flag
 			continue
 		}
 		data = append(data, o)
@@ -155,12 +160,6 @@ func mountAndClone(m *specs.Mount, target string) (*os.File, error) {
 		return nil, fmt.Errorf("clone the mount on /: %w", err)
 	}
 	return os.NewFile(uintptr(fd), "root mount"), nil
-}
-
-// legacyFlags are mountAttrs as mount(2)'s flags.
-var legacyFlags = map[string]uintptr{
-	"ro": unix.MS_RDONLY, "nosuid": unix.MS_NOSUID, "nodev": unix.MS_NODEV, "noexec": unix.MS_NOEXEC,
-	"noatime": unix.MS_NOATIME, "relatime": unix.MS_RELATIME, "nodiratime": unix.MS_NODIRATIME, "rw": 0,
 }
 
 // maxParam is the longest string fsconfig(2) takes as a parameter's value
