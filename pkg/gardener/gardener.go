@@ -616,7 +616,7 @@ func (g *Gardener) Destroy(ctx context.Context, h string) error {
 	// for lists, and a server killed part way finishes at its next start.
 	// The summary (its image plugin and pea volumes) is read meanwhile.
 	var (
-		s          summary
+		s          depot.Summary
 		showErr    error
 		marked     = make(chan struct{})
 		downErr    error

@@ -214,7 +214,7 @@ func (g *Gardener) Metrics(ctx context.Context, h string) (garden.Metrics, error
 		rs   runtimeStats
 		ds   diskStats
 		ns   *garden.ContainerNetworkStat
-		sum  summary
+		sum  depot.Summary
 		wg   sync.WaitGroup
 		errs [4]error
 	)
@@ -360,32 +360,17 @@ func peaCPUShares(d procdir.Dir) uint64 {
 	return spec.Linux.Resources.CPU.Shares
 }
 
-// summary is what the depot's Show (gdn-depot show) says of a container:
-// the one source of its privilege, limits and properties (the gardener
-// reads no bundle itself).
-type summary struct {
-	Privileged bool `json:"privileged"`
-	Limits     struct {
-		MemoryBytes uint64 `json:"memory_bytes"`
-		CPUShares   uint64 `json:"cpu_shares"`
-	} `json:"limits"`
-	Properties map[string]string `json:"properties"`
-}
-
-func (g *Gardener) show(_ context.Context, h string) (summary, error) {
-	d, err := g.cfg.Props.Show(h)
-	if err != nil {
-		return summary{}, notFound(h, err)
-	}
-	s := summary{Privileged: d.Privileged, Properties: d.Properties}
-	s.Limits.MemoryBytes, s.Limits.CPUShares = uint64(max(d.Limits.MemoryBytes, 0)), d.Limits.CPUShares
-	return s, nil
+// show is the depot's summary of h: the one source of its privilege,
+// limits and properties (the gardener reads no bundle itself).
+func (g *Gardener) show(_ context.Context, h string) (depot.Summary, error) {
+	s, err := g.cfg.Props.Show(h)
+	return s, notFound(h, err)
 }
 
 // MemoryLimits reports h's memory limit from its bundle.
 func (g *Gardener) MemoryLimits(ctx context.Context, h string) (garden.MemoryLimits, error) {
 	s, err := g.show(ctx, h)
-	return garden.MemoryLimits{LimitInBytes: s.Limits.MemoryBytes}, err
+	return garden.MemoryLimits{LimitInBytes: uint64(max(s.Limits.MemoryBytes, 0))}, err
 }
 
 // CPULimits reports h's cpu shares from its bundle.

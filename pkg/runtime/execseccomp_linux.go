@@ -65,13 +65,13 @@ func takeExecFilter() error {
 	if os.Getenv("_LIBCONTAINER_INITTYPE") != "setns" {
 		return nil
 	}
-	if link, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(rootMountFD)); err != nil || !strings.HasPrefix(link, "/memfd:"+execFilterName) {
+	if link, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(firstExtraFD)); err != nil || !strings.HasPrefix(link, "/memfd:"+execFilterName) {
 		return nil
 	}
 	// Raw fds only here: an *os.File left to the garbage collector closes
 	// its fd number whenever it is finalised, by then perhaps another file
 	// (fd 3 is closed below, the init pipe's number is reused).
-	prog, err := readAllAt(rootMountFD)
+	prog, err := readAllAt(firstExtraFD)
 	if err != nil {
 		return fmt.Errorf("read the seccomp filter: %w", err)
 	}
@@ -125,7 +125,7 @@ func takeExecFilter() error {
 	if err := loadFilter(prog, flags); err != nil {
 		return fmt.Errorf("load the seccomp filter: %w", err)
 	}
-	return unix.Close(rootMountFD)
+	return unix.Close(firstExtraFD)
 }
 
 // readAllAt reads fd from offset 0 to its end.

@@ -26,9 +26,10 @@ import (
 // it, and libcontainer reads it on each create), and nothing is left
 // mounted when a container's last process ends, whatever crashed.
 
-// rootMountFD is the init's fd of the detached root mount: the first of
-// libcontainer's extra files, after stdio.
-const rootMountFD = 3
+// firstExtraFD is the bootstrap's first extra file from libcontainer,
+// after stdio: a create's detached root mount (moveRootMount), an exec's
+// compiled seccomp filter (takeExecFilter).
+const firstExtraFD = 3
 
 // takeRootMount removes a mount on "/" from spec and returns it.
 func takeRootMount(spec *specs.Spec) (*specs.Mount, error) {
@@ -210,7 +211,7 @@ func moveRootMount() error {
 		return nil
 	}
 	var st unix.Statx_t
-	if err := unix.Statx(rootMountFD, "", unix.AT_EMPTY_PATH, unix.STATX_TYPE, &st); err != nil {
+	if err := unix.Statx(firstExtraFD, "", unix.AT_EMPTY_PATH, unix.STATX_TYPE, &st); err != nil {
 		return nil // no extra file
 	}
 	if st.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT == 0 || st.Attributes&unix.STATX_ATTR_MOUNT_ROOT == 0 || st.Mode&unix.S_IFMT != unix.S_IFDIR {
@@ -219,8 +220,8 @@ func moveRootMount() error {
 	if err := unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("make mounts slaves: %w", err)
 	}
-	if err := unix.MoveMount(rootMountFD, "", unix.AT_FDCWD, ".", unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+	if err := unix.MoveMount(firstExtraFD, "", unix.AT_FDCWD, ".", unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
 		return fmt.Errorf("move root mount onto the rootfs: %w", err)
 	}
-	return unix.Close(rootMountFD)
+	return unix.Close(firstExtraFD)
 }
