@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/gdn-dev/gdn/pkg/cli"
+	"github.com/gdn-dev/gdn/pkg/spawn"
 	"github.com/spf13/cobra"
 )
 
@@ -34,7 +35,24 @@ func newRootCmd() *cobra.Command {
 		},
 	}
 	o.register(root)
-	root.AddCommand(checkCommand())
+	root.AddCommand(checkCommand(), spawnHelperCommand())
 	cli.SetLogLevelDefault(root, "info")
 	return root
+}
+
+// spawnHelperCmd is the hidden command of the helper that runs the
+// server's tools (package spawn); the server starts it, with its socket
+// as fd 3.
+const spawnHelperCmd = "spawn-helper"
+
+func spawnHelperCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:    spawnHelperCmd,
+		Short:  "Run the server's tools for it (started by gdn-server, not by hand)",
+		Hidden: true,
+		Args:   cli.ExactArgs(0),
+		RunE: func(*cobra.Command, []string) error {
+			return spawn.Serve(os.NewFile(3, "spawn"))
+		},
+	}
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/gdn-dev/gdn/pkg/idmap"
 	"github.com/gdn-dev/gdn/pkg/network/link"
 	"github.com/gdn-dev/gdn/pkg/runtime"
+	"github.com/gdn-dev/gdn/pkg/spawn"
 	"github.com/gdn-dev/gdn/pkg/tag"
 	"github.com/spf13/cobra"
 )
@@ -39,6 +40,14 @@ func serve(cmd *cobra.Command, o *options) error {
 	if err := o.resolveInstance(); err != nil {
 		return err
 	}
+	// The spawn helper starts first, while this process holds few files:
+	// it runs every tool, so that a fork's cost does not grow with the
+	// files the live processes keep open here.
+	spawner, err := spawn.New("/proc/self/exe", spawnHelperCmd)
+	if err != nil {
+		return err
+	}
+	defer spawner.Close()
 	locks, err := claimInstance(o)
 	if err != nil {
 		return err
@@ -66,6 +75,7 @@ func serve(cmd *cobra.Command, o *options) error {
 	}
 	for _, t := range []*gardener.Tool{&cfg.Image, &cfg.PrivilegedImage, &cfg.Run, &cfg.Net} {
 		t.Observe = metrics.ObserveTool
+		t.Spawner = spawner
 	}
 	g = gardener.New(cfg)
 	metrics.WatchContainers(g, server.ContainerMetricsConfig{MaxAge: o.metricsMaxAge})

@@ -35,9 +35,19 @@ func Update[T any](path string, load func(data []byte) (*T, error), change func(
 	if err := change(v); err != nil {
 		return err
 	}
-	out, err := json.Marshal(v)
+	out, err := marshal(v)
 	if err != nil {
 		return err
 	}
 	return atomicfile.WriteFile(path, out, 0o600)
+}
+
+// marshal is json.Marshal, except that a type with its own MarshalJSON
+// is trusted to write valid JSON: json.Marshal checks it byte by byte
+// again, a cost in proportion to the file that every Update paid.
+func marshal(v any) ([]byte, error) {
+	if m, ok := v.(json.Marshaler); ok {
+		return m.MarshalJSON()
+	}
+	return json.Marshal(v)
 }

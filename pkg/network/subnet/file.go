@@ -1,7 +1,6 @@
 package subnet
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/netip"
 
@@ -21,7 +20,7 @@ func Update(path string, dynamic netip.Prefix, rebuild func(*Pool) error, fn fun
 		if err != nil {
 			return nil, err
 		}
-		if data != nil && json.Unmarshal(data, p) == nil {
+		if data != nil && p.UnmarshalJSON(data) == nil {
 			if p.Allocated == nil {
 				p.Allocated = map[netip.Prefix][]netip.Addr{}
 			}
