@@ -23,6 +23,7 @@ func Serve(ctl *os.File) error {
 	// Caught and dropped, not ignored: an ignored signal stays ignored
 	// in the programs the helper runs, a caught one does not.
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	nameThreads(helperComm)
 	conn, err := fileConn(ctl)
 	if err != nil {
 		return fmt.Errorf("spawn helper: fd 3 is not the server's socket (gdn-server starts this helper itself): %w", err)
@@ -55,6 +56,19 @@ func Serve(ctl *os.File) error {
 			defer runs.Done()
 			run(req, files)
 		}()
+	}
+}
+
+// helperComm is the helper's name in ps, top and perf (comm, at most 15
+// bytes): exec'd as /proc/self/exe, it would be "exe".
+const helperComm = "gdn-spawn"
+
+// nameThreads names every thread of the process; threads started later
+// take the name of the thread that starts them.
+func nameThreads(name string) {
+	tasks, _ := os.ReadDir("/proc/self/task")
+	for _, t := range tasks {
+		_ = os.WriteFile("/proc/self/task/"+t.Name()+"/comm", []byte(name), 0)
 	}
 }
 

@@ -23,6 +23,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -100,6 +101,9 @@ func (s *Spawner) startLocked() error {
 	}
 	defer theirs.Close()
 	cmd := exec.Command(s.exe, s.args...)
+	// Shown by ps as the server's own name and the helper's command
+	// (exe is usually /proc/self/exe).
+	cmd.Args[0] = filepath.Base(os.Args[0])
 	cmd.Env = append(os.Environ(), helperMarker+"=1")
 	cmd.ExtraFiles = []*os.File{theirs}
 	cmd.Stderr = os.Stderr
