@@ -14,6 +14,11 @@ setup() {
 	setup_work
 	export GDN_NET_STATE=$WORK/net GDN_STORE=$WORK/store GDN_NET_TABLE=gdnsrv_$$
 	SOCK=$WORK/garden.sock
+	start_server
+}
+
+# start_server: a gdn-server on this test's homes, serving when it returns.
+start_server() {
 	gdn-server --depot "$GDN_DEPOT" --bind-socket "$SOCK" --init-bin "$INIT" \
 		--default-rootfs "$WORK/rootfs" --network-pool "$POOL" "${PORTS[@]}" \
 		--log-level debug --log-file "$WORK/server.log" </dev/null >/dev/null 2>&1 3>&- &
@@ -280,4 +285,34 @@ no_leftovers() {
 	[ "$(api GET '/containers?garden.state=all' | jq -c .Handles)" = "[\"$keep\"]" ]
 	assert_no_leaks "$h"
 	[ "$(api GET "/containers/$keep/info" | jq -r .State)" = active ]
+}
+
+@test "the tools run under the spawn helper; a killed helper is replaced, and it leaves with the server" {
+	helper() { pgrep -P "$SERVER" -f 'spawn-helper'; }
+	first=$(helper)
+	[ -n "$first" ]
+	[ "$(cat "/proc/$first/comm")" = gdn-spawn ]
+	# its file table stays small however many files the server holds
+	[ "$(ls "/proc/$first/fd" | wc -l)" -lt 32 ]
+	h=$(handle spawned)
+	create "$h"
+	# the create ran the tools (the debug log), through the helper
+	grep -q '"msg":"ran tool".*"cmd":"gdn-run"' "$WORK/server.log"
+	kill -KILL "$first"
+	for _ in $(seq 50); do dead "$first" && break; sleep 0.1; done
+	dead "$first"
+	# the next tool run starts a new helper, and the API goes on
+	api DELETE "/containers/$h" >/dev/null
+	no_leftovers "$h"
+	second=$(helper)
+	[ -n "$second" ] && [ "$second" != "$first" ]
+	create "$h"
+	[ "$(api GET /containers | jq -c .Handles)" = "[\"$h\"]" ]
+	api DELETE "/containers/$h" >/dev/null
+	# a server that stops takes its helper along (kill -9 too: the
+	# helper's socket closes), once the helper's runs have ended
+	kill -KILL "$SERVER"
+	for _ in $(seq 50); do dead "$second" && break; sleep 0.1; done
+	dead "$second"
+	start_server
 }
