@@ -187,7 +187,8 @@ type Process struct {
 	conn *net.UnixConn
 }
 
-// ErrHelperGone: the helper died during a run, whose end is unknown.
+// ErrHelperGone is the error of a run whose helper died before the run
+// ended: how it ended is unknown.
 var ErrHelperGone = errors.New("spawn helper gone")
 
 // Start has the helper start c and returns once it has (or failed to).
