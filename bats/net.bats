@@ -138,6 +138,33 @@ no_net_leftovers() {
 	[ "$status" -eq 2 ]
 }
 
+@test "--pid-fd: up makes what needs no pid first and takes the pid from the fd; an fd closed without one fails and leaves nothing" {
+	standin; a=$PID
+	# the pid comes later, on fd 3; stdin has none
+	mkfifo "$WORK/pidfifo"
+	echo '{}' | gdn-net "${NET[@]}" --pid-fd 3 up pf 3<"$WORK/pidfifo" >"$WORK/up.out" 2>&1 &
+	up=$!
+	exec 4>"$WORK/pidfifo"
+	# meanwhile: the state, the firewall and the bridge, no veth
+	for _ in $(seq 100); do [ -e "$GDN_NET_STATE/containers/pf.json" ] && ip link show "$(jq -r .bridge "$GDN_NET_STATE/containers/pf.json")" >/dev/null 2>&1 && break; sleep 0.05; done
+	ip link show "$(jq -r .bridge "$GDN_NET_STATE/containers/pf.json")" >/dev/null
+	nft list table ip "$GDN_NET_TABLE" | grep -q "chain $(jq -r .chain "$GDN_NET_STATE/containers/pf.json")"
+	if ip link show "$(jq -r .host_interface "$GDN_NET_STATE/containers/pf.json")" >/dev/null 2>&1; then false; fi
+	echo "$a" >&4
+	exec 4>&-
+	wait "$up" || { cat "$WORK/up.out"; false; }
+	[ "$(in_ns "$a" ip -4 -o addr show | grep -c 'inet 10\.253\.')" -eq 1 ]
+	gdn-net "${NET[@]}" down pf >/dev/null
+	no_net_leftovers
+	# the writer goes away without a pid: InvalidSpec, and nothing is left
+	run --separate-stderr bash -c "echo '{}' | gdn-net ${NET[*]} --pid-fd 3 up pf 3</dev/null"
+	[ "$status" -eq 5 ]
+	[[ "$stderr" == *"closed without a pid"* ]]
+	no_net_leftovers
+	[ ! -e "$GDN_NET_STATE/containers/pf.json" ]
+	[ "$(jq '.allocated | length' "$GDN_NET_STATE/subnets.json")" -eq 0 ]
+}
+
 @test "the pipeline: a real container gets its network from gdn-run create's output" {
 	h=$(handle net)
 	gdn-depot create "$h" --rootfs "$WORK/rootfs" --init-bin "$INIT" | gdn-run create | gdn-net "${NET[@]}" up >/dev/null

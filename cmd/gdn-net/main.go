@@ -63,6 +63,7 @@ func main() {
 	root.Flags().StringVar(&action, "action", "", "network plugin contract: up, down, net-in, net-out or bulk-net-out")
 	root.Flags().StringVar(&h, "handle", "", "network plugin contract: the container handle")
 	root.PersistentFlags().String("dns-dir", "", "up: write the container's hosts and resolv.conf here")
+	root.PersistentFlags().Int("pid-fd", -1, "up: read the container's pid from this file descriptor (one line, as gdn-run create --pid-fd writes it) when stdin has none; up makes what needs no pid (allocation, firewall, bridge) while it waits")
 	root.PersistentFlags().Bool("detach-devices", false, "down: return once the rules are gone and leave the devices' deletion to a background process (the subnet, IP and ports are given back when the devices are gone)")
 	root.AddCommand(upCmd(), downCmd(), showCmd(), netInCmd(), netOutCmd(false), netOutCmd(true),
 		listCmd(), statsCmd(), cleanupCmd(), setupCmd(), bandwidthCmd(), reapCmd())

@@ -1,7 +1,14 @@
 package main
 
 import (
+	"bufio"
+	"context"
+	"errors"
 	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
 
 	"github.com/gdn-dev/gdn/pkg/cli"
 	"github.com/gdn-dev/gdn/pkg/errkind"
@@ -46,14 +53,18 @@ func runUp(cmd *cobra.Command, h string, contract bool) error {
 	if err := handle.Validate(h); err != nil {
 		return err
 	}
-	if in.Pid <= 0 {
-		return fmt.Errorf("up %q: no pid on stdin: %w", h, errkind.Usage)
+	pidFd, _ := cmd.Flags().GetInt("pid-fd")
+	if in.Pid <= 0 && pidFd < 0 {
+		return fmt.Errorf("up %q: no pid on stdin (nor --pid-fd): %w", h, errkind.Usage)
 	}
 	n, err := newNetworker(cmd)
 	if err != nil {
 		return err
 	}
 	spec := network.UpSpec{Pid: in.Pid, Network: in.Network, NetOut: in.NetOut}
+	if in.Pid <= 0 {
+		spec.PidFrom = func() (int, error) { return readPid(cmd.Context(), pidFd) }
+	}
 	spec.DNSDir, _ = cmd.Flags().GetString("dns-dir")
 	if in.Limits != nil {
 		spec.Bandwidth = in.Limits.Bandwidth
@@ -75,4 +86,44 @@ func runUp(cmd *cobra.Command, h string, contract bool) error {
 		return cli.Print(cmd, n.ContractUp(st), nil)
 	}
 	return cli.Print(cmd, upOutput{Properties: n.Properties(st), DNSServers: n.DNSServers(st)}, nil)
+}
+
+// readPid reads a pid from fd: a line with the number, as gdn-run create
+// --pid-fd writes it. The writer closing fd without one (a runtime that
+// failed to start the container) is an error, and so is a cancel.
+func readPid(ctx context.Context, fd int) (int, error) {
+	f := os.NewFile(uintptr(fd), "pid-fd")
+	if f == nil {
+		return 0, fmt.Errorf("--pid-fd %d: not an open file: %w", fd, errkind.Usage)
+	}
+	type result struct {
+		pid int
+		err error
+	}
+	got := make(chan result, 1)
+	go func() {
+		defer f.Close()
+		line, err := bufio.NewReader(f).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			got <- result{err: fmt.Errorf("--pid-fd %d: %w", fd, err)}
+			return
+		}
+		line = strings.TrimSpace(line)
+		if line == "" {
+			got <- result{err: fmt.Errorf("--pid-fd %d closed without a pid (the container did not start): %w", fd, errkind.InvalidSpec)}
+			return
+		}
+		pid, err := strconv.Atoi(line)
+		if err != nil || pid <= 0 {
+			got <- result{err: fmt.Errorf("--pid-fd %d: %q is not a pid: %w", fd, line, errkind.InvalidSpec)}
+			return
+		}
+		got <- result{pid: pid}
+	}()
+	select {
+	case r := <-got:
+		return r.pid, r.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
 }

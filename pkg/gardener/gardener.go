@@ -306,59 +306,94 @@ func (g *Gardener) Create(ctx context.Context, spec garden.ContainerSpec) (_ str
 	crash.Point("gdn-server.create.bundle")
 
 	// gdn-run create reports the init's pid as soon as its namespaces
-	// exist (--pid-fd), and the network is set up while the init finishes
-	// its own setup: the two take turns no longer.
+	// exist (--pid-fd). gdn-net starts with gdn-run and makes what needs
+	// no pid (allocation, firewall, bridge) meanwhile; it gets the pid
+	// through a pipe of its own (--pid-fd), which the server writes: the
+	// early pid, or the created one from a gdn-run that does not report
+	// early, or nothing if the create failed (gdn-net then fails and
+	// cleans up). A network plugin gets the pid on stdin, as the
+	// contract says, once the early pid is known.
 	undo = append(undo, func(ctx context.Context) error { return g.deleteRuntime(ctx, h) })
 	undo = append(undo, func(ctx context.Context) error { return g.netDown(ctx, h) })
 	pidR, pidW, err := os.Pipe()
 	if err != nil {
 		return "", err
 	}
+	var netPidR, netPidW *os.File
+	if g.cfg.OwnNetworkPlugin {
+		if netPidR, netPidW, err = os.Pipe(); err != nil {
+			pidR.Close()
+			pidW.Close()
+			return "", err
+		}
+	}
 	var (
-		props  map[string]string
-		netErr error
-		netRan = make(chan struct{})
-		early  = make(chan int, 1)
+		props    map[string]string
+		netErr   error
+		netRan   = make(chan struct{})
+		earlyPid int
+		pidRead  = make(chan struct{})
 	)
 	go func() {
+		defer close(pidRead)
 		defer pidR.Close()
 		var pid int
 		if _, err := fmt.Fscan(pidR, &pid); err == nil && pid > 0 {
-			early <- pid
+			earlyPid = pid
+			if netPidW != nil {
+				fmt.Fprintf(netPidW, "%d\n", pid)
+				netPidW.Close()
+			}
 		}
-		close(early)
 	}()
 	go func() {
 		defer close(netRan)
-		pid, ok := <-early
-		if !ok {
+		if netPidR != nil {
+			defer netPidR.Close()
+			props, netErr = g.netUp(ctx, h, 0, netPidR, spec)
+			return
+		}
+		<-pidRead
+		if earlyPid == 0 {
 			netErr = errNoEarlyPid
 			return
 		}
-		props, netErr = g.netUp(ctx, h, pid, spec)
+		props, netErr = g.netUp(ctx, h, earlyPid, nil, spec)
 	}()
 	out, err := g.cfg.Run.run(ctx, log, call{args: []string{"create", h, "--bundle", g.bundle(h), "--pid-fd", "3"}, extra: []*os.File{pidW}})
 	pidW.Close()
+	var created struct {
+		Pid int `json:"pid"`
+	}
+	if err == nil {
+		if jerr := json.Unmarshal(out, &created); jerr != nil || created.Pid <= 0 {
+			err = fmt.Errorf("gdn-run create printed no pid: %q", out)
+		}
+	}
+	<-pidRead
+	if netPidW != nil && earlyPid == 0 {
+		// No early pid: gdn-net gets the created one, or, if the
+		// create failed, none (it then fails and cleans up).
+		if err == nil {
+			fmt.Fprintf(netPidW, "%d\n", created.Pid)
+		}
+		netPidW.Close()
+	}
 	<-netRan
 	if err != nil {
 		if errors.Is(err, errkind.HandleInUse) {
-			// Refused before any namespace: the network did not go up,
+			// Refused before any namespace: the network did not go up
+			// (gdn-net got no pid and took down what it had made),
 			// and whatever holds the name is not ours to take down
 			// (the rollback skips the runtime's undo likewise).
 			undo = undo[:len(undo)-1]
 		}
 		return "", err
 	}
-	var created struct {
-		Pid int `json:"pid"`
-	}
-	if err := json.Unmarshal(out, &created); err != nil || created.Pid <= 0 {
-		return "", fmt.Errorf("gdn-run create printed no pid: %q", out)
-	}
 	crash.Point("gdn-server.create.runtime")
 	if errors.Is(netErr, errNoEarlyPid) {
 		// A gdn-run that does not report early: the network goes up now.
-		props, netErr = g.netUp(ctx, h, created.Pid, spec)
+		props, netErr = g.netUp(ctx, h, created.Pid, nil, spec)
 	}
 	if netErr != nil {
 		return "", netErr
@@ -541,7 +576,9 @@ type netLimits struct {
 	Bandwidth garden.BandwidthLimits `json:"bandwidth_limits"`
 }
 
-func (g *Gardener) netUp(ctx context.Context, h string, pid int, spec garden.ContainerSpec) (map[string]string, error) {
+// netUp runs the network's up for h: with the pid on stdin, or (gdn-net
+// only) with pid 0 and the pid to come on pidFrom (--pid-fd).
+func (g *Gardener) netUp(ctx context.Context, h string, pid int, pidFrom *os.File, spec garden.ContainerSpec) (map[string]string, error) {
 	in := netUpInput{Pid: pid, Properties: map[string]string{}, NetOut: spec.NetOut, NetIn: spec.NetIn, Network: spec.Network}
 	for k, v := range spec.Properties {
 		if rest, ok := strings.CutPrefix(k, "network."); ok {
@@ -555,10 +592,15 @@ func (g *Gardener) netUp(ctx context.Context, h string, pid int, spec garden.Con
 	if err != nil {
 		return nil, err
 	}
-	out, err := g.cfg.Net.run(ctx, g.log.With("handle", h), call{
+	c := call{
 		args:  []string{"--action", "up", "--handle", h, "--dns-dir", g.bundle(h)},
 		stdin: strings.NewReader(string(body)),
-	})
+	}
+	if pidFrom != nil {
+		c.args = append(c.args, "--pid-fd", "3")
+		c.extra = []*os.File{pidFrom}
+	}
+	out, err := g.cfg.Net.run(ctx, g.log.With("handle", h), c)
 	if err != nil {
 		return nil, err
 	}

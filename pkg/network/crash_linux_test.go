@@ -76,7 +76,11 @@ func runHelper(v string) int {
 // reaperArgv makes the test binary the child of a detached down (see
 // runHelper's "reap"), with the environment's crash point.
 func reaperArgv(cfg Config) []string {
-	js, _ := json.Marshal(helperCall{Op: "reap", Cfg: cfg})
+	js, err := json.Marshal(helperCall{Op: "reap", Cfg: cfg})
+	if err != nil {
+		// (an empty helper variable would have the child run the tests)
+		panic(fmt.Sprintf("reaper call: %v", err))
+	}
 	self, _ := os.Executable()
 	return []string{"/usr/bin/env", helperEnv + "=" + string(js), self}
 }

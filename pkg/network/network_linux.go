@@ -124,6 +124,11 @@ type State struct {
 type UpSpec struct {
 	// Pid is a process in the container's network namespace.
 	Pid int
+	// PidFrom, when Pid is 0, gives the pid once it is known: Up does
+	// what needs no namespace first (allocation, firewall, bridge), so
+	// that this overlaps the runtime's start of the container. (Not
+	// JSON: a function.)
+	PidFrom func() (int, error) `json:"-"`
 	// Network is Garden's ContainerSpec.network ("", "a.b.c.d",
 	// "a.b.c.d/n").
 	Network string
@@ -160,7 +165,7 @@ func (n *Networker) Up(ctx context.Context, h string, spec UpSpec) (_ *State, er
 	if err != nil {
 		return nil, err
 	}
-	if spec.Pid <= 0 {
+	if spec.Pid <= 0 && spec.PidFrom == nil {
 		return nil, fmt.Errorf("network up %q: no pid: %w", h, errkind.InvalidSpec)
 	}
 	req, err := subnet.ParseRequest(spec.Network)
@@ -222,7 +227,11 @@ func (n *Networker) Up(ctx context.Context, h string, spec UpSpec) (_ *State, er
 	if err := link.EnableForwarding(); err != nil {
 		return nil, err
 	}
-	err = n.withSubnet(st.Subnet, func() error { return n.upDevices(st, spec.Pid, allows) })
+	pidOf := spec.PidFrom
+	if spec.Pid > 0 {
+		pidOf = func() (int, error) { return spec.Pid, nil }
+	}
+	err = n.withSubnet(st.Subnet, func() error { return n.upDevices(st, pidOf, allows) })
 	if err != nil {
 		return nil, err
 	}
@@ -243,14 +252,14 @@ func (n *Networker) Up(ctx context.Context, h string, spec UpSpec) (_ *State, er
 // withSubnet), and checks that they are whole before it lets go: the
 // subnet's bridge and masquerade rule, which other containers of the
 // subnet share, cannot go away meanwhile.
-func (n *Networker) upDevices(st *State, pid int, allows []nft.Allow) error {
+func (n *Networker) upDevices(st *State, pidOf func() (int, error), allows []nft.Allow) error {
 	h := st.Handle
 	cfg := link.Config{
 		Bridge: st.Bridge, HostIf: st.HostIf, ContainerIf: st.ContainerIf,
 		Gateway:     netip.PrefixFrom(st.Gateway, st.Subnet.Bits()),
 		ContainerIP: netip.PrefixFrom(st.IP, st.Subnet.Bits()),
-		MTU:         st.MTU, Pid: pid,
-		Alias: n.Owner() + " " + h, BridgeAlias: n.Owner(),
+		MTU:         st.MTU,
+		Alias:       n.Owner() + " " + h, BridgeAlias: n.Owner(),
 	}
 	// The firewall first: the kernel releases a commit's objects an RCU
 	// grace period later, and the process's exit waits for that (see
@@ -263,6 +272,22 @@ func (n *Networker) upDevices(st *State, pid int, allows []nft.Allow) error {
 		return err
 	}
 	crash.Point("gdn-net.up.nft")
+	// The subnet's bridge needs no namespace either; the veth does (its
+	// container end is made in the namespace).
+	if _, err := link.EnsureBridge(cfg); err != nil {
+		if errors.Is(err, link.ErrNotOurs) {
+			err = fmt.Errorf("%w: %w", err, errkind.InvalidSpec)
+		}
+		return fmt.Errorf("network up %q: %w", h, err)
+	}
+	pid, err := pidOf()
+	if err != nil {
+		return fmt.Errorf("network up %q: %w", h, err)
+	}
+	if pid <= 0 {
+		return fmt.Errorf("network up %q: no pid: %w", h, errkind.InvalidSpec)
+	}
+	cfg.Pid = pid
 	if err := link.Up(cfg); err != nil {
 		if errors.Is(err, link.ErrNotOurs) {
 			err = fmt.Errorf("%w: %w", err, errkind.InvalidSpec)

@@ -46,7 +46,7 @@ type Config struct {
 // container's side. On failure it removes the veth pair it made (and so
 // its container end); a bridge it made stays for Down to judge.
 func Up(cfg Config) (err error) {
-	br, err := ensureBridge(cfg)
+	br, err := EnsureBridge(cfg)
 	if err != nil {
 		return err
 	}
@@ -86,9 +86,10 @@ func Up(cfg Config) (err error) {
 	return configureContainer(cfg)
 }
 
-// ensureBridge finds or makes the subnet's bridge, with the gateway IP,
-// up.
-func ensureBridge(cfg Config) (netlink.Link, error) {
+// EnsureBridge finds or makes the subnet's bridge, with the gateway IP,
+// up. It needs no pid: a caller may make the bridge before the
+// container's namespace exists (Up finds it then).
+func EnsureBridge(cfg Config) (netlink.Link, error) {
 	if br, err := netlink.LinkByName(cfg.Bridge); err == nil {
 		// Another networker's bridge of the same name (the same subnet,
 		// in its pool too) is not to be joined, nor later deleted.
