@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -63,7 +62,7 @@ func runUp(cmd *cobra.Command, h string, contract bool) error {
 	}
 	spec := network.UpSpec{Pid: in.Pid, Network: in.Network, NetOut: in.NetOut}
 	if in.Pid <= 0 {
-		spec.PidFrom = func() (int, error) { return readPid(cmd.Context(), pidFd) }
+		spec.PidFrom = func() (int, error) { return readPid(pidFd) }
 	}
 	spec.DNSDir, _ = cmd.Flags().GetString("dns-dir")
 	if in.Limits != nil {
@@ -90,40 +89,21 @@ func runUp(cmd *cobra.Command, h string, contract bool) error {
 
 // readPid reads a pid from fd: a line with the number, as gdn-run create
 // --pid-fd writes it. The writer closing fd without one (a runtime that
-// failed to start the container) is an error, and so is a cancel.
-func readPid(ctx context.Context, fd int) (int, error) {
+// failed to start the container) is an error.
+func readPid(fd int) (int, error) {
 	f := os.NewFile(uintptr(fd), "pid-fd")
-	if f == nil {
-		return 0, fmt.Errorf("--pid-fd %d: not an open file: %w", fd, errkind.Usage)
+	defer f.Close()
+	line, err := bufio.NewReader(f).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return 0, fmt.Errorf("--pid-fd %d: %w", fd, err)
 	}
-	type result struct {
-		pid int
-		err error
+	line = strings.TrimSpace(line)
+	if line == "" {
+		return 0, fmt.Errorf("--pid-fd %d closed without a pid (the container did not start): %w", fd, errkind.InvalidSpec)
 	}
-	got := make(chan result, 1)
-	go func() {
-		defer f.Close()
-		line, err := bufio.NewReader(f).ReadString('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			got <- result{err: fmt.Errorf("--pid-fd %d: %w", fd, err)}
-			return
-		}
-		line = strings.TrimSpace(line)
-		if line == "" {
-			got <- result{err: fmt.Errorf("--pid-fd %d closed without a pid (the container did not start): %w", fd, errkind.InvalidSpec)}
-			return
-		}
-		pid, err := strconv.Atoi(line)
-		if err != nil || pid <= 0 {
-			got <- result{err: fmt.Errorf("--pid-fd %d: %q is not a pid: %w", fd, line, errkind.InvalidSpec)}
-			return
-		}
-		got <- result{pid: pid}
-	}()
-	select {
-	case r := <-got:
-		return r.pid, r.err
-	case <-ctx.Done():
-		return 0, ctx.Err()
+	pid, err := strconv.Atoi(line)
+	if err != nil || pid <= 0 {
+		return 0, fmt.Errorf("--pid-fd %d: %q is not a pid: %w", fd, line, errkind.InvalidSpec)
 	}
+	return pid, nil
 }

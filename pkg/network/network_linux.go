@@ -274,7 +274,8 @@ func (n *Networker) upDevices(st *State, pidOf func() (int, error), allows []nft
 	crash.Point("gdn-net.up.nft")
 	// The subnet's bridge needs no namespace either; the veth does (its
 	// container end is made in the namespace).
-	if _, err := link.EnsureBridge(cfg); err != nil {
+	br, err := link.EnsureBridge(cfg)
+	if err != nil {
 		if errors.Is(err, link.ErrNotOurs) {
 			err = fmt.Errorf("%w: %w", err, errkind.InvalidSpec)
 		}
@@ -288,10 +289,7 @@ func (n *Networker) upDevices(st *State, pidOf func() (int, error), allows []nft
 		return fmt.Errorf("network up %q: no pid: %w", h, errkind.InvalidSpec)
 	}
 	cfg.Pid = pid
-	if err := link.Up(cfg); err != nil {
-		if errors.Is(err, link.ErrNotOurs) {
-			err = fmt.Errorf("%w: %w", err, errkind.InvalidSpec)
-		}
+	if err := link.Up(br, cfg); err != nil {
 		return fmt.Errorf("network up %q: %w", h, err)
 	}
 	crash.Point("gdn-net.up.links")

@@ -42,14 +42,10 @@ type Config struct {
 	Alias, BridgeAlias string
 }
 
-// Up creates the bridge if it is not there yet, the veth pair, and the
-// container's side. On failure it removes the veth pair it made (and so
-// its container end); a bridge it made stays for Down to judge.
-func Up(cfg Config) (err error) {
-	br, err := EnsureBridge(cfg)
-	if err != nil {
-		return err
-	}
+// Up makes the veth pair on br, the subnet's bridge (EnsureBridge), and
+// the container's side. On failure it removes the veth pair it made (and
+// so its container end); the bridge stays for Down to judge.
+func Up(br netlink.Link, cfg Config) (err error) {
 	// The container's end is made in the container's namespace: moving
 	// a device between namespaces waits for an RCU barrier under the
 	// kernel's RTNL lock (15-30 ms here, serialised host-wide), making it
@@ -87,8 +83,8 @@ func Up(cfg Config) (err error) {
 }
 
 // EnsureBridge finds or makes the subnet's bridge, with the gateway IP,
-// up. It needs no pid: a caller may make the bridge before the
-// container's namespace exists (Up finds it then).
+// up. It needs no pid: a caller makes the bridge before the container's
+// namespace exists, and Up puts the veth on it once it does.
 func EnsureBridge(cfg Config) (netlink.Link, error) {
 	if br, err := netlink.LinkByName(cfg.Bridge); err == nil {
 		// Another networker's bridge of the same name (the same subnet,
