@@ -121,6 +121,7 @@ type Config struct {
 type ExecConfig struct {
 	RuntimeRoot, CgroupParent string
 	Dadoo, Starter            string
+	Env                       []string // added to this process's environment for dadoo
 }
 
 // Gardener runs Garden operations through the tools.

@@ -319,7 +319,7 @@ func (g *Gardener) execDirect(ctx context.Context, h string, spec garden.Process
 		return nil, err
 	}
 	x := &g.cfg.Exec
-	started, err := process.Exec(ctx, rt, process.Config{DadooPath: x.Dadoo, StarterPath: x.Starter, RuntimeRoot: x.RuntimeRoot}, h, spec.ID, es)
+	started, err := process.Exec(ctx, rt, process.Config{DadooPath: x.Dadoo, StarterPath: x.Starter, RuntimeRoot: x.RuntimeRoot, Env: x.Env}, h, spec.ID, es)
 	if err != nil {
 		switch errkind.Of(err) {
 		case errkind.ExecutableNotFound:

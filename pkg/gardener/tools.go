@@ -37,6 +37,13 @@ type Tool struct {
 	// own fork and exec cost grows with its open files, a few per live
 	// process.
 	Spawner *spawn.Spawner
+	// Env is added to this process's environment for every run.
+	Env []string
+}
+
+// env is the environment of a run of t.
+func (t Tool) env() []string {
+	return append(os.Environ(), t.Env...)
 }
 
 // ToolFor returns the tool named name in binDir, with args.
@@ -115,6 +122,7 @@ func (t Tool) exec(ctx context.Context, argv []string, c call, stdout, stderr io
 	cmd := exec.CommandContext(ctx, t.Path, argv...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = c.stdin, stdout, stderr
 	cmd.ExtraFiles = c.extra
+	cmd.Env = t.env()
 	// A tool in the middle of a create must finish or fail on its own
 	// terms; a cancelled request gets an interrupt and some time.
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
@@ -139,7 +147,7 @@ func (t Tool) spawn(ctx context.Context, argv []string, c call, stdout, stderr i
 		return r, w, err
 	}
 	var copies sync.WaitGroup
-	cmd := spawn.Cmd{Path: t.Path, Args: append([]string{t.Path}, argv...), Env: os.Environ(), ExtraFiles: c.extra}
+	cmd := spawn.Cmd{Path: t.Path, Args: append([]string{t.Path}, argv...), Env: t.env(), ExtraFiles: c.extra}
 	switch in := c.stdin.(type) {
 	case nil:
 	case *os.File:

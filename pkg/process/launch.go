@@ -26,6 +26,9 @@ type Config struct {
 	StarterPath string
 	// RuntimeRoot is the runtime state root the containers live in.
 	RuntimeRoot string
+	// Env is added to this process's environment for dadoo (which hands
+	// it on to the starter).
+	Env []string
 }
 
 // Started is a process that runs under its dadoo.
@@ -131,6 +134,9 @@ func spawn(cfg Config, h string, dir procdir.Dir, prepared *runtime.Prepared) (i
 	defer specR.Close()
 	cmd := exec.Command(cfg.DadooPath, dadoo.Args(cfg.StarterPath, cfg.RuntimeRoot, h, dir, prepared.Pea)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = specR, log, log
+	if cfg.Env != nil {
+		cmd.Env = append(os.Environ(), cfg.Env...)
+	}
 	cmd.ExtraFiles = []*os.File{syncW}
 	// Its own session: dadoo must survive the death of whoever started
 	// it, and signals sent to the caller's process group.

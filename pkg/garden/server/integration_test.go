@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -227,6 +228,40 @@ func run(t *testing.T, c client.Container, stdin string, path string, args ...st
 	return status, out.String(), errb.String()
 }
 
+// dadooEnv returns variable name of the environment of the running dadoo
+// of instance tag (dadoo, or the dadoo-wait it becomes with the same
+// environment once its process runs); it fails the test if there is not
+// exactly one.
+func dadooEnv(t *testing.T, tag, name string) string {
+	t.Helper()
+	var found []string
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		if comm, _ := os.ReadFile(d + "/comm"); string(comm) != "dadoo\n" && string(comm) != "dadoo-wait\n" {
+			continue
+		}
+		env, err := os.ReadFile(d + "/environ")
+		if err != nil {
+			continue
+		}
+		vars := strings.Split(string(env), "\x00")
+		if !slices.Contains(vars, "GDN_TAG="+tag) {
+			continue
+		}
+		v := "unset"
+		for _, kv := range vars {
+			if k, val, ok := strings.Cut(kv, "="); ok && k == name {
+				v = val
+			}
+		}
+		found = append(found, v)
+	}
+	if len(found) != 1 {
+		t.Fatalf("%d dadoo-wait processes of tag %s, want 1", len(found), tag)
+	}
+	return found[0]
+}
+
 func TestContainerLifecycleThroughTheAPI(t *testing.T) {
 	g := startGdn(t)
 	cl := g.client
@@ -260,6 +295,28 @@ func TestContainerLifecycleThroughTheAPI(t *testing.T) {
 	status, out, errout := run(t, c, "hello", "/bin/sh", "-c", `read x; echo "out:$x:$FOO"; echo err >&2; exit 3`)
 	if status != 3 || out != "out:hello:bar\n" || errout != "err\n" {
 		t.Fatalf("run: status %d, stdout %q, stderr %q", status, out, errout)
+	}
+	// dadoo (and the gdn-run it starts, and the tools) run with one P;
+	// the container's processes get only their spec's environment.
+	sleeper, err := c.Run(garden.ProcessSpec{Path: "/bin/sleep", Args: []string{"600"}}, client.ProcessIO{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantP := "1"
+	if v, ok := os.LookupEnv("GOMAXPROCS"); ok {
+		wantP = v
+	}
+	if got := dadooEnv(t, g.tag, "GOMAXPROCS"); got != wantP {
+		t.Fatalf("dadoo's GOMAXPROCS is %q, want %q", got, wantP)
+	}
+	if err := sleeper.Signal(garden.SignalKill); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sleeper.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if status, out, _ := run(t, c, "", "/bin/sh", "-c", `echo "${GOMAXPROCS-unset}"`); status != 0 || out != "unset\n" {
+		t.Fatalf("a container's process sees GOMAXPROCS: %d %q", status, out)
 	}
 	if _, err := c.Run(garden.ProcessSpec{Path: "/no/such/binary"}, client.ProcessIO{}); err == nil {
 		t.Fatal("running a missing binary succeeded")
