@@ -41,15 +41,30 @@ NOCGO   := gdn-rootfs gdn-rootfs-fetch gdn-net dadoo gdn-leakcheck
 $(BIN)/%: FORCE
 	CGO_ENABLED=$(if $(filter $*,$(NOCGO)),0,1) $(GO) build -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $@ ./cmd/$*
 
+# The two C programs are static and linked with musl (musl-gcc, from
+# scripts/install-deps; $(CC) and glibc if it is missing): glibc's start-up
+# probes the CPU's caches with cpuid, which traps to the hypervisor on a
+# virtual machine, 0.65 ms of CPU per start here against musl's 0.04 ms,
+# paid by every create (gdn-init) and every Run (dadoo-wait). musl brings
+# no kernel headers: KINC holds links to the system's.
+MUSLCC  ?= $(shell command -v musl-gcc 2>/dev/null)
+KINC    := $(BIN)/.kinc
+STATICCC = $(if $(MUSLCC),$(MUSLCC) -idirafter $(KINC),$(CC))
+$(KINC): FORCE
+	@mkdir -p $@
+	@ln -sfn /usr/include/linux $@/linux
+	@ln -sfn /usr/include/asm-generic $@/asm-generic
+	@ln -sfn $(firstword $(wildcard /usr/include/$(shell $(CC) -dumpmachine)/asm /usr/include/asm)) $@/asm
+
 # The sleeping init: static C, so it needs nothing inside a rootfs.
-$(BIN)/gdn-init: cmd/gdn-init/init.c FORCE
+$(BIN)/gdn-init: cmd/gdn-init/init.c $(KINC) FORCE
 	@mkdir -p $(BIN)
-	$(CC) -static -Os -s -DGDN_VERSION='"$(VERSION)"' -o $@ $<
+	$(STATICCC) -static -Os -s -Wall -Wextra -Werror -DGDN_VERSION='"$(VERSION)"' -o $@ $<
 
 # dadoo's waiting half, one per running process: static C, to be small.
-$(BIN)/dadoo-wait: cmd/dadoo-wait/wait.c FORCE
+$(BIN)/dadoo-wait: cmd/dadoo-wait/wait.c $(KINC) FORCE
 	@mkdir -p $(BIN)
-	$(CC) -static -Os -s -Wall -Wextra -Werror -DGDN_VERSION='"$(VERSION)"' -o $@ $<
+	$(STATICCC) -static -Os -s -Wall -Wextra -Werror -DGDN_VERSION='"$(VERSION)"' -o $@ $<
 
 FORCE:
 

@@ -63,10 +63,7 @@ func binaries(t *testing.T, withWait bool) string {
 		t.Fatalf("build dadoo: %v: %s", err, out)
 	}
 	if withWait {
-		src := filepath.Join(testutil.RepoRoot(), "cmd", "dadoo-wait", "wait.c")
-		if out, err := exec.Command("cc", "-static", "-Os", "-Wall", "-Werror", "-o", filepath.Join(dir, "dadoo-wait"), src).CombinedOutput(); err != nil {
-			t.Fatalf("build dadoo-wait: %v: %s", err, out)
-		}
+		testutil.CProgram(t, dir, "dadoo-wait")
 	}
 	if err := os.WriteFile(filepath.Join(dir, "starter"), []byte(starterScript), 0o755); err != nil {
 		t.Fatal(err)
@@ -158,18 +155,29 @@ func (m *monitored) exe(t *testing.T, want string) string {
 	return filepath.Base(got)
 }
 
-// waitExitFIFO blocks until the exit FIFO reaches EOF: the exit code is
-// on disk.
+// waitExitFIFO waits until the exit FIFO reaches EOF (no writer holds it
+// any more): the exit code is on disk. It opens the FIFO non-blocking: a
+// blocking open waits for a writer, forever if the monitor closed its end
+// before the open (it did, now and then, with a fast process).
 func (m *monitored) waitExitFIFO(t *testing.T) {
 	t.Helper()
-	f, err := os.Open(m.dir.File(procdir.Exit))
+	fd, err := unix.Open(m.dir.File(procdir.Exit), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	if _, err := f.Read(make([]byte, 1)); err == nil {
-		t.Fatal("the exit FIFO gave data, want EOF")
+	defer unix.Close(fd)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		n, err := unix.Read(fd, make([]byte, 1))
+		switch {
+		case n > 0:
+			t.Fatal("the exit FIFO gave data, want EOF")
+		case err == nil:
+			return // EOF
+		case err != unix.EAGAIN:
+			t.Fatal(err)
+		}
 	}
+	t.Fatal("the exit FIFO is still held open")
 }
 
 func readFIFO(t *testing.T, path string) string {

@@ -76,11 +76,21 @@ func Rootfs(t testing.TB, dir string) string {
 // InitBinary compiles the sleeping init into dir and returns its path.
 func InitBinary(t testing.TB, dir string) string {
 	t.Helper()
-	path := filepath.Join(dir, "gdn-init")
-	src := filepath.Join(RepoRoot(), "cmd", "gdn-init", "init.c")
-	out, err := exec.Command("cc", "-static", "-Os", "-s", "-o", path, src).CombinedOutput()
+	return CProgram(t, dir, "gdn-init")
+}
+
+// CProgram builds the C program name (gdn-init, dadoo-wait) into dir as
+// make build does (the Makefile's rule: static, with musl when it is
+// installed) and returns its path.
+func CProgram(t testing.TB, dir, name string) string {
+	t.Helper()
+	dir, err := filepath.Abs(dir)
 	if err != nil {
-		t.Fatalf("build gdn-init: %v: %s", err, out)
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, name)
+	if out, err := exec.Command("make", "-s", "-C", RepoRoot(), "BIN="+dir, path).CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v: %s", name, err, out)
 	}
 	return path
 }
