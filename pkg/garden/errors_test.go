@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os/exec"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -93,6 +95,21 @@ func TestErrorRoundTrip(t *testing.T) {
 		_, body := ErrorBody(err)
 		if back := FromBody(body); back.Error() != err.Error() || reflect.TypeOf(back) != reflect.TypeOf(err) {
 			t.Errorf("%#v came back as %#v", err, back)
+		}
+	}
+}
+
+// TestNoNetHTTP: the package stays free of net/http (see statusNotFound),
+// which gdn-run and gdn-net would otherwise link and initialise at every
+// start.
+func TestNoNetHTTP(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Skipf("go list: %v", err)
+	}
+	for _, p := range strings.Fields(string(out)) {
+		if p == "net/http" {
+			t.Fatal("pkg/garden depends on net/http")
 		}
 	}
 }
