@@ -196,11 +196,22 @@ func main() {
 			}
 			return d
 		}
+		// Run of /bin/true with none and with them, in a container of
+		// its own (outside the windows of the tool tables).
+		runner := s.create(garden.ContainerSpec{Handle: "runner"})
+		runs := func() []time.Duration {
+			var d []time.Duration
+			for range 40 {
+				d = append(d, timed(func() { s.runTrue(runner) }))
+			}
+			return d
+		}
 		zeroFrom = time.Now()
 		atZero := sequential("zero")
 		zeroTo = time.Now()
 		zeroFloor := []time.Duration{fl.runTrue(k), fl.runTrue(k + 1), fl.runTrue(k + 2)}
 		k += 3
+		runZero := runs()
 		fmt.Fprintf(os.Stderr, "making %d live containers\n", *live)
 		parallel(4, *live/4, func(c, i int) {
 			h := fmt.Sprintf("live-%d-%d", c, i)
@@ -210,14 +221,19 @@ func main() {
 		atLive := sequential("busy")
 		liveTo = time.Now()
 		liveFloor := []time.Duration{fl.runTrue(k), fl.runTrue(k + 1), fl.runTrue(k + 2)}
+		runLive := runs()
 		r.add(figure{Name: fmt.Sprintf("create with %d live containers", *live/4*4), Unit: "ms", Gdn: ms(median(atLive)), GdnP90: ms(p90(atLive)),
 			FloorName: "create with none", Floor: ms(median(atZero)), FloorP90: ms(p90(atZero)), Goal: 1.2,
 			Note: fmt.Sprintf("runc run floor meanwhile: %.1f ms with none, %.1f ms with them", ms(median(zeroFloor)), ms(median(liveFloor)))})
+		r.add(figure{Name: fmt.Sprintf("Run /bin/true with %d live containers", *live/4*4), Unit: "ms", Gdn: ms(median(runLive)), GdnP90: ms(p90(runLive)),
+			FloorName: "Run with none", Floor: ms(median(runZero)), FloorP90: ms(p90(runZero)),
+			Note: "no goal: how Run scales with the containers a server holds (each live one runs a process under its dadoo)"})
 		if *only == "" {
 			r.add(s.restart(*live / 4 * 4))
 		}
 		fmt.Fprintf(os.Stderr, "destroying %d live containers\n", *live)
 		parallel(4, *live/4, func(c, i int) { check(s.cl.Destroy(fmt.Sprintf("live-%d-%d", c, i))) })
+		check(s.cl.Destroy("runner"))
 	}
 
 	log := filepath.Join(s.work, "server.log")
