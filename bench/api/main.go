@@ -222,6 +222,7 @@ func main() {
 		liveTo = time.Now()
 		liveFloor := []time.Duration{fl.runTrue(k), fl.runTrue(k + 1), fl.runTrue(k + 2)}
 		runLive := runs()
+		check(s.cl.Destroy("runner"))
 		r.add(figure{Name: fmt.Sprintf("create with %d live containers", *live/4*4), Unit: "ms", Gdn: ms(median(atLive)), GdnP90: ms(p90(atLive)),
 			FloorName: "create with none", Floor: ms(median(atZero)), FloorP90: ms(p90(atZero)), Goal: 1.2,
 			Note: fmt.Sprintf("runc run floor meanwhile: %.1f ms with none, %.1f ms with them", ms(median(zeroFloor)), ms(median(liveFloor)))})
@@ -233,7 +234,6 @@ func main() {
 		}
 		fmt.Fprintf(os.Stderr, "destroying %d live containers\n", *live)
 		parallel(4, *live/4, func(c, i int) { check(s.cl.Destroy(fmt.Sprintf("live-%d-%d", c, i))) })
-		check(s.cl.Destroy("runner"))
 	}
 
 	log := filepath.Join(s.work, "server.log")
