@@ -257,7 +257,7 @@ func dadooEnv(t *testing.T, tag, name string) string {
 		found = append(found, v)
 	}
 	if len(found) != 1 {
-		t.Fatalf("%d dadoo-wait processes of tag %s, want 1", len(found), tag)
+		t.Fatalf("%d dadoo processes of tag %s, want 1", len(found), tag)
 	}
 	return found[0]
 }
