@@ -126,8 +126,9 @@ func run(req request, files []*os.File) {
 		return
 	}
 	// Signals from the server until the run ends (the connection is
-	// closed below then, which ends this reader).
-	done := make(chan struct{})
+	// closed below then, which ends this reader). os.Process signals
+	// through a pidfd, and not at all once the run is reaped: never a
+	// process that took its pid since.
 	go func() {
 		buf := make([]byte, 4096)
 		for {
@@ -137,16 +138,11 @@ func run(req request, files []*os.File) {
 			}
 			var m message
 			if json.Unmarshal(buf[:n], &m) == nil && m.Signal > 0 {
-				select {
-				case <-done: // reaped: the pid may be another's now
-				default:
-					_ = cmd.Process.Signal(syscall.Signal(m.Signal))
-				}
+				_ = cmd.Process.Signal(syscall.Signal(m.Signal))
 			}
 		}
 	}()
 	_ = cmd.Wait()
-	close(done)
 	ps := cmd.ProcessState
 	m := message{Exited: true, ExitCode: ps.ExitCode(), UserNs: int64(ps.UserTime()), SysNs: int64(ps.SystemTime())}
 	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
